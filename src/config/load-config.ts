@@ -1,0 +1,78 @@
+import { ConfigError } from '../errors.js';
+import { FIELDS, type Config, type Field } from './schema.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads and validates the whole configuration once. Every problem is reported together (one line
+ * per variable) in a ConfigError; the result is frozen. Pure: no file system, no process.env.
+ */
+export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Config> {
+  const partial: Partial<Config> = {};
+  const issues: { variable: string; message: string }[] = [];
+  const ctx = { env, cwd, partial };
+
+  for (const f of FIELDS as readonly Field[]) {
+    const raw = env[f.variable];
+    if (raw === undefined || raw === '') {
+      assign(partial, f, f.defaultValue(ctx));
+      continue;
+    }
+    const parsed = f.parse(raw, ctx);
+    if ('problem' in parsed) issues.push({ variable: f.variable, message: parsed.problem });
+    else assign(partial, f, parsed.value);
+  }
+
+  if (partial.nodeEnv === 'production' && !env.SECRETS) {
+    issues.push({ variable: 'SECRETS', message: 'is required when NODE_ENV=production' });
+  }
+  if (
+    partial.refreshTokenTtl !== undefined && partial.refreshTokenAbsoluteTtl !== undefined &&
+    partial.refreshTokenAbsoluteTtl < partial.refreshTokenTtl
+  ) {
+    issues.push({ variable: 'REFRESH_TOKEN_ABSOLUTE_TTL', message: 'must not be shorter than REFRESH_TOKEN_TTL' });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const config = partial as Config;
+  config.databaseKind = config.databaseUrl.startsWith('file:') ? 'sqlite' : 'postgres';
+  return freeze(config);
+}
+
+function assign(target: Partial<Config>, f: Field, value: unknown): void {
+  (target as Record<string, unknown>)[f.key] = value;
+}
+
+export function freeze<T extends object>(config: T): Readonly<T> {
+  for (const value of Object.values(config)) if (Array.isArray(value)) Object.freeze(value);
+  return Object.freeze(config);
+}
+
+/** The effective configuration for display: secrets masked, passwords cut out of URLs. */
+export function describeConfig(config: Readonly<Config>): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const f of FIELDS as readonly Field[]) {
+    const value = config[f.key];
+    if (f.key === 'secrets' && value === null) {
+      out[f.variable] = `(unset: generated once into ${config.dataDir}/secrets.json)`;
+    } else if (f.secret && value !== null && value !== undefined) {
+      out[f.variable] = f.key === 'secrets' ? `${(value as string[]).length} secret(s), masked` : maskUrl(String(value));
+    } else if (Array.isArray(value)) {
+      out[f.variable] = value.join(',');
+    } else {
+      out[f.variable] = value as string | number | boolean | null;
+    }
+  }
+  return out;
+}
+
+function maskUrl(value: string): string {
+  if (value.startsWith('file:')) return value;
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.href;
+  } catch {
+    return '***';
+  }
+}

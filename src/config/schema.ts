@@ -1,0 +1,268 @@
+import { isAbsolute, resolve } from 'node:path';
+import ipaddr from 'ipaddr.js';
+import { parseDuration } from '../lib/duration.js';
+
+/**
+ * Every environment variable Gatehouse reads: its meaning, its default and how it is parsed.
+ * `loadConfig` is the only reader of the environment; this table is also what `config check` and the
+ * README describe. A parser returns the value, or a string saying what is wrong with the input.
+ */
+export type NodeEnv = 'development' | 'production' | 'test';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type DatabaseKind = 'sqlite' | 'postgres';
+
+export interface Config {
+  nodeEnv: NodeEnv;
+  port: number;
+  host: string;
+  issuer: string;
+  dataDir: string;
+  databaseUrl: string;
+  databaseKind: DatabaseKind;
+  keysDir: string;
+  /** Cookie-signing secrets, first signs, all verify. Null until resolved (development generates them). */
+  secrets: readonly string[] | null;
+  trustProxy: readonly string[];
+  accessTokenTtl: number;
+  idTokenTtl: number;
+  refreshTokenTtl: number;
+  refreshTokenAbsoluteTtl: number;
+  refreshGraceSeconds: number;
+  keyPrepublish: number;
+  requireEmailVerification: boolean;
+  smtpUrl: string | null;
+  logLevel: LogLevel;
+  sweepInterval: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+type Parsed<T> = { value: T } | { problem: string };
+type Context = { env: Env; cwd: string; partial: Partial<Config> };
+
+export interface Field<K extends keyof Config = keyof Config> {
+  key: K;
+  variable: string;
+  description: string;
+  /** Human-readable default for documentation. */
+  defaultText: string;
+  /** The default, possibly derived from fields parsed before this one. */
+  defaultValue: (ctx: Context) => Config[K];
+  parse: (raw: string, ctx: Context) => Parsed<Config[K]>;
+  secret?: boolean;
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ value });
+const problem = (text: string): Parsed<never> => ({ problem: text });
+const show = (raw: string) => JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw);
+
+function integer(min: number, max: number) {
+  return (raw: string): Parsed<number> => {
+    const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+    return Number.isInteger(n) && n >= min && n <= max
+      ? ok(n)
+      : problem(`must be an integer from ${min} to ${max} (got ${show(raw)})`);
+  };
+}
+
+function duration(min: number, max: number) {
+  return (raw: string): Parsed<number> => {
+    const seconds = parseDuration(raw);
+    if (seconds === undefined) return problem(`must be seconds or a duration like 15m, 1h, 14d (got ${show(raw)})`);
+    if (seconds < min || seconds > max) return problem(`must be between ${min}s and ${max}s (got ${show(raw)})`);
+    return ok(seconds);
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string): Parsed<T> => {
+    const v = raw.trim().toLowerCase() as T;
+    return values.includes(v) ? ok(v) : problem(`must be one of ${values.join(', ')} (got ${show(raw)})`);
+  };
+}
+
+function boolean(raw: string): Parsed<boolean> {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return ok(true);
+  if (['false', '0', 'no', 'off'].includes(v)) return ok(false);
+  return problem(`must be true or false (got ${show(raw)})`);
+}
+
+function folder(raw: string, ctx: Context): Parsed<string> {
+  return raw.trim() === '' ? problem('must not be empty') : ok(resolve(ctx.cwd, raw.trim()));
+}
+
+function issuer(raw: string, ctx: Context): Parsed<string> {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return problem(`must be an absolute http(s) URL (got ${show(raw)})`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return problem(`must be an http or https URL (got ${show(raw)})`);
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    return problem('must not contain a query, fragment or credentials');
+  }
+  if (ctx.partial.nodeEnv === 'production' && url.protocol !== 'https:') {
+    return problem('must be https when NODE_ENV=production');
+  }
+  // OIDC Core: the issuer is compared as a string; keep one canonical form without a trailing slash.
+  return ok(url.href.replace(/\/$/, ''));
+}
+
+function databaseUrl(raw: string, ctx: Context): Parsed<string> {
+  const value = raw.trim();
+  if (/^postgres(ql)?:\/\//i.test(value)) {
+    try {
+      new URL(value);
+    } catch {
+      return problem('is not a valid postgres:// URL');
+    }
+    return ok(value);
+  }
+  if (value.startsWith('file:')) {
+    const path = value.slice('file:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '' || path.includes('?')) return problem('file: URLs take a path, e.g. file:./data/gatehouse.db');
+    return ok(`file:${isAbsolute(path) ? path : resolve(ctx.cwd, path)}`);
+  }
+  return problem(`must start with file:, postgres:// or postgresql:// (got ${show(value.replace(/\/\/[^@/]*@/, '//***@'))})`);
+}
+
+function secrets(raw: string): Parsed<string[]> {
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) return problem('must list at least one secret');
+  const short = list.findIndex((s) => s.length < 32);
+  if (short !== -1) return problem(`secret #${short + 1} is shorter than 32 characters`);
+  return ok(list);
+}
+
+function trustProxy(raw: string): Parsed<string[]> {
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const entry of list) {
+    const valid = entry.includes('/') ? safely(() => ipaddr.parseCIDR(entry)) : ipaddr.isValid(entry);
+    if (!valid) return problem(`${show(entry)} is not an IP address or CIDR range`);
+  }
+  return ok(list);
+}
+
+function safely(fn: () => unknown): boolean {
+  try {
+    fn();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function smtpUrl(raw: string): Parsed<string | null> {
+  const value = raw.trim();
+  if (value === '') return ok(null);
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'smtp:' || url.protocol === 'smtps:') return ok(value);
+  } catch {
+    // fall through
+  }
+  return problem('must be an smtp:// or smtps:// URL');
+}
+
+const field = <K extends keyof Config>(f: Field<K>): Field<K> => f;
+const HOUR = 3600;
+const DAY = 86400;
+
+/** Order matters: a default may depend on a field above it. */
+export const FIELDS = [
+  field({
+    key: 'nodeEnv', variable: 'NODE_ENV', defaultText: 'development',
+    description: 'production turns on the strict checks (https issuer, explicit SECRETS)',
+    defaultValue: () => 'development' as const, parse: oneOf(['development', 'production', 'test'] as const),
+  }),
+  field({
+    key: 'port', variable: 'PORT', defaultText: '3000', description: 'TCP port to listen on',
+    defaultValue: () => 3000, parse: integer(0, 65535),
+  }),
+  field({
+    key: 'host', variable: 'HOST', defaultText: '127.0.0.1 (image: 0.0.0.0)', description: 'address to listen on',
+    defaultValue: () => '127.0.0.1',
+    parse: (raw) => (raw.trim() && !/\s/.test(raw.trim()) ? ok(raw.trim()) : problem('must be a host name or IP address')),
+  }),
+  field({
+    key: 'issuer', variable: 'ISSUER', defaultText: 'http://localhost:$PORT',
+    description: 'public base URL, the `iss` of every token; must be https in production',
+    defaultValue: (ctx) => `http://localhost:${ctx.partial.port ?? 3000}`,
+    parse: issuer,
+  }),
+  field({
+    key: 'dataDir', variable: 'DATA_DIR', defaultText: './data',
+    description: 'embedded database, generated development secrets, mail outbox',
+    defaultValue: (ctx) => resolve(ctx.cwd, 'data'), parse: folder,
+  }),
+  field({
+    key: 'databaseUrl', variable: 'DATABASE_URL', defaultText: 'file:$DATA_DIR/gatehouse.db',
+    description: 'file: → SQLite, postgres:// or postgresql:// → PostgreSQL', secret: true,
+    defaultValue: (ctx) => `file:${resolve(ctx.partial.dataDir ?? resolve(ctx.cwd, 'data'), 'gatehouse.db')}`,
+    parse: databaseUrl,
+  }),
+  field({
+    key: 'keysDir', variable: 'KEYS_DIR', defaultText: './keys', description: 'signing keyring folder',
+    defaultValue: (ctx) => resolve(ctx.cwd, 'keys'), parse: folder,
+  }),
+  field({
+    key: 'secrets', variable: 'SECRETS', defaultText: 'generated into $DATA_DIR in development; required in production',
+    description: 'comma-separated cookie-signing secrets (≥ 32 characters each); the first signs, all verify',
+    secret: true, defaultValue: () => null, parse: secrets,
+  }),
+  field({
+    key: 'trustProxy', variable: 'TRUST_PROXY', defaultText: '(none)',
+    description: 'comma-separated IPs/CIDRs of the proxies whose X-Forwarded-* headers are believed',
+    defaultValue: () => [], parse: trustProxy,
+  }),
+  field({
+    key: 'accessTokenTtl', variable: 'ACCESS_TOKEN_TTL', defaultText: '10m',
+    description: 'JWT access token lifetime (an API may set its own)',
+    defaultValue: () => 600, parse: duration(30, DAY),
+  }),
+  field({
+    key: 'idTokenTtl', variable: 'ID_TOKEN_TTL', defaultText: '1h', description: 'ID token lifetime',
+    defaultValue: () => HOUR, parse: duration(30, DAY),
+  }),
+  field({
+    key: 'refreshTokenTtl', variable: 'REFRESH_TOKEN_TTL', defaultText: '14d',
+    description: 'refresh token idle lifetime (each rotation starts it again)',
+    defaultValue: () => 14 * DAY, parse: duration(60, 365 * DAY),
+  }),
+  field({
+    key: 'refreshTokenAbsoluteTtl', variable: 'REFRESH_TOKEN_ABSOLUTE_TTL', defaultText: '90d',
+    description: 'refresh token absolute lifetime, counted from the login',
+    defaultValue: () => 90 * DAY, parse: duration(60, 5 * 365 * DAY),
+  }),
+  field({
+    key: 'refreshGraceSeconds', variable: 'REFRESH_GRACE_SECONDS', defaultText: '10',
+    description: 'window in which a retry with the just-rotated refresh token gets the same successor; 0 = strict',
+    defaultValue: () => 10, parse: duration(0, 300),
+  }),
+  field({
+    key: 'keyPrepublish', variable: 'KEY_PREPUBLISH', defaultText: '1h',
+    description: 'how long a new signing key is published before it signs',
+    defaultValue: () => HOUR, parse: duration(0, 30 * DAY),
+  }),
+  field({
+    key: 'requireEmailVerification', variable: 'REQUIRE_EMAIL_VERIFICATION', defaultText: 'true',
+    description: 'login waits for a verified email', defaultValue: () => true, parse: boolean,
+  }),
+  field({
+    key: 'smtpUrl', variable: 'SMTP_URL', defaultText: '(unset: mail goes to $DATA_DIR/outbox/)',
+    description: 'outgoing mail server', secret: true, defaultValue: () => null, parse: smtpUrl,
+  }),
+  field({
+    key: 'logLevel', variable: 'LOG_LEVEL', defaultText: 'info', description: 'pino log level',
+    defaultValue: () => 'info' as const,
+    parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  }),
+  field({
+    key: 'sweepInterval', variable: 'SWEEP_INTERVAL', defaultText: '5m',
+    description: 'how often expired tokens, sessions and one-time tokens are deleted',
+    defaultValue: () => 300, parse: duration(1, DAY),
+  }),
+] as const satisfies readonly Field[];

@@ -1,0 +1,230 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { DatabaseKind } from '../config/schema.js';
+import { packageRoot } from '../lib/package-root.js';
+import { createPrivateFile } from './database.js';
+
+/**
+ * Applies Prisma-layout migrations (prisma/<provider>/migrations/<timestamp>_<name>/migration.sql)
+ * and keeps Prisma's `_prisma_migrations` bookkeeping, so that a real `prisma migrate deploy`
+ * accepts the database later. Differences from Prisma, on purpose:
+ *   - each script runs in a transaction (both databases have transactional DDL), so a failed script
+ *     leaves nothing half-applied: its row keeps the logs and is marked rolled back, and the next
+ *     run retries it;
+ *   - on SQLite the whole run holds the write lock (BEGIN IMMEDIATE), on PostgreSQL Prisma's own
+ *     advisory lock, so instances starting together apply each migration once.
+ */
+export interface Migration {
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export interface MigrationReport {
+  applied: string[];
+  alreadyApplied: string[];
+  /** Applied migrations whose file changed since (Prisma warns about these too). */
+  modified: string[];
+  /** Rows for migrations this version does not know (a newer Gatehouse ran here). */
+  unknown: string[];
+}
+
+export class MigrationError extends Error {
+  constructor(
+    readonly migration: string,
+    cause: unknown,
+  ) {
+    super(`migration ${migration} failed and was rolled back: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'MigrationError';
+  }
+}
+
+const PRISMA_ADVISORY_LOCK = 72707369;
+
+export function migrationsFolder(kind: DatabaseKind): string {
+  return join(packageRoot(), 'prisma', kind, 'migrations');
+}
+
+export async function readMigrations(kind: DatabaseKind, folder = migrationsFolder(kind)): Promise<Migration[]> {
+  const entries = await readdir(folder, { withFileTypes: true });
+  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const sql = await readFile(join(folder, name, 'migration.sql'), 'utf8');
+      return { name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    }),
+  );
+}
+
+type Row = { migration_name: string; checksum: string; finished_at: unknown; rolled_back_at: unknown };
+
+/** The few operations the runner needs, over a single connection. */
+interface Driver {
+  exec(sql: string): Promise<void>;
+  /** Runs one migration script atomically: all of it, or (after throwing) none of it. */
+  apply(script: string): Promise<void>;
+  query(sql: string, params: unknown[]): Promise<Row[]>;
+  run(sql: string, params: unknown[]): Promise<void>;
+  lock(): Promise<void>;
+  unlock(): Promise<void>;
+  close(): Promise<void>;
+  bookkeepingDdl: string;
+  placeholder(n: number): string;
+}
+
+export async function migrate(
+  kind: DatabaseKind,
+  databaseUrl: string,
+  options: { migrations?: Migration[]; now?: () => Date } = {},
+): Promise<MigrationReport> {
+  const migrations = options.migrations ?? (await readMigrations(kind));
+  const now = options.now ?? (() => new Date());
+  const driver = kind === 'sqlite' ? await sqliteDriver(databaseUrl) : await postgresDriver(databaseUrl);
+  const p = driver.placeholder;
+  const report: MigrationReport = { applied: [], alreadyApplied: [], modified: [], unknown: [] };
+  try {
+    await driver.lock();
+    try {
+      await driver.exec(driver.bookkeepingDdl);
+      const rows = await driver.query(
+        'SELECT migration_name, checksum, finished_at, rolled_back_at FROM _prisma_migrations',
+        [],
+      );
+      const done = new Map(
+        rows.filter((r) => r.finished_at != null && r.rolled_back_at == null).map((r) => [r.migration_name, r]),
+      );
+      const known = new Set(migrations.map((m) => m.name));
+      report.unknown = [...done.keys()].filter((name) => !known.has(name)).sort();
+
+      for (const m of migrations) {
+        const row = done.get(m.name);
+        if (row) {
+          report.alreadyApplied.push(m.name);
+          if (row.checksum !== m.checksum) report.modified.push(m.name);
+          continue;
+        }
+        const id = randomUUID();
+        await driver.run(
+          `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, 0)`,
+          [id, m.checksum, m.name, now().toISOString()],
+        );
+        try {
+          await driver.apply(m.sql);
+        } catch (err) {
+          await driver.run(
+            `UPDATE _prisma_migrations SET logs = ${p(1)}, rolled_back_at = ${p(2)} WHERE id = ${p(3)}`,
+            [String((err as Error)?.message ?? err), now().toISOString(), id],
+          );
+          throw new MigrationError(m.name, err);
+        }
+        await driver.run(
+          `UPDATE _prisma_migrations SET finished_at = ${p(1)}, applied_steps_count = 1 WHERE id = ${p(2)}`,
+          [now().toISOString(), id],
+        );
+        report.applied.push(m.name);
+      }
+    } finally {
+      await driver.unlock();
+    }
+  } finally {
+    await driver.close();
+  }
+  return report;
+}
+
+async function sqliteDriver(databaseUrl: string): Promise<Driver> {
+  const path = databaseUrl.slice('file:'.length);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await createPrivateFile(path);
+  const { createClient } = await import('@libsql/client');
+  // Its own connection, outside Prisma, so the run can hold one write lock throughout.
+  const client = createClient({ url: `file:${path}`, timeout: 15_000 } as Parameters<typeof createClient>[0]);
+  await client.execute('PRAGMA journal_mode = WAL');
+  let tx: Awaited<ReturnType<typeof client.transaction>> | undefined;
+  const current = () => {
+    if (!tx) throw new Error('migration lock not held');
+    return tx;
+  };
+  return {
+    bookkeepingDdl: `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id"                    TEXT PRIMARY KEY NOT NULL,
+    "checksum"              TEXT NOT NULL,
+    "finished_at"           DATETIME,
+    "migration_name"        TEXT NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        DATETIME,
+    "started_at"            DATETIME NOT NULL DEFAULT current_timestamp,
+    "applied_steps_count"   INTEGER UNSIGNED NOT NULL DEFAULT 0
+)`,
+    placeholder: () => '?',
+    // The whole run is one IMMEDIATE transaction: other processes wait for it, then see all of it.
+    lock: async () => {
+      tx = await client.transaction('write');
+    },
+    unlock: async () => {
+      if (tx && !tx.closed) await tx.commit();
+      tx?.close();
+      tx = undefined;
+    },
+    exec: async (sql) => {
+      await current().executeMultiple(sql);
+    },
+    // Inside the run's transaction each script gets a savepoint of its own.
+    apply: async (script) => {
+      try {
+        await current().executeMultiple(`SAVEPOINT gatehouse_migration;\n${script}\n;RELEASE gatehouse_migration;`);
+      } catch (err) {
+        await current().executeMultiple('ROLLBACK TO gatehouse_migration; RELEASE gatehouse_migration;');
+        throw err;
+      }
+    },
+    query: async (sql, params) => (await current().execute({ sql, args: params as never })).rows as unknown as Row[],
+    run: async (sql, params) => {
+      await current().execute({ sql, args: params as never });
+    },
+    close: async () => client.close(),
+  };
+}
+
+async function postgresDriver(databaseUrl: string): Promise<Driver> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => {});
+  await client.connect();
+  return {
+    bookkeepingDdl: `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "finished_at"           TIMESTAMPTZ,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        TIMESTAMPTZ,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
+)`,
+    placeholder: (n) => `$${n}`,
+    lock: async () => {
+      await client.query(`SELECT pg_advisory_lock(${PRISMA_ADVISORY_LOCK})`);
+    },
+    unlock: async () => {
+      await client.query(`SELECT pg_advisory_unlock(${PRISMA_ADVISORY_LOCK})`).catch(() => {});
+    },
+    exec: async (sql) => {
+      await client.query(sql);
+    },
+    apply: async (script) => {
+      try {
+        await client.query(`BEGIN;\n${script}\n;COMMIT;`);
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    },
+    query: async (sql, params) => (await client.query(sql, params)).rows as Row[],
+    run: async (sql, params) => {
+      await client.query(sql, params);
+    },
+    close: async () => client.end(),
+  };
+}

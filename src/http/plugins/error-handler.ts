@@ -1,0 +1,84 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError, type ErrorCode } from '../../errors.js';
+
+/**
+ * The one place errors become responses: `{ error, error_description }` with a 4xx for anything the
+ * client got wrong, `server_error` (500, message withheld, logged once with its cause) for the rest.
+ * Never a stack trace.
+ */
+export type ErrorBody = { error: ErrorCode | string; error_description: string };
+
+const FASTIFY_CODES: Record<string, { code: ErrorCode; status: number; description?: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', status: 413, description: 'The request body is too large.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type', status: 415, description: 'This content type is not accepted here.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_request', status: 400, description: 'The Content-Length header does not match the body.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_request', status: 400, description: 'The JSON body is empty.' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_request', status: 400, description: 'The body is not valid JSON.' },
+  FST_ERR_CTP_EMPTY_TYPE: { code: 'unsupported_media_type', status: 415, description: 'The Content-Type header is empty.' },
+  FST_ERR_CTP_INVALID_TYPE: { code: 'unsupported_media_type', status: 415, description: 'The Content-Type header is invalid.' },
+  FST_ERR_BAD_URL: { code: 'invalid_request', status: 400, description: 'The URL is malformed.' },
+  FST_ERR_ASYNC_CONSTRAINT: { code: 'invalid_request', status: 400 },
+};
+
+export function toErrorResponse(error: unknown): { status: number; body: ErrorBody; headers: Record<string, string>; log: boolean } {
+  if (error instanceof AppError) {
+    if (error.expose) {
+      return { status: error.statusCode, body: { error: error.code, error_description: error.message }, headers: { ...error.headers }, log: error.statusCode >= 500 };
+    }
+    return serverError();
+  }
+  const fe = error as Partial<FastifyError> & { validationContext?: string };
+  if (fe && Array.isArray(fe.validation)) {
+    return { status: 400, body: { error: 'invalid_request', error_description: validationMessage(fe) }, headers: {}, log: false };
+  }
+  if (fe && typeof fe.code === 'string' && fe.code in FASTIFY_CODES) {
+    const known = FASTIFY_CODES[fe.code]!;
+    return { status: known.status, body: { error: known.code, error_description: known.description ?? 'The request is malformed.' }, headers: {}, log: false };
+  }
+  // Other errors fastify itself raised for a bad request (4xx) carry a safe message.
+  if (fe && typeof fe.code === 'string' && fe.code.startsWith('FST_') && (fe.statusCode ?? 500) < 500) {
+    return { status: fe.statusCode!, body: { error: 'invalid_request', error_description: 'The request is malformed.' }, headers: {}, log: false };
+  }
+  // Body parsers (e.g. invalid UTF-8, bad percent-encoding) mark their own 4xx errors.
+  if (fe && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500 && (fe as { expose?: boolean }).expose) {
+    return { status: fe.statusCode, body: { error: 'invalid_request', error_description: 'The request body is malformed.' }, headers: {}, log: false };
+  }
+  return serverError();
+}
+
+function serverError() {
+  return {
+    status: 500,
+    body: { error: 'server_error', error_description: 'The server could not complete the request.' },
+    headers: {},
+    log: true,
+  };
+}
+
+function validationMessage(error: Partial<FastifyError> & { validationContext?: string }): string {
+  const first = error.validation?.[0];
+  if (!first) return 'The request is invalid.';
+  const where = error.validationContext ?? 'request';
+  const path = first.instancePath ? first.instancePath.replace(/^\//, '').replaceAll('/', '.') : '';
+  const missing = (first.params as { missingProperty?: string } | undefined)?.missingProperty;
+  if (first.keyword === 'required' && missing) return `The ${where} is missing the field "${missing}".`;
+  if (first.keyword === 'additionalProperties') {
+    const extra = (first.params as { additionalProperty?: string }).additionalProperty;
+    return `The ${where} has an unexpected field "${extra}".`;
+  }
+  return `The ${where}${path ? ` field "${path}"` : ''} ${first.message ?? 'is invalid'}.`;
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  const response = toErrorResponse(error);
+  if (response.log) request.log.error({ err: error }, 'request failed');
+  return reply.code(response.status).headers(response.headers).header('cache-control', 'no-store').send(response.body);
+}
+
+export const errorHandlerPlugin = fp(async function errorHandler(app: FastifyInstance): Promise<void> {
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new AppError('not_found', `There is nothing at ${request.method} ${request.url.split('?')[0]}.`, { statusCode: 404 })),
+  );
+});

@@ -1,0 +1,15 @@
+import { describeConfig } from '../../config/load-config.js';
+import type { Command } from '../command.js';
+
+export const configCheckCommand: Command = {
+  path: ['config', 'check'],
+  summary: 'validate the environment and print the effective configuration (secrets masked)',
+  async run(ctx) {
+    const shown = describeConfig(await ctx.config());
+    const width = Math.max(...Object.keys(shown).map((k) => k.length));
+    const text = Object.entries(shown)
+      .map(([key, value]) => `${key.padEnd(width)}  ${value === null ? '(unset)' : String(value)}`)
+      .join('\n');
+    return { data: shown, text };
+  },
+};

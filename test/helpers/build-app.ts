@@ -1,0 +1,55 @@
+import type { FastifyInstance } from 'fastify';
+import type { Test } from 'tap';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import type { Config, DatabaseKind } from '../../src/config/schema.ts';
+import type { Clock } from '../../src/lib/clock.ts';
+import { systemClock } from '../../src/lib/clock.ts';
+import { createLogger, type Logger } from '../../src/observability/logger.ts';
+import { openDatabase, type Database } from '../../src/persistence/database.ts';
+import { migrate } from '../../src/persistence/migrate.ts';
+import { createTestDatabase } from './databases.ts';
+import { tempDir } from './temp-dir.ts';
+
+export interface TestApp {
+  app: FastifyInstance;
+  db: Database;
+  config: Readonly<Config>;
+  logger: Logger;
+  logs: Record<string, unknown>[];
+}
+
+export interface TestAppOptions {
+  kind?: DatabaseKind;
+  /** Use this database instead of a fresh one (it is migrated all the same). */
+  databaseUrl?: string;
+  env?: Record<string, string>;
+  clock?: Clock;
+}
+
+/** A migrated database and a built (not listening) app; everything is closed when the test ends. */
+export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
+  const database = options.databaseUrl ? { url: options.databaseUrl } : await createTestDatabase(t, options.kind);
+  const dir = await tempDir(t);
+  const config = loadConfig(
+    {
+      DATA_DIR: dir,
+      KEYS_DIR: `${dir}/keys`,
+      DATABASE_URL: database.url,
+      SECRETS: 'test-secret-that-is-long-enough-to-pass-0001',
+      LOG_LEVEL: 'info',
+      ...options.env,
+    },
+    dir,
+  );
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(JSON.parse(line)) });
+  await migrate(config.databaseKind, config.databaseUrl);
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, databaseKind: config.databaseKind, logger });
+  const app = await buildApp({ config, db, logger, clock: options.clock ?? systemClock });
+  t.teardown(async () => {
+    await app.close();
+    await db.close();
+  });
+  return { app, db, config, logger, logs };
+}

@@ -1,0 +1,95 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join, normalize, posix, relative } from 'node:path';
+import t from 'tap';
+import { packageRoot } from '../../src/lib/package-root.ts';
+
+/**
+ * Dependency direction (DESIGN.md §2, STYLE.md): arrows point inward. This test reads every import in
+ * src/ and fails on a wrong-way arrow, so the rule holds without anyone remembering it.
+ */
+type Import = { spec: string; typeOnly: boolean };
+type Source = { file: string; imports: Import[] };
+
+const SRC = join(packageRoot(), 'src');
+const DOMAIN = ['accounts/', 'guard/', 'keys/', 'admin/', 'lib/', 'config/', 'errors.ts'];
+
+export function parseImports(text: string): Import[] {
+  const found: Import[] = [];
+  const re = /(?:^|\n)\s*(import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  for (const m of text.matchAll(re)) {
+    if (m[4]) found.push({ spec: m[4], typeOnly: false });
+    else found.push({ spec: m[3]!, typeOnly: Boolean(m[2]) });
+  }
+  return found;
+}
+
+/** A relative import resolved to a path under src/ ('' for packages). */
+function target(file: string, spec: string): string {
+  if (!spec.startsWith('.')) return '';
+  return posix.normalize(posix.join(posix.dirname(file), spec));
+}
+
+const within = (file: string, folders: string[]) => folders.some((f) => file === f || file.startsWith(f));
+
+export function violations(sources: Source[]): string[] {
+  const out: string[] = [];
+  for (const { file, imports } of sources) {
+    for (const { spec, typeOnly } of imports) {
+      const to = target(file, spec);
+      const say = (rule: string) => out.push(`${file} imports ${spec}: ${rule}`);
+      if (/^(fastify|@fastify\/|fastify-plugin)/.test(spec) && !typeOnly && !within(file, ['http/', 'app.ts', 'verifier/fastify'])) {
+        say('fastify belongs in http/ and the composition root');
+      }
+      if ((/^(@prisma\/|pg$|@libsql\/)/.test(spec) || to.startsWith('persistence/generated/')) && !typeOnly && !within(file, ['persistence/'])) {
+        say('Prisma and database drivers belong in persistence/');
+      }
+      if (/^oidc-provider/.test(spec) && !typeOnly && !within(file, ['oidc/'])) {
+        say('oidc-provider belongs in oidc/');
+      }
+      if (file.startsWith('verifier/') && (to !== '' ? !to.startsWith('verifier/') : !/^(jose|node:|fastify|fastify-plugin)/.test(spec))) {
+        say('verifier/ is an island: jose, node built-ins and (for its plugin) fastify only');
+      }
+      if (within(file, DOMAIN) && !typeOnly && within(to, ['http/', 'oidc/', 'cli/', 'persistence/', 'app', 'main'])) {
+        say('domain modules take their adapters as arguments; they do not import them');
+      }
+      if (!file.startsWith('cli/') && (to.startsWith('cli/') || to === 'main.js' || to === 'main.ts')) {
+        say('nothing depends on the CLI or the process entry point');
+      }
+    }
+  }
+  return out;
+}
+
+async function listSources(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts'))
+    .map((e) => relative(SRC, join(e.parentPath, e.name)).split('\\').join('/'))
+    .filter((f) => !f.startsWith('persistence/generated/'));
+}
+
+t.test('every import in src/ points the right way', async (t) => {
+  const files = await listSources(SRC);
+  t.ok(files.length > 10, `read ${files.length} files`);
+  const sources = await Promise.all(
+    files.map(async (file) => ({ file, imports: parseImports(await readFile(join(SRC, normalize(file)), 'utf8')) })),
+  );
+  t.same(violations(sources), []);
+});
+
+t.test('the checker sees wrong-way arrows (it can fail)', async (t) => {
+  const bad: Source[] = [
+    { file: 'accounts/login.ts', imports: parseImports("import Fastify from 'fastify';\nimport { db } from '../persistence/database.js';") },
+    { file: 'http/routes/x.ts', imports: parseImports("import { PrismaClient } from '@prisma/client';") },
+    { file: 'keys/rotate.ts', imports: parseImports("import Provider from 'oidc-provider';") },
+    { file: 'verifier/index.ts', imports: parseImports("import { AppError } from '../errors.js';\nimport pino from 'pino';") },
+    { file: 'http/server.ts', imports: parseImports("const m = await import('../cli/run-cli.js');") },
+  ];
+  const found = violations(bad);
+  t.equal(found.length, 7, found.join('\n'));
+  t.same(
+    violations([{ file: 'accounts/login.ts', imports: parseImports("import type { FastifyInstance } from 'fastify';\nimport type { Db } from '../persistence/database.js';") }]),
+    [],
+    'type-only imports are not arrows at run time',
+  );
+});

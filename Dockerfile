@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# Gatehouse: build with dev dependencies, run with production ones only, as a non-root user.
+
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json ./
+COPY prisma ./prisma
+COPY src ./src
+# `npm ci` runs the `prepare` script: generate the Prisma clients and compile to dist/.
+RUN npm ci --strict-allow-scripts && npm prune --omit=dev
+
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    DATA_DIR=/var/lib/gatehouse/data \
+    KEYS_DIR=/var/lib/gatehouse/keys
+WORKDIR /app
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/prisma ./prisma
+RUN mkdir -p /var/lib/gatehouse/data /var/lib/gatehouse/keys \
+ && chown -R node:node /var/lib/gatehouse \
+ && chmod 0700 /var/lib/gatehouse/data /var/lib/gatehouse/keys
+USER node
+VOLUME ["/var/lib/gatehouse/data", "/var/lib/gatehouse/keys"]
+EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# The same start command as the README. npm forwards SIGTERM, and Gatehouse drains before exiting.
+CMD ["npm", "start"]

@@ -138,13 +138,31 @@ async function sqliteDriver(databaseUrl: string): Promise<Driver> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await createPrivateFile(path);
   const { createClient } = await import('@libsql/client');
-  // Its own connection, outside Prisma, so the run can hold one write lock throughout.
-  const client = createClient({ url: `file:${path}`, timeout: 15_000 } as Parameters<typeof createClient>[0]);
-  await client.execute('PRAGMA journal_mode = WAL');
-  let tx: Awaited<ReturnType<typeof client.transaction>> | undefined;
+  // Its own connection, outside Prisma, so the run can hold one write lock throughout. libsql waits
+  // for a busy database synchronously (blocking the event loop) and leaves the failed statement
+  // behind on its connection; so wait briefly there, and retry here on a fresh connection.
+  type Client = ReturnType<typeof createClient>;
+  let client: Client | undefined;
+  let tx: Awaited<ReturnType<Client['transaction']>> | undefined;
   const current = () => {
     if (!tx) throw new Error('migration lock not held');
     return tx;
+  };
+  const deadline = Date.now() + 30_000;
+  const lock = async () => {
+    for (;;) {
+      const attempt = createClient({ url: `file:${path}`, timeout: 50 } as Parameters<typeof createClient>[0]);
+      try {
+        await attempt.execute('PRAGMA journal_mode = WAL');
+        tx = await attempt.transaction('write');
+        client = attempt;
+        return;
+      } catch (err) {
+        attempt.close();
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50));
+      }
+    }
   };
   return {
     bookkeepingDdl: `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
@@ -159,9 +177,7 @@ async function sqliteDriver(databaseUrl: string): Promise<Driver> {
 )`,
     placeholder: () => '?',
     // The whole run is one IMMEDIATE transaction: other processes wait for it, then see all of it.
-    lock: async () => {
-      tx = await client.transaction('write');
-    },
+    lock,
     unlock: async () => {
       if (tx && !tx.closed) await tx.commit();
       tx?.close();
@@ -183,7 +199,7 @@ async function sqliteDriver(databaseUrl: string): Promise<Driver> {
     run: async (sql, params) => {
       await current().execute({ sql, args: params as never });
     },
-    close: async () => client.close(),
+    close: async () => client?.close(),
   };
 }
 

@@ -1,0 +1,26 @@
+import type { Clock } from '../lib/clock.js';
+import { generateSigningKey } from './generate-key.js';
+import { createKeyringOnce, readKeyring, type Keyring } from './keyring-files.js';
+import { SIGNING_ALGS } from './schedule.js';
+
+/**
+ * The keyring in `dir`, created on first start (an empty folder): one ES256 and one RS256 key,
+ * active at once — there is no token anywhere yet, so there is nothing to pre-publish for.
+ */
+export async function loadOrCreateKeyring(dir: string, clock: Clock): Promise<Keyring> {
+  const existing = await readKeyring(dir);
+  if (existing) return existing;
+  const now = clock.now().toISOString();
+  const keys = await Promise.all(SIGNING_ALGS.map((alg) => generateSigningKey(alg)));
+  await createKeyringOnce(
+    dir,
+    {
+      version: 1,
+      keys: keys.map((k) => ({ kid: k.kid, alg: k.alg, use: 'sig', published_at: now, activates_at: now, retires_at: null, removed_at: null })),
+    },
+    keys,
+  );
+  const created = await readKeyring(dir);
+  if (!created) throw new Error(`could not create the keyring in ${dir}`);
+  return created;
+}

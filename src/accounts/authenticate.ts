@@ -1,0 +1,39 @@
+import type { Clock } from '../lib/clock.js';
+import { normalizePassword } from './normalize.js';
+import type { PasswordHasher } from './password-hasher.js';
+import type { User, UserRepository } from './users.js';
+
+export type AuthenticationResult =
+  | { ok: true; user: User }
+  | { ok: false; reason: 'invalid_credentials' }
+  /** Only ever reported after the right password (DESIGN.md: no enumeration of banned accounts). */
+  | { ok: false; reason: 'banned'; user: User }
+  | { ok: false; reason: 'unverified'; user: User };
+
+export interface AuthenticateDeps {
+  users: UserRepository;
+  hasher: PasswordHasher;
+  clock: Clock;
+  requireEmailVerification: boolean;
+}
+
+/**
+ * Checks an email and password. Unknown emails and disabled passwords cost one hash like any other
+ * attempt, and every failure looks the same to the caller until the password has been proven.
+ */
+export async function authenticate(deps: AuthenticateDeps, email: string, password: string): Promise<AuthenticationResult> {
+  const candidate = normalizePassword(password);
+  const user = await deps.users.findByEmail(email);
+  if (!user || !user.passwordHash) {
+    await deps.hasher.burn(candidate);
+    return { ok: false, reason: 'invalid_credentials' };
+  }
+  if (!(await deps.hasher.verify(user.passwordHash, candidate))) return { ok: false, reason: 'invalid_credentials' };
+  if (user.status === 'banned') return { ok: false, reason: 'banned', user };
+  if (deps.requireEmailVerification && !user.emailVerifiedAt) return { ok: false, reason: 'unverified', user };
+  if (deps.hasher.needsRehash(user.passwordHash)) {
+    const rehashed = await deps.hasher.hash(candidate);
+    await deps.users.update(user.id, { passwordHash: rehashed, updatedAt: deps.clock.now() });
+  }
+  return { ok: true, user };
+}

@@ -1,0 +1,51 @@
+import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+
+/**
+ * argon2id with m=19456 KiB, t=2, p=1 (SECURITY.md, OWASP). Hashing runs on libuv's thread pool; the
+ * semaphore bounds how many run at once, so a login flood queues here instead of starving the
+ * event loop's other work (token requests) of threads. The parameters live in each PHC string, so a
+ * hash made with older ones is recognised and can be replaced at the next login.
+ */
+export const ARGON2_PARAMS = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+const PHC_PREFIX = `$argon2id$v=19$m=${ARGON2_PARAMS.memoryCost},t=${ARGON2_PARAMS.timeCost},p=${ARGON2_PARAMS.parallelism}$`;
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(phc: string, password: string): Promise<boolean>;
+  /** True when `phc` was made with other parameters than the current ones. */
+  needsRehash(phc: string): boolean;
+  /** Spends the same work as a verification, for unknown accounts (no user enumeration by timing). */
+  burn(password: string): Promise<void>;
+  /** Hash operations running or queued now. */
+  pending(): number;
+}
+
+export function createPasswordHasher(options: { concurrency?: number } = {}): PasswordHasher {
+  const limit = Math.max(1, options.concurrency ?? 2);
+  let running = 0;
+  const queue: (() => void)[] = [];
+  const withSlot = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (running >= limit) await new Promise<void>((resolve) => queue.push(resolve));
+    else running += 1;
+    try {
+      return await work();
+    } finally {
+      const next = queue.shift();
+      if (next) next();
+      else running -= 1;
+    }
+  };
+  // A real hash of a random password, verified against when the account does not exist.
+  const decoy = argonHash(crypto.randomUUID(), ARGON2_PARAMS);
+
+  return {
+    hash: (password) => withSlot(() => argonHash(password, ARGON2_PARAMS)),
+    verify: (phc, password) => withSlot(() => argonVerify(phc, password).catch(() => false)),
+    needsRehash: (phc) => !phc.startsWith(PHC_PREFIX),
+    burn: async (password) => {
+      const phc = await decoy;
+      await withSlot(() => argonVerify(phc, password).catch(() => false));
+    },
+    pending: () => running + queue.length,
+  };
+}

@@ -1,0 +1,53 @@
+/** What the admin use cases, the CLI and the protocol engine share about clients and APIs. */
+export const GRANTS = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:device_code',
+] as const;
+export type GrantType = (typeof GRANTS)[number];
+
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+export interface ClientRecord {
+  id: string;
+  name: string;
+  /** SHA-256 (base64url) of the secret; null for public clients. */
+  secretHash: string | null;
+  authMethod: ClientAuthMethod;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  grants: GrantType[];
+  /** Scopes the client may ask for; null = any scope of its APIs and the OIDC scopes. */
+  scope: string | null;
+  /** API audiences it may get tokens for; the first is its default. */
+  resources: string[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ResourceRecord {
+  audience: string;
+  scopes: string[];
+  /** Seconds; null = ACCESS_TOKEN_TTL. */
+  accessTokenTtl: number | null;
+  createdAt: Date;
+}
+
+export interface ClientRepository {
+  insert(client: ClientRecord): Promise<void>;
+  findById(id: string): Promise<ClientRecord | undefined>;
+  list(): Promise<ClientRecord[]>;
+  /** True when a client was deleted. */
+  delete(id: string): Promise<boolean>;
+  /** Clients allowed to get tokens for `audience`. */
+  usingResource(audience: string): Promise<string[]>;
+}
+
+export interface ResourceRepository {
+  /** False when the audience already exists. */
+  insert(resource: ResourceRecord): Promise<boolean>;
+  find(audience: string): Promise<ResourceRecord | undefined>;
+  list(): Promise<ResourceRecord[]>;
+  delete(audience: string): Promise<boolean>;
+}

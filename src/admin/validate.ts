@@ -1,0 +1,50 @@
+import { badRequest } from '../errors.js';
+
+/** Scope tokens per RFC 6749 §3.3: printable ASCII except space, `"` and `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+export function parseScopes(text: string, field: string): string[] {
+  const scopes = text.split(/\s+/).filter(Boolean);
+  for (const s of scopes) {
+    if (!SCOPE_TOKEN.test(s) || s.length > 100) throw badRequest(`${field}: "${s}" is not a valid scope`);
+  }
+  return [...new Set(scopes)];
+}
+
+/** RFC 8707 §2: a resource indicator is an absolute URI without a fragment. */
+export function parseAudience(text: string, field = 'audience'): string {
+  const value = text.trim();
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw badRequest(`${field}: "${value}" is not an absolute URI (e.g. https://api.example.com)`);
+  }
+  if (url.hash || value.includes('#')) throw badRequest(`${field}: must not contain a fragment`);
+  if (value.length > 500) throw badRequest(`${field}: is too long`);
+  return value;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Redirect URIs are matched exactly (SECURITY.md), so they must be exact: absolute, no fragment;
+ * https, or http on loopback only, or a private-use scheme (`com.example.app:/cb`) for native apps.
+ */
+export function parseRedirectUri(text: string, field: string): { uri: string; native: boolean } {
+  const value = text.trim();
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw badRequest(`${field}: "${value}" is not an absolute URL`);
+  }
+  if (url.hash || value.includes('#')) throw badRequest(`${field}: "${value}" must not contain a fragment`);
+  if (url.protocol === 'https:') return { uri: value, native: false };
+  if (url.protocol === 'http:') {
+    if (!LOOPBACK.has(url.hostname)) throw badRequest(`${field}: "${value}" must use https (http only for localhost)`);
+    return { uri: value, native: false };
+  }
+  if (/^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(url.protocol)) return { uri: value, native: true };
+  throw badRequest(`${field}: "${value}" must be https, http://localhost, or a reverse-domain scheme like com.example.app:/callback`);
+}

@@ -1,0 +1,64 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics for one app instance (its own registry: no global state, tests build many).
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gatehouse_process_' });
+  const m = {
+    registry,
+    httpRequests: new Counter({
+      name: 'gatehouse_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'gatehouse_http_request_duration_seconds',
+      help: 'HTTP request duration by route',
+      labelNames: ['route'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    tokensIssued: new Counter({
+      name: 'gatehouse_tokens_issued_total',
+      help: 'Successful token endpoint responses by grant type',
+      labelNames: ['grant'] as const,
+      registers: [registry],
+    }),
+    tokenErrors: new Counter({
+      name: 'gatehouse_token_errors_total',
+      help: 'Failed token endpoint requests by grant type and OAuth error',
+      labelNames: ['grant', 'error'] as const,
+      registers: [registry],
+    }),
+    logins: new Counter({
+      name: 'gatehouse_logins_total',
+      help: 'Login attempts by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    throttles: new Counter({
+      name: 'gatehouse_throttles_total',
+      help: 'Requests refused by the guard, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    bans: new Counter({
+      name: 'gatehouse_bans_total',
+      help: 'Bans applied, by kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    keys: new Gauge({
+      name: 'gatehouse_signing_keys',
+      help: 'Signing keys in the keyring by algorithm and state',
+      labelNames: ['alg', 'state'] as const,
+      registers: [registry],
+    }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,109 @@
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { ClientRecord } from '../admin/records.js';
+import type { OidcPayload, OidcStore } from './oidc-store.js';
+
+/** Where client metadata comes from (the clients table, through the admin repository). */
+export type ClientMetadataSource = (clientId: string) => Promise<AdapterPayload | undefined>;
+
+/** What oidc-provider's own sequential checks say, reused for the concurrent loser. */
+const ALREADY_USED: Record<string, string> = {
+  AuthorizationCode: 'authorization code already consumed',
+  RefreshToken: 'refresh token already used',
+  DeviceCode: 'device code already consumed',
+};
+
+/** A failing database must fail closed and say so: 503, retryable, nothing issued. */
+function unavailable(cause: unknown): Error {
+  const err = new errors.TemporarilyUnavailable('the service is temporarily unavailable; retry shortly', { cause }) as Error & {
+    status: number;
+    statusCode: number;
+    expose: boolean;
+  };
+  err.status = 503;
+  err.statusCode = 503;
+  err.expose = true;
+  return err;
+}
+
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof errors.OIDCProviderError) throw err;
+    throw unavailable(err);
+  }
+}
+
+/**
+ * oidc-provider's adapter (7 methods) over the OidcStore port. `consume` is the store's atomic
+ * conditional update: the loser of a race is told `invalid_grant`, and the grant it was racing for is
+ * revoked — a code or refresh token used twice is treated as stolen (RFC 9700 §4.14, §2.2.2).
+ */
+export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSource) {
+  return class GatehouseAdapter implements Adapter {
+    constructor(readonly model: string) {}
+
+    upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      return guarded(() => store.upsert(this.model, id, payload as OidcPayload, expiresIn || undefined));
+    }
+
+    find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Client') return guarded(() => clients(id));
+      return guarded(() => store.find(this.model, id)) as Promise<AdapterPayload | undefined>;
+    }
+
+    findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return guarded(() => store.findByUserCode(this.model, userCode)) as Promise<AdapterPayload | undefined>;
+    }
+
+    findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return guarded(() => store.findByUid(this.model, uid)) as Promise<AdapterPayload | undefined>;
+    }
+
+    async consume(id: string): Promise<void> {
+      const result = await guarded(() => store.consume(this.model, id));
+      if (result.status === 'consumed') return;
+      if (result.status === 'already_consumed' && result.grantId) await guarded(() => store.revokeByGrantId(result.grantId!));
+      throw new errors.InvalidGrant(ALREADY_USED[this.model] ?? 'grant already consumed');
+    }
+
+    destroy(id: string): Promise<void> {
+      return guarded(() => store.destroy(this.model, id));
+    }
+
+    revokeByGrantId(grantId: string): Promise<void> {
+      return guarded(() => store.revokeByGrantId(grantId));
+    }
+  };
+}
+
+/** Extra client metadata: the API audiences the client may get tokens for, its default first. */
+export const RESOURCES_PROPERTY = 'gatehouse_resources';
+/** Extra client metadata: every scope the client may ask for (null = no restriction). */
+export const SCOPE_PROPERTY = 'gatehouse_scope';
+export const OIDC_SCOPES = new Set(['openid', 'email', 'offline_access']);
+
+/**
+ * A client as oidc-provider sees it. `client_secret` holds the secret's SHA-256; the provider's
+ * comparison is replaced accordingly (create-provider.ts), and no feature that needs the plain secret
+ * (HS* signatures, client_secret_jwt, symmetric encryption) is enabled.
+ */
+export function clientMetadata(c: ClientRecord): AdapterPayload {
+  const native = c.redirectUris.some((u) => !/^https?:/.test(u));
+  const oidcScopes = c.scope?.split(' ').filter((s) => OIDC_SCOPES.has(s)).join(' ');
+  return {
+    client_id: c.id,
+    client_name: c.name,
+    ...(c.secretHash ? { client_secret: c.secretHash } : {}),
+    token_endpoint_auth_method: c.authMethod,
+    grant_types: c.grants,
+    response_types: c.grants.includes('authorization_code') ? ['code'] : [],
+    redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
+    application_type: native ? 'native' : 'web',
+    // The engine's `scope` governs OIDC scopes only; API scopes are limited in getResourceServerInfo.
+    ...(oidcScopes ? { scope: oidcScopes } : {}),
+    [RESOURCES_PROPERTY]: c.resources,
+    [SCOPE_PROPERTY]: c.scope,
+  } as AdapterPayload;
+}

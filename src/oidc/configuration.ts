@@ -1,0 +1,175 @@
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { ResourceRepository } from '../admin/records.js';
+import type { UserRepository } from '../accounts/users.js';
+import type { Config } from '../config/schema.js';
+import type { ClientMetadataSource } from './adapter.js';
+import { createAdapterFactory, OIDC_SCOPES, RESOURCES_PROPERTY, SCOPE_PROPERTY } from './adapter.js';
+import { createFindAccount } from './find-account.js';
+import type { OidcStore } from './oidc-store.js';
+import type { ProviderPages } from './pages.js';
+import { resourceIndicators } from './resource-indicators.js';
+
+export interface ConfigurationDeps {
+  config: Readonly<Config>;
+  jwks: { keys: object[] };
+  oidcStore: OidcStore;
+  clientMetadata: ClientMetadataSource;
+  resources: ResourceRepository;
+  users: UserRepository;
+  pages: ProviderPages;
+}
+
+const DAY = 86400;
+const SESSION_IDLE = 14 * DAY;
+const SESSION_ABSOLUTE = 30 * DAY;
+
+const epoch = () => Math.floor(Date.now() / 1000);
+
+/**
+ * oidc-provider's configuration, every default that matters chosen on purpose (STACK-NOTES.md lists
+ * the ones that bite). Only response_type=code; PKCE S256 for every client; rotation on every refresh;
+ * no devInteractions; no DPoP (our verifier library does not check proofs, so it would promise
+ * protection it does not deliver); no feature that needs a client's plain secret.
+ */
+export function buildConfiguration(deps: ConfigurationDeps): Configuration {
+  const { config, pages } = deps;
+  const https = config.issuer.startsWith('https:');
+  return {
+    adapter: createAdapterFactory(deps.oidcStore, deps.clientMetadata),
+    findAccount: createFindAccount(deps.users),
+    jwks: deps.jwks as Configuration['jwks'],
+    clients: [],
+    extraClientMetadata: {
+      properties: [RESOURCES_PROPERTY, SCOPE_PROPERTY],
+      validator(_ctx, key, value) {
+        if (key === RESOURCES_PROPERTY && value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === 'string'))) {
+          throw new Error(`${RESOURCES_PROPERTY} must be an array of strings`);
+        }
+        if (key === SCOPE_PROPERTY && value !== undefined && value !== null && typeof value !== 'string') {
+          throw new Error(`${SCOPE_PROPERTY} must be a string`);
+        }
+      },
+    },
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+    },
+    pkce: { required: () => true },
+    scopes: [...OIDC_SCOPES],
+    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    // ID tokens carry the claims of the granted scopes (DESIGN.md), not only userinfo.
+    conformIdTokenClaims: false,
+    rotateRefreshToken: () => true,
+    acceptQueryParamAccessTokens: false,
+    allowOmittingSingleRegisteredRedirectUri: false,
+    cookies: {
+      keys: [...(config.secrets ?? [])],
+      names: {
+        session: https ? '__Host-gatehouse_session' : 'gatehouse_session',
+        interaction: 'gatehouse_interaction',
+        resume: 'gatehouse_resume',
+      },
+      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    },
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
+      AuthorizationCode: 60,
+      IdToken: config.idTokenTtl,
+      DeviceCode: 600,
+      Interaction: 30 * 60,
+      // Idle lifetime, never beyond the absolute one counted from the first issue (iiat).
+      RefreshToken: (_ctx, token) => {
+        const issuedFirst = (token as { iiat?: number }).iiat ?? epoch();
+        const absoluteLeft = issuedFirst + config.refreshTokenAbsoluteTtl - epoch();
+        return Math.max(1, Math.min(config.refreshTokenTtl, absoluteLeft));
+      },
+      Grant: config.refreshTokenAbsoluteTtl,
+      Session: (_ctx, session) => {
+        const loginTs = (session as { loginTs?: number }).loginTs ?? epoch();
+        return Math.max(1, Math.min(SESSION_IDLE, loginTs + SESSION_ABSOLUTE - epoch()));
+      },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      dPoP: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Public clients may only introspect their own tokens; confidential ones (resource servers) any.
+        allowedPolicy: async (ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId,
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        mask: '****-****',
+        userCodeInputSource: async (ctx, form, _out, err) => {
+          const e = err as { userCode?: string; name?: string } | undefined;
+          const message = !err
+            ? { text: 'Enter the code shown on your device.', error: false }
+            : e?.userCode || e?.name === 'NoCodeError'
+              ? { text: 'That code is not valid or has expired. Check it and try again.', error: true }
+              : e?.name === 'AbortedError'
+                ? { text: 'The sign-in was cancelled.', error: true }
+                : { text: 'Something went wrong; try again.', error: true };
+          html(ctx, pages.deviceInput(form, message));
+        },
+        userCodeConfirmSource: async (ctx, form, client, _deviceInfo, userCode) => {
+          html(ctx, pages.deviceConfirm(form, client.clientName ?? client.clientId, userCode));
+        },
+        successSource: async (ctx) => {
+          html(ctx, pages.deviceSuccess(ctx.oidc.client?.clientName));
+        },
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => html(ctx, pages.logout(form, ctx.host)),
+        postLogoutSuccessSource: async (ctx) => html(ctx, pages.logoutSuccess(ctx.oidc.client?.clientName)),
+      },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+      resourceIndicators: resourceIndicators(deps.resources, config.accessTokenTtl) as never,
+      userinfo: { enabled: true },
+      registration: { enabled: false },
+      claimsParameter: { enabled: false },
+      backchannelLogout: { enabled: false },
+      jwtIntrospection: { enabled: false },
+      jwtUserinfo: { enabled: false },
+      jwtResponseModes: { enabled: false },
+      encryption: { enabled: false },
+      requestObjects: { enabled: false },
+    },
+    // No HS* anywhere: client secrets are stored hashed, so they cannot be HMAC keys.
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256'],
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
+      requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256'],
+      userinfoSigningAlgValues: ['RS256', 'ES256'],
+      introspectionSigningAlgValues: ['RS256', 'ES256'],
+      authorizationSigningAlgValues: ['RS256', 'ES256'],
+    },
+    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    clientBasedCORS: (ctx, origin, client) => {
+      // Browser apps (public clients) may call the token and userinfo endpoints from their own origin.
+      if (origin === 'null') return false;
+      if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
+      return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
+    },
+    renderError: async (ctx, out) => html(ctx, pages.error(out as { error: string; error_description?: string })),
+    expiresWithSession: async (_ctx, source) => !source.scopes.has('offline_access'),
+    issueRefreshToken: async (_ctx, client, source) => client.grantTypeAllowed('refresh_token') && source.scopes.has('offline_access'),
+  };
+}
+
+function html(ctx: KoaContextWithOIDC, body: string): void {
+  ctx.type = 'html';
+  ctx.body = body;
+}

@@ -1,0 +1,100 @@
+import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import instance from 'oidc-provider/lib/helpers/weak_cache.js';
+import { constantTimeEqual, sha256 } from '../lib/digest.js';
+import type { Clock } from '../lib/clock.js';
+import type { AuditLog } from '../observability/audit.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { buildConfiguration, type ConfigurationDeps } from './configuration.js';
+import type { RefreshRotationStore } from './refresh-rotation-store.js';
+import { withRefreshGrace } from './refresh-grace.js';
+
+export interface ProviderDeps extends ConfigurationDeps {
+  rotations: RefreshRotationStore;
+  audit: AuditLog;
+  metrics: Metrics;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Security headers on everything the engine answers; set before it renders, so the form_post
+ * page can add its script hash to the policy. */
+const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/**
+ * One configured oidc-provider instance. A new instance is built whenever the key set changes (there
+ * is no API to change a running instance's keys); everything else it needs lives in the database,
+ * so a login started on one instance finishes on the next.
+ */
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, audit, metrics, logger } = deps;
+  const provider = new Provider(config.issuer, buildConfiguration(deps));
+  // Behind TLS-terminating proxies the engine must believe X-Forwarded-* (the HTTP layer only lets
+  // them through from TRUST_PROXY addresses, normalised to one hop).
+  provider.proxy = config.trustProxy.length > 0;
+
+  // Client secrets are stored as SHA-256 (see admin/clients.ts): compare digests in constant time.
+  // This is the extension point oidc-provider's author recommends for hashed secrets (issue #631).
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
+    return Promise.resolve(typeof this.clientSecret === 'string' && constantTimeEqual(this.clientSecret, sha256(actual)));
+  } as never;
+
+  const handlers = instance(provider).grantTypeHandlers;
+  const refresh = handlers.get('refresh_token');
+  if (refresh) {
+    handlers.set(
+      'refresh_token',
+      withRefreshGrace(refresh as never, {
+        store: deps.rotations,
+        oidcStore: deps.oidcStore,
+        graceSeconds: config.refreshGraceSeconds,
+        secrets: config.secrets ?? [],
+        clock: deps.clock,
+      }) as never,
+    );
+  }
+
+  provider.use(async (ctx, next) => {
+    ctx.set('content-security-policy', PAGE_CSP);
+    ctx.set('x-frame-options', 'DENY');
+    ctx.set('x-content-type-options', 'nosniff');
+    ctx.set('referrer-policy', 'no-referrer');
+    await next();
+    // RFC 9700 §4.11: after a POSTed form, redirect with 303 so the browser does not re-POST.
+    if (ctx.method === 'POST' && (ctx.status === 302 || ctx.status === 307)) ctx.status = 303;
+    if (ctx.type === 'text/html') ctx.set('cache-control', 'no-store');
+  });
+
+  const who = (ctx: KoaContextWithOIDC) => ({
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent') || null,
+    clientId: ctx.oidc?.client?.clientId ?? null,
+    userId: ctx.oidc?.entities?.Account?.accountId ?? null,
+  });
+
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    metrics.tokensIssued.inc({ grant: String(ctx.oidc.params?.grant_type ?? 'unknown') });
+  });
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: { error?: string; error_detail?: string; status?: number }) => {
+    metrics.tokenErrors.inc({ grant: String(ctx.oidc?.params?.grant_type ?? 'unknown'), error: String(err.error ?? 'server_error') });
+    const reuse =
+      err.error_detail === 'refresh token already used'
+        ? 'refresh.reuse_detected'
+        : err.error_detail === 'authorization code already consumed'
+          ? 'authorization_code.reuse_detected'
+          : undefined;
+    if (reuse) {
+      const token = ctx.oidc.entities?.RefreshToken ?? ctx.oidc.entities?.AuthorizationCode;
+      void audit
+        .record({ type: reuse, ...who(ctx), userId: (token as { accountId?: string } | undefined)?.accountId ?? null, detail: { grant_revoked: true } })
+        .catch((e: unknown) => logger.error({ err: e }, 'audit write failed'));
+    }
+  });
+  provider.on('server_error', (_ctx: KoaContextWithOIDC, err: Error) => {
+    logger.error({ err }, 'protocol engine error');
+  });
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    void audit.record({ type: 'logout', ...who(ctx) }).catch((e: unknown) => logger.error({ err: e }, 'audit write failed'));
+  });
+  return provider;
+}

@@ -1,0 +1,103 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errors } from 'oidc-provider';
+import type { ProviderHost } from './provider-host.js';
+
+/** What the login and consent pages need to know about an interaction, without engine types. */
+export interface InteractionView {
+  uid: string;
+  prompt: 'login' | 'consent' | string;
+  clientId: string;
+  clientName: string;
+  /** The account already signed in (consent step). */
+  accountId: string | undefined;
+  loginHint: string | undefined;
+  /** OIDC scopes to approve (openid, email, offline_access). */
+  scopes: string[];
+  /** API scopes to approve, by API audience. */
+  apiScopes: Record<string, string[]>;
+}
+
+export class InteractionNotFound extends Error {
+  constructor(cause: unknown) {
+    super('this sign-in request has expired or was already completed', { cause });
+    this.name = 'InteractionNotFound';
+  }
+}
+
+/**
+ * The interaction steps Gatehouse's own pages drive: read the pending request, finish the login,
+ * record the consent as a Grant, or cancel. Each returns where to send the browser next.
+ */
+export function createInteractions(host: ProviderHost) {
+  const details = async (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      return await host.current().interactionDetails(req, res);
+    } catch (err) {
+      if (err instanceof errors.SessionNotFound || err instanceof errors.InvalidRequest) throw new InteractionNotFound(err);
+      throw err;
+    }
+  };
+
+  return {
+    async view(req: IncomingMessage, res: ServerResponse): Promise<InteractionView> {
+      const interaction = await details(req, res);
+      const provider = host.current();
+      const client = await provider.Client.find(String(interaction.params.client_id));
+      const d = interaction.prompt.details as {
+        missingOIDCScope?: string[];
+        missingResourceScopes?: Record<string, string[]>;
+      };
+      return {
+        uid: interaction.uid,
+        prompt: interaction.prompt.name,
+        clientId: String(interaction.params.client_id),
+        clientName: client?.clientName ?? String(interaction.params.client_id),
+        accountId: interaction.session?.accountId,
+        loginHint: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : undefined,
+        scopes: d.missingOIDCScope ?? [],
+        apiScopes: d.missingResourceScopes ?? {},
+      };
+    },
+
+    /** The person proved who they are: a new session for this account (new session id, ASVS 7.2.4). */
+    async finishLogin(req: IncomingMessage, res: ServerResponse, accountId: string): Promise<string> {
+      await details(req, res);
+      return host.current().interactionResult(req, res, { login: { accountId, amr: ['pwd'] } }, { mergeWithLastSubmission: false });
+    },
+
+    /** Grants what the consent page showed, and nothing else. */
+    async finishConsent(req: IncomingMessage, res: ServerResponse): Promise<string> {
+      const provider = host.current();
+      const interaction = await details(req, res);
+      if (interaction.prompt.name !== 'consent' || !interaction.session?.accountId) {
+        throw new InteractionNotFound(new Error('no consent pending'));
+      }
+      const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = interaction.prompt.details as {
+        missingOIDCScope?: string[];
+        missingOIDCClaims?: string[];
+        missingResourceScopes?: Record<string, string[]>;
+      };
+      const grant = interaction.grantId
+        ? await provider.Grant.find(interaction.grantId)
+        : new provider.Grant({ accountId: interaction.session.accountId, clientId: String(interaction.params.client_id) });
+      if (!grant) throw new InteractionNotFound(new Error('grant gone'));
+      if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '));
+      if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+      const grantId = await grant.save();
+      return provider.interactionResult(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    },
+
+    async abort(req: IncomingMessage, res: ServerResponse): Promise<string> {
+      await details(req, res);
+      return host.current().interactionResult(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'The user cancelled the request.' },
+        { mergeWithLastSubmission: false },
+      );
+    },
+  };
+}
+
+export type Interactions = ReturnType<typeof createInteractions>;

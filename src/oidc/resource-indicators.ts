@@ -1,0 +1,54 @@
+import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+import type { ResourceRepository } from '../admin/records.js';
+import { RESOURCES_PROPERTY, SCOPE_PROPERTY } from './adapter.js';
+
+type ClientLike = { clientId: string; [RESOURCES_PROPERTY]?: string[]; [SCOPE_PROPERTY]?: string | null };
+
+const allowedResources = (client: unknown): string[] => (client as ClientLike)[RESOURCES_PROPERTY] ?? [];
+
+/** The API's scopes, narrowed to the ones the client may ask for when it has a list. */
+function scopesFor(client: unknown, apiScopes: string[]): string {
+  const allowed = (client as ClientLike)[SCOPE_PROPERTY];
+  if (!allowed) return apiScopes.join(' ');
+  const list = new Set(allowed.split(' '));
+  return apiScopes.filter((s) => list.has(s)).join(' ');
+}
+
+/**
+ * RFC 8707 resource indicators, Auth0's convention (DESIGN.md, "Which access token you get"):
+ * - client credentials without `resource` → a JWT for the client's default API (its first resource);
+ * - the code and device flows without `resource` → an opaque token only userinfo accepts;
+ * - `resource=<audience>` → an RFC 9068 JWT (ES256) for that API, if the client may use it,
+ *   otherwise `invalid_target`.
+ */
+export function resourceIndicators(resources: ResourceRepository, defaultTtl: number) {
+  return {
+    enabled: true,
+    async defaultResource(ctx: KoaContextWithOIDC, client: unknown, oneOf?: string | string[]) {
+      if (oneOf) return oneOf;
+      if (ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials') {
+        return allowedResources(client)[0];
+      }
+      return undefined;
+    },
+    // A token request that repeats no `resource` gets the one granted at authorization.
+    async useGrantedResource() {
+      return true;
+    },
+    async getResourceServerInfo(_ctx: KoaContextWithOIDC, indicator: string, client: unknown): Promise<ResourceServer> {
+      if (!allowedResources(client).includes(indicator)) {
+        throw new errors.InvalidTarget(`this client may not get tokens for ${indicator}`);
+      }
+      const api = await resources.find(indicator);
+      if (!api) throw new errors.InvalidTarget(`no API with audience ${indicator}`);
+      return {
+        scope: scopesFor(client, api.scopes),
+        audience: api.audience,
+        accessTokenTTL: api.accessTokenTtl ?? defaultTtl,
+        accessTokenFormat: 'jwt',
+        // RFC 9068 JWT signed with the EC key; typ at+jwt is set by the engine.
+        jwt: { sign: { alg: 'ES256' } },
+      };
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { Clock } from '../lib/clock.js';
+import { sha256 } from '../lib/digest.js';
+import { grantIdOf, MODELS_KEEPING_JTI, type OidcPayload, type OidcStore } from '../oidc/oidc-store.js';
+import type { Db } from './database.js';
+
+/**
+ * oidc-provider's models in the `oidc_payloads` table, on SQLite or PostgreSQL.
+ * Ids and user codes are stored as SHA-256, and the payload keeps its own id only where oidc-provider
+ * must find the row by uid or user code; so a copy of the table holds no usable code, token or grant.
+ */
+export function createPrismaOidcStore(db: Db, clock: Clock): OidcStore {
+  const rows = db.oidcPayload;
+  const now = () => clock.now();
+  const live = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: now() } }] });
+
+  const toPayload = (
+    row: { payload: string; consumedAt: Date | null } | null,
+    id?: string,
+  ): OidcPayload | undefined => {
+    if (!row) return undefined;
+    const payload = JSON.parse(row.payload) as OidcPayload;
+    if (id !== undefined) payload.jti = id;
+    if (row.consumedAt) payload.consumed = Math.floor(row.consumedAt.getTime() / 1000);
+    return payload;
+  };
+
+  return {
+    async upsert(model, id, payload, expiresIn) {
+      const stored = { ...payload };
+      if (!MODELS_KEEPING_JTI.has(model)) delete stored.jti;
+      delete stored.consumed;
+      const data = {
+        payload: JSON.stringify(stored),
+        grantId: grantIdOf(model, id, payload) ?? null,
+        accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
+        userCode: typeof payload.userCode === 'string' ? sha256(payload.userCode) : null,
+        uid: typeof payload.uid === 'string' ? payload.uid : null,
+        expiresAt: expiresIn === undefined ? null : new Date(now().getTime() + expiresIn * 1000),
+      };
+      const key = { model, id: sha256(id) };
+      await rows.upsert({ where: { model_id: key }, create: { ...key, ...data }, update: data });
+    },
+
+    async find(model, id) {
+      const row = await rows.findFirst({ where: { model, id: sha256(id), ...live() } });
+      return toPayload(row, id);
+    },
+
+    async findByUid(model, uid) {
+      return toPayload(await rows.findFirst({ where: { model, uid, ...live() } }));
+    },
+
+    async findByUserCode(model, userCode) {
+      return toPayload(await rows.findFirst({ where: { model, userCode: sha256(userCode), ...live() } }));
+    },
+
+    async consume(model, id) {
+      const key = sha256(id);
+      // One conditional UPDATE; its row count decides, so two concurrent redemptions have one winner.
+      const { count } = await rows.updateMany({ where: { model, id: key, consumedAt: null, ...live() }, data: { consumedAt: now() } });
+      if (count === 1) return { status: 'consumed' };
+      const row = await rows.findFirst({ where: { model, id: key }, select: { grantId: true } });
+      return row ? { status: 'already_consumed', ...(row.grantId ? { grantId: row.grantId } : {}) } : { status: 'missing' };
+    },
+
+    async unconsume(model, id) {
+      await rows.updateMany({ where: { model, id: sha256(id) }, data: { consumedAt: null } });
+    },
+
+    async destroy(model, id) {
+      await rows.deleteMany({ where: { model, id: sha256(id) } });
+    },
+
+    async revokeByGrantId(grantId) {
+      await rows.deleteMany({ where: { grantId } });
+    },
+
+    async revokeByAccountId(accountId) {
+      const { count } = await rows.deleteMany({ where: { accountId } });
+      return count;
+    },
+
+    async sweepExpired() {
+      const { count } = await rows.deleteMany({ where: { expiresAt: { lte: now() } } });
+      return count;
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { User, UserRepository, UserStatus } from '../accounts/users.js';
+import type { Db } from './database.js';
+import type { User as UserRow } from './generated/sqlite/client.js';
+import { isUniqueViolation } from './unique-violation.js';
+
+const toUser = (row: UserRow): User => ({ ...row, status: row.status as UserStatus });
+
+export function createPrismaUserRepository(db: Db): UserRepository {
+  return {
+    async insert(user) {
+      try {
+        await db.user.create({ data: user });
+        return true;
+      } catch (err) {
+        if (isUniqueViolation(err)) return false;
+        throw err;
+      }
+    },
+    async findByEmail(email) {
+      const row = await db.user.findUnique({ where: { email } });
+      return row ? toUser(row) : undefined;
+    },
+    async findById(id) {
+      const row = await db.user.findUnique({ where: { id } });
+      return row ? toUser(row) : undefined;
+    },
+    async list({ limit, offset }) {
+      return (await db.user.findMany({ orderBy: { createdAt: 'asc' }, take: limit, skip: offset })).map(toUser);
+    },
+    async update(id, changes) {
+      const { count } = await db.user.updateMany({ where: { id }, data: changes });
+      if (count === 0) return undefined;
+      const row = await db.user.findUnique({ where: { id } });
+      return row ? toUser(row) : undefined;
+    },
+  };
+}

@@ -1,11 +1,27 @@
+import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
-import type { Clock } from './lib/clock.js';
-import type { Logger } from './observability/logger.js';
-import type { Database } from './persistence/database.js';
-import { errorHandlerPlugin } from './http/plugins/error-handler.js';
+import { sendErrorPage, errorHandlerPlugin } from './http/plugins/error-handler.js';
+import { oidcMount } from './http/plugins/oidc-mount.js';
+import { pageHeadersPlugin } from './http/plugins/page-headers.js';
 import { requestLogPlugin } from './http/plugins/request-log.js';
+import { assetRoutes } from './http/routes/assets.js';
 import { healthRoutes } from './http/routes/health.js';
+import { interactionRoutes } from './http/routes/interaction.js';
+import { metricsRoutes } from './http/routes/metrics.js';
+import { protocolPages } from './http/views/protocol-pages.js';
+import { clientMetadata } from './oidc/adapter.js';
+import { loadOrCreateKeyring } from './keys/load-keyring.js';
+import { providerJwks } from './keys/provider-jwks.js';
+import { signingKey, SIGNING_ALGS } from './keys/schedule.js';
+import type { Clock } from './lib/clock.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import type { Logger } from './observability/logger.js';
+import { createProvider } from './oidc/create-provider.js';
+import { createInteractions } from './oidc/interactions.js';
+import { createProviderHost, type ProviderHost } from './oidc/provider-host.js';
+import type { Database } from './persistence/database.js';
+import { buildServices, type Services } from './services.js';
 
 export interface AppDependencies {
   config: Readonly<Config>;
@@ -14,14 +30,47 @@ export interface AppDependencies {
   clock: Clock;
 }
 
-/** Largest request body accepted anywhere (forms and JSON are small; a 1 MB body is an attack). */
+export interface Gatehouse {
+  app: FastifyInstance;
+  services: Services;
+  providers: ProviderHost;
+  metrics: Metrics;
+}
+
+/** Largest request body fastify parses (forms and JSON are small; a 1 MB body is an attack). */
 const BODY_LIMIT = 64 * 1024;
 
 /**
  * The composition root: builds every service once and registers the HTTP plugins. No logic here.
  */
-export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
-  const { config, db, logger } = deps;
+export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
+  const { config, db, logger, clock } = deps;
+  if (!config.secrets || config.secrets.length === 0) throw new Error('buildApp needs resolved SECRETS (resolveSecrets)');
+  const secrets = config.secrets;
+  const services = buildServices(deps);
+  const metrics = createMetrics();
+
+  const keyring = await loadOrCreateKeyring(config.keysDir, clock);
+  const provider = createProvider({
+    config,
+    jwks: providerJwks(keyring, clock.now()),
+    oidcStore: services.oidcStore,
+    clientMetadata: async (id) => {
+      const client = await services.clients.findById(id);
+      return client ? clientMetadata(client) : undefined;
+    },
+    resources: services.resources,
+    users: services.users,
+    pages: protocolPages,
+    rotations: services.rotations,
+    audit: services.audit,
+    metrics,
+    clock,
+    logger,
+  });
+  const providers = createProviderHost(provider);
+  const interactions = createInteractions(providers);
+
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One access-log line per request comes from requestLogPlugin instead of fastify's two.
@@ -35,9 +84,50 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
 
   await app.register(errorHandlerPlugin);
-  await app.register(requestLogPlugin);
+  await app.register(requestLogPlugin, { metrics });
+  await app.register(pageHeadersPlugin);
   await app.register(
-    healthRoutes([{ name: 'database', check: () => db.ping() }]),
+    healthRoutes([
+      { name: 'database', check: () => db.ping() },
+      {
+        name: 'keys',
+        check: async () => {
+          const missing = SIGNING_ALGS.filter((alg) => !signingKey(keyring.manifest.keys, alg, clock.now()));
+          if (missing.length > 0) throw new Error(`no active signing key for ${missing.join(', ')}`);
+        },
+      },
+    ]),
   );
-  return app;
+  await app.register(metricsRoutes(metrics));
+  await app.register(assetRoutes);
+  await app.register(async (pages) => {
+    await pages.register(formbody, { bodyLimit: 16 * 1024 });
+    pages.setErrorHandler((error, request, reply) => sendErrorPage(request, reply, error));
+    await pages.register(
+      interactionRoutes({
+        interactions,
+        accounts: { users: services.users, hasher: services.hasher, clock, requireEmailVerification: config.requireEmailVerification },
+        audit: services.audit,
+        metrics,
+        secrets,
+      }),
+    );
+  });
+  await app.register(oidcMount(providers, { trustProxy: config.trustProxy.length > 0 }));
+
+  // Expired codes, tokens, sessions and rotation records are deleted on a timer (every instance
+  // sweeps; the deletes are idempotent).
+  const sweep = async () => {
+    try {
+      const [payloads, rotations] = await Promise.all([services.oidcStore.sweepExpired(), services.rotations.sweepExpired(clock.now())]);
+      if (payloads + rotations > 0) logger.debug({ payloads, rotations }, 'swept expired rows');
+    } catch (err) {
+      logger.warn({ err }, 'sweep failed; will retry');
+    }
+  };
+  const timer = setInterval(() => void sweep(), config.sweepInterval * 1000);
+  timer.unref();
+  app.addHook('onClose', async () => clearInterval(timer));
+
+  return { app, services, providers, metrics };
 }

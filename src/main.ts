@@ -1,4 +1,3 @@
-import { buildApp } from './app.js';
 import { loadConfig } from './config/load-config.js';
 import { resolveSecrets } from './config/secrets-file.js';
 import { ConfigError } from './errors.js';
@@ -29,7 +28,9 @@ async function main(): Promise<void> {
   if (report.unknown.length > 0) logger.warn({ unknown: report.unknown }, 'database has migrations this version does not know');
 
   const db = await openDatabase({ databaseUrl: config.databaseUrl, databaseKind: config.databaseKind, logger });
-  const app = await buildApp({ config, db, logger, clock: systemClock });
+  // Loaded after the configuration is known good, so a bad environment fails fast and quietly.
+  const { buildApp } = await import('./app.js');
+  const { app } = await buildApp({ config, db, logger, clock: systemClock });
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {

@@ -80,7 +80,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
 }
 
 function fail(io: CliIO, json: boolean, err: unknown): ExitCode {
-  const usage = err instanceof UsageError;
+  // Input the command rejected (a malformed URI, a weak password) is a usage error too.
+  const usage = err instanceof UsageError || (err instanceof AppError && err.code === 'invalid_request');
   const message = describeFailure(err);
   if (json) {
     const code = err instanceof AppError ? err.code : 'server_error';

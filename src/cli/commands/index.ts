@@ -1,5 +1,8 @@
 import type { Command } from '../command.js';
+import { clientCommands } from './clients.js';
 import { configCheckCommand } from './config-check.js';
 import { migrateCommand } from './migrate.js';
+import { resourceCommands } from './resources.js';
+import { userCommands } from './users.js';
 
-export const COMMANDS: readonly Command[] = [migrateCommand, configCheckCommand];
+export const COMMANDS: readonly Command[] = [migrateCommand, configCheckCommand, ...clientCommands, ...resourceCommands, ...userCommands];

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, type ErrorCode } from '../../errors.js';
+import { messagePage } from '../views/interaction-pages.js';
 
 /**
  * The one place errors become responses: `{ error, error_description }` with a 4xx for anything the
@@ -74,6 +75,18 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
   const response = toErrorResponse(error);
   if (response.log) request.log.error({ err: error }, 'request failed');
   return reply.code(response.status).headers(response.headers).header('cache-control', 'no-store').send(response.body);
+}
+
+/** The same decision as sendError, as a readable page, for routes a browser submits forms to. */
+export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  const response = toErrorResponse(error);
+  if (response.log) request.log.error({ err: error }, 'request failed');
+  const title = response.status >= 500 ? 'Something went wrong' : 'Request refused';
+  return reply
+    .code(response.status)
+    .headers(response.headers)
+    .type('text/html; charset=utf-8')
+    .send(messagePage(title, response.status >= 500 ? 'Something went wrong on our side. Please try again.' : response.body.error_description));
 }
 
 export const errorHandlerPlugin = fp(async function errorHandler(app: FastifyInstance): Promise<void> {

@@ -1,0 +1,93 @@
+import { createClient, deleteClient, listClients, showClient, type ClientView } from '../../admin/clients.js';
+import { UsageError } from '../../errors.js';
+import type { Command } from '../command.js';
+import { withServices } from '../open-services.js';
+
+const describe = (c: ClientView & { client_secret?: string }) =>
+  [
+    `client_id      ${c.client_id}`,
+    ...(c.client_secret ? [`client_secret  ${c.client_secret}   (shown once: store it now)`] : []),
+    `name           ${c.client_name}`,
+    `type           ${c.public ? 'public (PKCE, no secret)' : `confidential (${c.token_endpoint_auth_method})`}`,
+    `grants         ${c.grant_types.join(', ')}`,
+    ...(c.redirect_uris.length ? [`redirect_uris  ${c.redirect_uris.join(' ')}`] : []),
+    ...(c.post_logout_redirect_uris.length ? [`post_logout    ${c.post_logout_redirect_uris.join(' ')}`] : []),
+    ...(c.scope ? [`scope          ${c.scope}`] : []),
+    ...(c.resources.length ? [`resources      ${c.resources.join(' ')} (default ${c.resources[0]})`] : []),
+  ].join('\n');
+
+const one = (ctx: { positionals: string[] }, what: string) => {
+  if (ctx.positionals.length !== 1) throw new UsageError(`expected one ${what}`);
+  return ctx.positionals[0]!;
+};
+
+export const clientCommands: Command[] = [
+  {
+    path: ['clients', 'create'],
+    summary: 'register an application; prints client_id and (confidential clients) client_secret once',
+    options: {
+      name: { type: 'string', description: 'display name shown on the consent page (required)' },
+      'redirect-uri': { type: 'string', multiple: true, description: 'exact callback URL (authorization_code)' },
+      'post-logout-redirect-uri': { type: 'string', multiple: true, description: 'where logout may return to' },
+      grant: {
+        type: 'string',
+        multiple: true,
+        description: 'authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code (default: authorization_code + refresh_token with a redirect URI, else client_credentials)',
+      },
+      scope: { type: 'string', description: 'the only scopes it may request, e.g. "openid email offline_access orders:read"' },
+      resource: { type: 'string', multiple: true, description: 'API audience it may get tokens for; the first is its default' },
+      public: { type: 'boolean', description: 'no secret (browser and native apps; PKCE protects the code)' },
+      'auth-method': { type: 'string', description: 'client_secret_basic (default) or client_secret_post' },
+    },
+    async run(ctx) {
+      if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
+      if (typeof ctx.options.name !== 'string') throw new UsageError('--name is required');
+      const o = ctx.options as Record<string, string | string[] | boolean | undefined>;
+      const created = await withServices(ctx, (s) =>
+        createClient(
+          { clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock },
+          {
+            name: o.name as string,
+            redirectUris: o['redirect-uri'] as string[] | undefined,
+            postLogoutRedirectUris: o['post-logout-redirect-uri'] as string[] | undefined,
+            grants: o.grant as string[] | undefined,
+            scope: o.scope as string | undefined,
+            resources: o.resource as string[] | undefined,
+            public: o.public === true,
+            authMethod: o['auth-method'] as string | undefined,
+          },
+        ),
+      );
+      return { data: created, text: describe(created) };
+    },
+  },
+  {
+    path: ['clients', 'list'],
+    summary: 'list registered applications',
+    async run(ctx) {
+      const clients = await withServices(ctx, (s) => listClients(s));
+      const text = clients.length === 0 ? 'no clients' : clients.map((c) => `${c.client_id}  ${c.client_name}  [${c.grant_types.join(', ')}]`).join('\n');
+      return { data: clients, text };
+    },
+  },
+  {
+    path: ['clients', 'show'],
+    args: '<client_id>',
+    summary: 'show one application (never its secret)',
+    async run(ctx) {
+      const id = one(ctx, 'client_id');
+      const client = await withServices(ctx, (s) => showClient(s, id));
+      return { data: client, text: describe(client) };
+    },
+  },
+  {
+    path: ['clients', 'delete'],
+    args: '<client_id>',
+    summary: 'delete an application; its tokens stop working at once',
+    async run(ctx) {
+      const id = one(ctx, 'client_id');
+      const result = await withServices(ctx, (s) => deleteClient({ clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock }, id));
+      return { data: result, text: `deleted client ${id}` };
+    },
+  },
+];

@@ -1,0 +1,69 @@
+import { createUser } from '../../accounts/create-user.js';
+import { normalizeEmail } from '../../accounts/normalize.js';
+import type { User } from '../../accounts/users.js';
+import { notFound, UsageError } from '../../errors.js';
+import type { Command } from '../command.js';
+import { readStdin, withServices } from '../open-services.js';
+
+export function userView(u: User) {
+  return {
+    id: u.id,
+    email: u.email,
+    status: u.status,
+    email_verified: u.emailVerifiedAt !== null,
+    password_disabled: u.passwordDisabledAt !== null,
+    ban_reason: u.banReason,
+    created_at: u.createdAt.toISOString(),
+  };
+}
+
+export const userCommands: Command[] = [
+  {
+    path: ['users', 'create'],
+    args: '<email>',
+    summary: 'create an account; the password is read from standard input, never from arguments',
+    options: {
+      'password-stdin': { type: 'boolean', description: 'read the password from standard input (required; one trailing newline is removed)' },
+      verified: { type: 'boolean', description: 'mark the email address as already verified' },
+    },
+    async run(ctx) {
+      if (ctx.positionals.length !== 1) throw new UsageError('expected one email address');
+      if (ctx.options['password-stdin'] !== true) throw new UsageError('--password-stdin is required (passwords never go in arguments)');
+      const password = (await readStdin(ctx.stdin)).replace(/\r?\n$/, '');
+      const user = await withServices(ctx, (s) =>
+        createUser(s, { email: ctx.positionals[0]!, password, verified: ctx.options.verified === true }),
+      );
+      return { data: userView(user), text: `created user ${user.email} (${user.id})` };
+    },
+  },
+  {
+    path: ['users', 'list'],
+    summary: 'list accounts',
+    options: {
+      limit: { type: 'string', description: 'at most this many (default 100)' },
+      offset: { type: 'string', description: 'skip this many' },
+    },
+    async run(ctx) {
+      const limit = Number(ctx.options.limit ?? 100);
+      const offset = Number(ctx.options.offset ?? 0);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be 1 to 10000');
+      if (!Number.isInteger(offset) || offset < 0) throw new UsageError('--offset must be 0 or more');
+      const users = await withServices(ctx, (s) => s.users.list({ limit, offset }));
+      const views = users.map(userView);
+      return { data: views, text: views.length === 0 ? 'no users' : views.map((u) => `${u.email}  ${u.status}${u.email_verified ? '' : '  (unverified)'}`).join('\n') };
+    },
+  },
+  {
+    path: ['users', 'show'],
+    args: '<email>',
+    summary: 'show one account',
+    async run(ctx) {
+      if (ctx.positionals.length !== 1) throw new UsageError('expected one email address');
+      const email = normalizeEmail(ctx.positionals[0]);
+      const user = await withServices(ctx, (s) => s.users.findByEmail(email));
+      if (!user) throw notFound(`no user with email ${email}`);
+      const view = userView(user);
+      return { data: view, text: Object.entries(view).map(([k, v]) => `${k.padEnd(18)} ${v ?? ''}`).join('\n') };
+    },
+  },
+];

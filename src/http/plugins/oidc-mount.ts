@@ -1,0 +1,65 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ProviderHost } from '../../oidc/provider-host.js';
+
+/**
+ * The protocol engine's endpoints, and only those, are handed to oidc-provider untouched: fastify
+ * neither routes anything else there nor parses these bodies (the engine reads the raw stream for
+ * client authentication). Everything else (pages, account API, admin, health) stays with fastify.
+ */
+export const PROVIDER_PATHS = [
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+  '/auth',
+  '/auth/:uid',
+  '/token',
+  '/jwks',
+  '/me',
+  '/token/introspection',
+  '/token/revocation',
+  '/session/end',
+  '/session/end/confirm',
+  '/session/end/success',
+  '/device/auth',
+  '/device',
+  '/device/:uid',
+  '/request',
+] as const;
+
+const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded'] as const;
+
+export function oidcMount(host: ProviderHost, options: { trustProxy: boolean }) {
+  return async function mount(app: FastifyInstance): Promise<void> {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+    // koa composes its middleware on every callback() call: build each engine's handler once.
+    const handlers = new WeakMap<object, (req: IncomingMessage, res: ServerResponse) => Promise<void>>();
+    const handlerFor = (provider: ReturnType<ProviderHost['current']>) => {
+      let h = handlers.get(provider);
+      if (!h) handlers.set(provider, (h = provider.callback() as never));
+      return h;
+    };
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+      normaliseForwarded(request, options.trustProxy);
+      reply.hijack();
+      await handlerFor(host.current())(request.raw, reply.raw);
+    };
+    for (const path of PROVIDER_PATHS) app.all(path, handler);
+  };
+}
+
+/**
+ * The engine (koa, with proxy on) would believe any X-Forwarded-* header. fastify already decided,
+ * with TRUST_PROXY, what the client address, protocol and host are; pass exactly that on, one hop,
+ * and drop what anyone else sent.
+ */
+function normaliseForwarded(request: FastifyRequest, trustProxy: boolean): void {
+  const { ip, protocol, host } = request;
+  const headers = request.raw.headers;
+  for (const name of FORWARDED) delete headers[name];
+  if (!trustProxy) return;
+  headers['x-forwarded-for'] = ip;
+  headers['x-forwarded-proto'] = protocol;
+  headers['x-forwarded-host'] = host;
+}

@@ -1,0 +1,39 @@
+/** HTML-escapes text for element content and quoted attribute values. */
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A tagged template whose interpolations are escaped unless wrapped in `raw()`. */
+export class Raw {
+  constructor(readonly html: string) {}
+}
+export const raw = (html: string) => new Raw(html);
+
+export function html(strings: TemplateStringsArray, ...values: unknown[]): Raw {
+  let out = strings[0]!;
+  values.forEach((v, i) => {
+    const part = Array.isArray(v) ? v.map((x) => (x instanceof Raw ? x.html : escapeHtml(x))).join('') : v instanceof Raw ? v.html : escapeHtml(v);
+    out += part + strings[i + 1]!;
+  });
+  return new Raw(out);
+}
+
+/** The page shell: no scripts, one stylesheet, works without JavaScript. */
+export function layout(title: string, body: Raw): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)} · Gatehouse</title>
+<link rel="stylesheet" href="/assets/gatehouse.css">
+</head>
+<body>
+<main class="card">
+${body.html}
+</main>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,20 @@
+/** The one stylesheet, served from /assets/gatehouse.css (CSP: style-src 'self'). */
+export const STYLESHEET = `
+:root { color-scheme: light dark; --accent: #2457c5; --error: #b3261e; --muted: #5f6368; }
+* { box-sizing: border-box; }
+body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; padding: 2rem 1rem; background: Canvas; color: CanvasText; }
+.card { max-width: 26rem; margin: 0 auto; padding: 2rem; border: 1px solid color-mix(in srgb, CanvasText 15%, transparent); border-radius: 12px; }
+h1 { font-size: 1.5rem; margin: 0 0 1rem; }
+p { margin: 0 0 1rem; }
+label { display: block; font-weight: 600; margin: 1rem 0 .25rem; }
+input[type=email], input[type=password], input[type=text] { width: 100%; padding: .6rem .7rem; font: inherit; border: 1px solid color-mix(in srgb, CanvasText 30%, transparent); border-radius: 8px; background: Field; color: FieldText; }
+input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+button { font: inherit; padding: .65rem 1rem; border-radius: 8px; border: 0; background: var(--accent); color: #fff; cursor: pointer; width: 100%; margin-top: 1.25rem; }
+button.secondary { background: transparent; color: var(--accent); border: 1px solid var(--accent); margin-top: .5rem; }
+.error { color: var(--error); border-left: 4px solid var(--error); padding: .5rem .75rem; margin: 1rem 0; }
+.notice { border-left: 4px solid var(--accent); padding: .5rem .75rem; margin: 1rem 0; }
+.muted, small { color: var(--muted); }
+ul.scopes { padding-left: 1.25rem; }
+code.user-code { font-size: 1.5rem; letter-spacing: .1em; }
+nav.links { margin-top: 1.5rem; display: flex; justify-content: space-between; gap: 1rem; font-size: .95rem; }
+`;

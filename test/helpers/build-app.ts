@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Test } from 'tap';
-import { buildApp } from '../../src/app.ts';
+import { buildApp, type Gatehouse } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import type { Config, DatabaseKind } from '../../src/config/schema.ts';
 import type { Clock } from '../../src/lib/clock.ts';
@@ -9,10 +9,13 @@ import { createLogger, type Logger } from '../../src/observability/logger.ts';
 import { openDatabase, type Database } from '../../src/persistence/database.ts';
 import { migrate } from '../../src/persistence/migrate.ts';
 import { createTestDatabase } from './databases.ts';
+import { seedKeyring } from './keys.ts';
+import { freePort } from './processes.ts';
 import { tempDir } from './temp-dir.ts';
 
-export interface TestApp {
+export interface TestApp extends Gatehouse {
   app: FastifyInstance;
+  issuer: string;
   db: Database;
   config: Readonly<Config>;
   logger: Logger;
@@ -20,6 +23,10 @@ export interface TestApp {
 }
 
 export interface TestAppOptions {
+  /** Listen on a loopback port (the issuer is then http://127.0.0.1:<port>). */
+  listen?: boolean;
+  /** Start from an empty keys folder (first-start key generation) instead of the shared test keyring. */
+  freshKeys?: boolean;
   kind?: DatabaseKind;
   /** Use this database instead of a fresh one (it is migrated all the same). */
   databaseUrl?: string;
@@ -31,8 +38,12 @@ export interface TestAppOptions {
 export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.databaseUrl ? { url: options.databaseUrl } : await createTestDatabase(t, options.kind);
   const dir = await tempDir(t);
+  if (!options.freshKeys) await seedKeyring(`${dir}/keys`);
+  const port = options.listen ? await freePort() : 3000;
   const config = loadConfig(
     {
+      PORT: String(port),
+      ISSUER: `http://127.0.0.1:${port}`,
       DATA_DIR: dir,
       KEYS_DIR: `${dir}/keys`,
       DATABASE_URL: database.url,
@@ -46,10 +57,11 @@ export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promi
   const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(JSON.parse(line)) });
   await migrate(config.databaseKind, config.databaseUrl);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, databaseKind: config.databaseKind, logger });
-  const app = await buildApp({ config, db, logger, clock: options.clock ?? systemClock });
+  const gatehouse = await buildApp({ config, db, logger, clock: options.clock ?? systemClock });
   t.teardown(async () => {
-    await app.close();
+    await gatehouse.app.close();
     await db.close();
   });
-  return { app, db, config, logger, logs };
+  if (options.listen) await gatehouse.app.listen({ port, host: '127.0.0.1' });
+  return { ...gatehouse, db, config, logger, logs, issuer: config.issuer };
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { ClientMetadataSource } from './adapter.js';
 import { createAdapterFactory, OIDC_SCOPES, RESOURCES_PROPERTY, SCOPE_PROPERTY } from './adapter.js';
 import { createFindAccount } from './find-account.js';
+import { addGrantReference } from './jwt-introspection.js';
 import type { OidcStore } from './oidc-store.js';
 import type { ProviderPages } from './pages.js';
 import { resourceIndicators } from './resource-indicators.js';
@@ -64,6 +65,8 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     // ID tokens carry the claims of the granted scopes (DESIGN.md), not only userinfo.
     conformIdTokenClaims: false,
     rotateRefreshToken: () => true,
+    // JWT access tokens issued from a user's grant carry a hashed reference to it, for introspection.
+    formats: { customizers: { jwt: addGrantReference as never } },
     acceptQueryParamAccessTokens: false,
     allowOmittingSingleRegisteredRedirectUri: false,
     cookies: {

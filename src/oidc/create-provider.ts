@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { buildConfiguration, type ConfigurationDeps } from './configuration.js';
 import type { RefreshRotationStore } from './refresh-rotation-store.js';
+import { jwtIntrospection } from './jwt-introspection.js';
 import { withRefreshGrace } from './refresh-grace.js';
 
 export interface ProviderDeps extends ConfigurationDeps {
@@ -53,6 +54,16 @@ export function createProvider(deps: ProviderDeps): Provider {
       }) as never,
     );
   }
+
+  provider.use(
+    jwtIntrospection({
+      issuer: config.issuer,
+      jwks: deps.jwks,
+      grantAlive: (ref) => deps.oidcStore.grantAlive(ref),
+      clientExists: async (id) => (await deps.clientMetadata(id)) !== undefined,
+      now: () => deps.clock.now(),
+    }) as never,
+  );
 
   provider.use(async (ctx, next) => {
     ctx.set('content-security-policy', PAGE_CSP);

@@ -1,3 +1,5 @@
+import { sha256 } from '../lib/digest.js';
+
 /**
  * The persistence port behind oidc-provider's adapter: every model (Session, Grant, Interaction,
  * AuthorizationCode, RefreshToken, DeviceCode, ...) keyed by model + id. Implementations: the memory
@@ -31,6 +33,8 @@ export interface OidcStore {
   unconsume(model: string, id: string): Promise<void>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
+  /** Whether the grant whose id hashes (SHA-256, base64url) to `grantRef` exists and has not expired. */
+  grantAlive(grantRef: string): Promise<boolean>;
   /** Every session, grant and token of an account (ban, password reset). */
   revokeByAccountId(accountId: string): Promise<number>;
   /** Deletes expired rows; returns how many. */
@@ -95,6 +99,12 @@ export function createMemoryOidcStore(now: () => number = Date.now): OidcStore {
     },
     async revokeByGrantId(grantId) {
       for (const [k, row] of rows) if (row.grantId === grantId) rows.delete(k);
+    },
+    async grantAlive(grantRef) {
+      for (const [k, row] of rows) {
+        if (k.startsWith('Grant\u0000') && live(row) && sha256(k.slice('Grant\u0000'.length)) === grantRef) return true;
+      }
+      return false;
     },
     async revokeByAccountId(accountId) {
       let n = 0;

@@ -6,7 +6,8 @@ import type { Db } from './database.js';
 /**
  * oidc-provider's models in the `oidc_payloads` table, on SQLite or PostgreSQL.
  * Ids and user codes are stored as SHA-256, and the payload keeps its own id only where oidc-provider
- * must find the row by uid or user code; so a copy of the table holds no usable code, token or grant.
+ * must find the row by uid or user code (Session, DeviceCode); so a copy of the table holds no usable
+ * authorization code, refresh token, access token or grant id.
  */
 export function createPrismaOidcStore(db: Db, clock: Clock): OidcStore {
   const rows = db.oidcPayload;
@@ -29,6 +30,8 @@ export function createPrismaOidcStore(db: Db, clock: Clock): OidcStore {
       const stored = { ...payload };
       if (!MODELS_KEEPING_JTI.has(model)) delete stored.jti;
       delete stored.consumed;
+      // The user code is typed by a person and looked up by its hash; it is given back by that lookup.
+      delete stored.userCode;
       const data = {
         payload: JSON.stringify(stored),
         grantId: grantIdOf(model, id, payload) ?? null,
@@ -51,7 +54,8 @@ export function createPrismaOidcStore(db: Db, clock: Clock): OidcStore {
     },
 
     async findByUserCode(model, userCode) {
-      return toPayload(await rows.findFirst({ where: { model, userCode: sha256(userCode), ...live() } }));
+      const payload = toPayload(await rows.findFirst({ where: { model, userCode: sha256(userCode), ...live() } }));
+      return payload && { ...payload, userCode };
     },
 
     async consume(model, id) {
@@ -73,6 +77,11 @@ export function createPrismaOidcStore(db: Db, clock: Clock): OidcStore {
 
     async revokeByGrantId(grantId) {
       await rows.deleteMany({ where: { grantId } });
+    },
+
+    // Stored Grant ids are already SHA-256 of the engine's id: the reference is the key.
+    async grantAlive(grantRef) {
+      return (await rows.count({ where: { model: 'Grant', id: grantRef, ...live() } })) > 0;
     },
 
     async revokeByAccountId(accountId) {

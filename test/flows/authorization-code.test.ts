@@ -114,11 +114,10 @@ t.test('PKCE is required (S256 only) and the verifier must match', async (t) => 
 
   const start = await startAuthorization(config, { redirect_uri: REDIRECT });
   const callback = await signIn(ua, start.url, REDIRECT, 'alice@example.com', PASSWORD);
-  await t.rejects(
-    oidc.authorizationCodeGrant(config, new URL(callback.location!), { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: start.state }),
-    { error: 'invalid_grant' },
-    'a wrong verifier fails',
-  );
+  const failure = await oidc
+    .authorizationCodeGrant(config, new URL(callback.location!), { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: start.state })
+    .then(() => undefined, (err: { error?: string }) => err);
+  t.equal(failure?.error, 'invalid_grant', 'a wrong verifier fails');
 });
 
 t.test('unregistered redirect URI: an error page, never a redirect; response_type=token refused', async (t) => {

@@ -1,7 +1,6 @@
 import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { systemClock } from '../../src/lib/clock.ts';
 import { loadOrCreateKeyring } from '../../src/keys/load-keyring.ts';
 
 let template: Promise<string> | undefined;
@@ -10,7 +9,8 @@ let template: Promise<string> | undefined;
 export async function seedKeyring(dir: string): Promise<void> {
   template ??= (async () => {
     const t = await mkdtemp(join(tmpdir(), 'gatehouse-keys-template-'));
-    await loadOrCreateKeyring(t, systemClock);
+    // Backdated a day, so tests whose clock starts "now" or later all see the keys active.
+    await loadOrCreateKeyring(t, { now: () => new Date(Date.now() - 86_400_000) });
     return t;
   })();
   await cp(await template, dir, { recursive: true, preserveTimestamps: true, mode: 0 });

@@ -1,0 +1,103 @@
+import t, { type Test } from 'tap';
+import { buildTestApp } from '../helpers/build-app.ts';
+import { steppableClock } from '../helpers/clock.ts';
+import { DATABASE_KINDS } from '../helpers/databases.ts';
+import { createVerifiedUser, PASSWORD, registerApi, registerClient } from '../helpers/fixtures.ts';
+import { relyingParty, signIn, startAuthorization } from '../helpers/relying-party.ts';
+import { basic, postForm } from '../helpers/tokens.ts';
+import { UserAgent } from '../helpers/user-agent.ts';
+
+const REDIRECT = 'https://app.example.com/callback';
+const API = 'https://orders.example.com';
+
+async function setup(t: Test, kind: 'sqlite' | 'postgres', env: Record<string, string> = {}) {
+  const clock = steppableClock();
+  const gh = await buildTestApp(t, { listen: true, kind, clock, env });
+  await registerApi(gh.services, API, 'orders:read');
+  const client = await registerClient(gh.services, { name: 'Shop', redirectUris: [REDIRECT], grants: ['authorization_code', 'refresh_token'], resources: [API] });
+  await createVerifiedUser(gh.services, 'alice@example.com', PASSWORD);
+  const config = await relyingParty(gh, client);
+  const auth = basic(client.client_id, client.client_secret!);
+  /** A fresh authorization code (login + consent) and its PKCE verifier. */
+  const code = async () => {
+    const start = await startAuthorization(config, { redirect_uri: REDIRECT, scope: 'openid email offline_access', prompt: 'consent' });
+    const step = await signIn(new UserAgent(), start.url, REDIRECT, 'alice@example.com', PASSWORD);
+    return { code: new URL(step.location!).searchParams.get('code')!, verifier: start.verifier };
+  };
+  const redeem = (c: { code: string; verifier: string }) =>
+    postForm(`${gh.issuer}/token`, { grant_type: 'authorization_code', code: c.code, code_verifier: c.verifier, redirect_uri: REDIRECT }, auth);
+  const refresh = (token: string) => postForm(`${gh.issuer}/token`, { grant_type: 'refresh_token', refresh_token: token }, auth);
+  const introspect = (token: string) => postForm(`${gh.issuer}/token/introspection`, { token }, auth);
+  return { gh, clock, code, redeem, refresh, introspect };
+}
+
+for (const kind of DATABASE_KINDS) {
+  t.test(`${kind}: 20 concurrent redemptions of one code → exactly one success`, async (t) => {
+    const { code, redeem } = await setup(t, kind);
+    const c = await code();
+    const results = await Promise.all(Array.from({ length: 20 }, () => redeem(c)));
+    const ok = results.filter((r) => r.status === 200);
+    t.equal(ok.length, 1, 'one winner');
+    for (const r of results.filter((x) => x.status !== 200)) {
+      t.equal(r.status, 400);
+      t.equal(r.json.error, 'invalid_grant');
+    }
+    t.ok(results.every((r) => r.status < 500), 'never a 500');
+  });
+
+  t.test(`${kind}: a reused code revokes the tokens issued from its first redemption`, async (t) => {
+    const { gh, code, redeem, introspect } = await setup(t, kind);
+    const c = await code();
+    const first = await redeem(c);
+    t.equal(first.status, 200);
+    t.equal((await introspect(String(first.json.refresh_token))).json.active, true);
+    const again = await redeem(c);
+    t.equal(again.status, 400);
+    t.equal(again.json.error, 'invalid_grant');
+    t.same((await introspect(String(first.json.access_token))).json, { active: false }, 'the access token is dead');
+    t.same((await introspect(String(first.json.refresh_token))).json, { active: false }, 'the refresh token is dead');
+    const events = await gh.services.auditStore.query({ type: 'authorization_code.reuse_detected', limit: 10 });
+    t.equal(events.length, 1, 'audited');
+  });
+
+  t.test(`${kind}: 20 concurrent refreshes with one token share one successor; after the window reuse revokes the grant`, async (t) => {
+    const { gh, clock, code, redeem, refresh, introspect } = await setup(t, kind);
+    const tokens = await redeem(await code());
+    const old = String(tokens.json.refresh_token);
+    const results = await Promise.all(Array.from({ length: 20 }, () => refresh(old)));
+    const ok = results.filter((r) => r.status === 200);
+    t.equal(ok.length, 20, 'inside the grace window every retry succeeds');
+    const successors = new Set(ok.map((r) => r.json.refresh_token));
+    t.equal(successors.size, 1, 'all carry the same successor (no fork)');
+    const [successor] = [...successors] as string[];
+    t.not(successor, old);
+    t.equal((await introspect(successor!)).json.active, true);
+
+    clock.advance(gh.config.refreshGraceSeconds + 1);
+    const replay = await refresh(old);
+    t.equal(replay.status, 400);
+    t.equal(replay.json.error, 'invalid_grant', 'reuse after the window fails');
+    t.same((await introspect(successor!)).json, { active: false }, 'and the whole family is revoked');
+    const next = await refresh(successor!);
+    t.equal(next.json.error, 'invalid_grant', 'the successor stops working');
+    const events = await gh.services.auditStore.query({ type: 'refresh.reuse_detected', limit: 10 });
+    t.equal(events.length, 1, 'one audit event');
+    t.ok(events[0]!.userId, 'naming the account');
+  });
+
+  t.test(`${kind}: REFRESH_GRACE_SECONDS=0 is strict rotation: one winner, reuse revokes the family`, async (t) => {
+    const { code, redeem, refresh } = await setup(t, kind, { REFRESH_GRACE_SECONDS: '0' });
+    const tokens = await redeem(await code());
+    const old = String(tokens.json.refresh_token);
+    const first = await refresh(old);
+    t.equal(first.status, 200);
+    const replay = await refresh(old);
+    t.equal(replay.json.error, 'invalid_grant', 'an immediate retry is already reuse');
+    t.equal((await refresh(String(first.json.refresh_token))).json.error, 'invalid_grant', 'the successor is revoked too');
+
+    const fresh = String((await redeem(await code())).json.refresh_token);
+    const raced = await Promise.all(Array.from({ length: 10 }, () => refresh(fresh)));
+    t.ok(raced.filter((r) => r.status === 200).length <= 1, 'at most one winner');
+    t.ok(raced.every((r) => r.status === 200 || r.json.error === 'invalid_grant'), 'losers get invalid_grant, never a 500');
+  });
+}

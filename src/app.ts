@@ -11,9 +11,14 @@ import { interactionRoutes } from './http/routes/interaction.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { protocolPages } from './http/views/protocol-pages.js';
 import { clientMetadata } from './oidc/adapter.js';
+import { rotationTiming } from './admin/keys.js';
+import type { Keyring } from './keys/keyring-files.js';
+import { rotateIfDue } from './keys/keyring-ops.js';
+import { watchKeyring, type KeyringWatcher } from './keys/keyring-watcher.js';
 import { loadOrCreateKeyring } from './keys/load-keyring.js';
 import { providerJwks } from './keys/provider-jwks.js';
-import { signingKey, SIGNING_ALGS } from './keys/schedule.js';
+import { jwksMaxAge } from './keys/rotation.js';
+import { keyState, nextChangeAt, signingKey, SIGNING_ALGS } from './keys/schedule.js';
 import type { Clock } from './lib/clock.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Logger } from './observability/logger.js';
@@ -35,6 +40,8 @@ export interface Gatehouse {
   services: Services;
   providers: ProviderHost;
   metrics: Metrics;
+  /** The keyring watcher: `reload()` on SIGHUP. */
+  keys: KeyringWatcher;
 }
 
 /** Largest request body fastify parses (forms and JSON are small; a 1 MB body is an attack). */
@@ -50,26 +57,70 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
   const services = buildServices(deps);
   const metrics = createMetrics();
 
-  const keyring = await loadOrCreateKeyring(config.keysDir, clock);
-  const provider = createProvider({
-    config,
-    jwks: providerJwks(keyring, clock.now()),
-    oidcStore: services.oidcStore,
-    clientMetadata: async (id) => {
-      const client = await services.clients.findById(id);
-      return client ? clientMetadata(client) : undefined;
-    },
-    resources: services.resources,
-    users: services.users,
-    pages: protocolPages,
-    rotations: services.rotations,
-    audit: services.audit,
-    metrics,
-    clock,
-    logger,
-  });
-  const providers = createProviderHost(provider);
+  const initial = await loadOrCreateKeyring(config.keysDir, clock);
+  if (initial.created) {
+    await services.audit.record({ type: 'keys.created', detail: { kids: initial.manifest.keys.map((k) => k.kid) } });
+  }
+  let keyring: Keyring = initial;
+  const buildProvider = (ring: Keyring) =>
+    createProvider({
+      config,
+      jwks: providerJwks(ring, clock.now()),
+      jwksCacheSeconds: () => jwksMaxAge(clock.now(), config.keyPrepublish, nextChangeAt(keyring.manifest.keys, clock.now())),
+      oidcStore: services.oidcStore,
+      clientMetadata: async (id) => {
+        const client = await services.clients.findById(id);
+        return client ? clientMetadata(client) : undefined;
+      },
+      resources: services.resources,
+      users: services.users,
+      pages: protocolPages,
+      rotations: services.rotations,
+      audit: services.audit,
+      metrics,
+      clock,
+      logger,
+    });
+  const providers = createProviderHost(buildProvider(initial));
   const interactions = createInteractions(providers);
+  const recordKeyMetrics = (ring: Keyring) => {
+    const now = clock.now();
+    metrics.keys.reset();
+    metrics.activeKey.reset();
+    for (const entry of ring.manifest.keys) metrics.keys.inc({ alg: entry.alg, state: keyState(entry, now) });
+    for (const alg of SIGNING_ALGS) {
+      const active = signingKey(ring.manifest.keys, alg, now);
+      if (active) metrics.activeKey.set({ alg, kid: active.kid }, 1);
+    }
+    metrics.nextKeyChange.set((nextChangeAt(ring.manifest.keys, now)?.getTime() ?? 0) / 1000);
+  };
+  recordKeyMetrics(initial);
+
+  // Hot reload: a changed folder, a SIGHUP, or a scheduled state change builds a new engine with the
+  // new key set and swaps it in; requests already inside the old engine finish there.
+  const keys = watchKeyring({
+    dir: config.keysDir,
+    clock,
+    intervalMs: config.keyReloadInterval * 1000,
+    initial,
+    beforeRead: config.keyRotationInterval
+      ? async () => {
+          const rotated = await rotateIfDue(config.keysDir, clock, await rotationTiming(services, false), config.keyRotationInterval!);
+          if (rotated) await services.audit.record({ type: 'keys.rotated', detail: { added: rotated.added, automatic: true } });
+        }
+      : undefined,
+    onChange: (ring) => {
+      providers.swap(buildProvider(ring));
+      keyring = ring;
+      recordKeyMetrics(ring);
+      const now = clock.now();
+      logger.info(
+        { keys: ring.manifest.keys.map((e) => ({ kid: e.kid, alg: e.alg, state: keyState(e, now) })) },
+        'keyring reloaded; new key set in use',
+      );
+    },
+    onError: (err) => logger.error({ err: { message: err.message } }, 'keyring not reloaded: keeping the last good key set'),
+  });
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -127,7 +178,10 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
   };
   const timer = setInterval(() => void sweep(), config.sweepInterval * 1000);
   timer.unref();
-  app.addHook('onClose', async () => clearInterval(timer));
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    keys.stop();
+  });
 
-  return { app, services, providers, metrics };
+  return { app, services, providers, metrics, keys };
 }

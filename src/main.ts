@@ -30,7 +30,12 @@ async function main(): Promise<void> {
   const db = await openDatabase({ databaseUrl: config.databaseUrl, databaseKind: config.databaseKind, logger });
   // Loaded after the configuration is known good, so a bad environment fails fast and quietly.
   const { buildApp } = await import('./app.js');
-  const { app } = await buildApp({ config, db, logger, clock: systemClock });
+  const { app, keys } = await buildApp({ config, db, logger, clock: systemClock });
+  // SIGHUP: re-read the keyring now (after `gatehouse keys rotate` on another machine, say).
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: re-reading the keyring');
+    void keys.reload();
+  });
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {

@@ -21,7 +21,7 @@ export interface ServiceDeps {
  * The use-case services over the database, built once; shared by the HTTP app (app.ts) and the CLI
  * (which needs no HTTP). No logic here, only wiring.
  */
-export function buildServices({ db, logger, clock }: ServiceDeps) {
+export function buildServices({ config, db, logger, clock }: ServiceDeps) {
   const auditStore = createPrismaAuditStore(db.prisma);
   return {
     users: createPrismaUserRepository(db.prisma),
@@ -33,6 +33,7 @@ export function buildServices({ db, logger, clock }: ServiceDeps) {
     audit: createAuditLog(auditStore, logger, clock),
     hasher: createPasswordHasher({ concurrency: 2 }),
     clock,
+    config,
   };
 }
 

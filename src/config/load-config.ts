@@ -32,6 +32,9 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
   ) {
     issues.push({ variable: 'REFRESH_TOKEN_ABSOLUTE_TTL', message: 'must not be shorter than REFRESH_TOKEN_TTL' });
   }
+  if (partial.keyRotationInterval && partial.keyPrepublish !== undefined && partial.keyRotationInterval <= partial.keyPrepublish) {
+    issues.push({ variable: 'KEY_ROTATION_INTERVAL', message: 'must be longer than KEY_PREPUBLISH' });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   const config = partial as Config;

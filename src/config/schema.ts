@@ -29,6 +29,10 @@ export interface Config {
   refreshTokenAbsoluteTtl: number;
   refreshGraceSeconds: number;
   keyPrepublish: number;
+  keyReloadInterval: number;
+  /** Seconds between automatic rotations; null = off. */
+  keyRotationInterval: number | null;
+  clockSkew: number;
   requireEmailVerification: boolean;
   smtpUrl: string | null;
   logLevel: LogLevel;
@@ -246,6 +250,25 @@ export const FIELDS = [
     key: 'keyPrepublish', variable: 'KEY_PREPUBLISH', defaultText: '1h',
     description: 'how long a new signing key is published before it signs',
     defaultValue: () => HOUR, parse: duration(0, 30 * DAY),
+  }),
+  field({
+    key: 'keyReloadInterval', variable: 'KEY_RELOAD_INTERVAL', defaultText: '10s',
+    description: 'how often each instance re-reads the keyring folder (SIGHUP forces it)',
+    defaultValue: () => 10, parse: duration(1, HOUR),
+  }),
+  field({
+    key: 'keyRotationInterval', variable: 'KEY_ROTATION_INTERVAL', defaultText: '(off)',
+    description: 'rotate the signing keys automatically this often (e.g. 30d); one instance does it, under a lock',
+    defaultValue: () => null,
+    parse: (raw) => {
+      if (['off', 'none', '0'].includes(raw.trim().toLowerCase())) return ok(null);
+      return duration(HOUR, 365 * DAY)(raw);
+    },
+  }),
+  field({
+    key: 'clockSkew', variable: 'CLOCK_SKEW', defaultText: '60s',
+    description: 'clock difference tolerated between us and resource servers; retired keys stay published this much longer',
+    defaultValue: () => 60, parse: duration(0, HOUR),
   }),
   field({
     key: 'requireEmailVerification', variable: 'REQUIRE_EMAIL_VERIFICATION', defaultText: 'true',

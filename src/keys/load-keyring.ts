@@ -7,12 +7,12 @@ import { SIGNING_ALGS } from './schedule.js';
  * The keyring in `dir`, created on first start (an empty folder): one ES256 and one RS256 key,
  * active at once — there is no token anywhere yet, so there is nothing to pre-publish for.
  */
-export async function loadOrCreateKeyring(dir: string, clock: Clock): Promise<Keyring> {
+export async function loadOrCreateKeyring(dir: string, clock: Clock): Promise<Keyring & { created: boolean }> {
   const existing = await readKeyring(dir);
-  if (existing) return existing;
+  if (existing) return { ...existing, created: false };
   const now = clock.now().toISOString();
   const keys = await Promise.all(SIGNING_ALGS.map((alg) => generateSigningKey(alg)));
-  await createKeyringOnce(
+  const created = await createKeyringOnce(
     dir,
     {
       version: 1,
@@ -20,7 +20,7 @@ export async function loadOrCreateKeyring(dir: string, clock: Clock): Promise<Ke
     },
     keys,
   );
-  const created = await readKeyring(dir);
-  if (!created) throw new Error(`could not create the keyring in ${dir}`);
-  return created;
+  const keyring = await readKeyring(dir);
+  if (!keyring) throw new Error(`could not create the keyring in ${dir}`);
+  return { ...keyring, created };
 }

@@ -57,6 +57,17 @@ export function createMetrics() {
       labelNames: ['alg', 'state'] as const,
       registers: [registry],
     }),
+    activeKey: new Gauge({
+      name: 'gatehouse_signing_key_active_info',
+      help: 'The key that signs now, per algorithm (value 1)',
+      labelNames: ['alg', 'kid'] as const,
+      registers: [registry],
+    }),
+    nextKeyChange: new Gauge({
+      name: 'gatehouse_signing_keys_next_change_timestamp_seconds',
+      help: 'When the next scheduled key state change happens (0 = none scheduled)',
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -11,6 +11,8 @@ import { jwtIntrospection } from './jwt-introspection.js';
 import { withRefreshGrace } from './refresh-grace.js';
 
 export interface ProviderDeps extends ConfigurationDeps {
+  /** Seconds the JWKS may be cached by resource servers right now (see keys/rotation.ts jwksMaxAge). */
+  jwksCacheSeconds(): number;
   rotations: RefreshRotationStore;
   audit: AuditLog;
   metrics: Metrics;
@@ -64,6 +66,21 @@ export function createProvider(deps: ProviderDeps): Provider {
       now: () => deps.clock.now(),
     }) as never,
   );
+
+  // JWKS: cacheable, but never past the next key change or half the pre-publication window; with an
+  // ETag so a resource server's revalidation costs a 304.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'jwks' || ctx.status !== 200) return;
+    const etag = `"${sha256(JSON.stringify(ctx.body))}"`;
+    ctx.set('cache-control', `public, max-age=${deps.jwksCacheSeconds()}`);
+    ctx.set('etag', etag);
+    const ifNoneMatch = ctx.get('if-none-match');
+    if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {
+      ctx.status = 304;
+      ctx.body = null;
+    }
+  });
 
   provider.use(async (ctx, next) => {
     ctx.set('content-security-policy', PAGE_CSP);

@@ -27,6 +27,8 @@ export interface TestAppOptions {
   listen?: boolean;
   /** Start from an empty keys folder (first-start key generation) instead of the shared test keyring. */
   freshKeys?: boolean;
+  /** Share this keys folder (already seeded) with another app. */
+  keysDir?: string;
   kind?: DatabaseKind;
   /** Use this database instead of a fresh one (it is migrated all the same). */
   databaseUrl?: string;
@@ -38,14 +40,14 @@ export interface TestAppOptions {
 export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.databaseUrl ? { url: options.databaseUrl } : await createTestDatabase(t, options.kind);
   const dir = await tempDir(t);
-  if (!options.freshKeys) await seedKeyring(`${dir}/keys`);
+  if (!options.freshKeys && !options.keysDir) await seedKeyring(`${dir}/keys`);
   const port = options.listen ? await freePort() : 3000;
   const config = loadConfig(
     {
       PORT: String(port),
       ISSUER: `http://127.0.0.1:${port}`,
       DATA_DIR: dir,
-      KEYS_DIR: `${dir}/keys`,
+      KEYS_DIR: options.keysDir ?? `${dir}/keys`,
       DATABASE_URL: database.url,
       SECRETS: 'test-secret-that-is-long-enough-to-pass-0001',
       LOG_LEVEL: 'info',

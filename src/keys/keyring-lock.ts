@@ -1,0 +1,69 @@
+import { constants } from 'node:fs';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+const LOCK = '.keyring.lock';
+/** A lock older than this is left over from a crashed process and may be broken. */
+const STALE_MS = 60_000;
+
+/**
+ * One writer at a time for the keyring folder (CLI rotations, automatic rotation on any instance):
+ * an exclusively created lock file holding the owner's pid. Readers never need it — every write is
+ * an atomic rename.
+ */
+export async function withKeyringLock<T>(dir: string, work: () => Promise<T>, waitMs = 15_000): Promise<T> {
+  const path = join(dir, LOCK);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+      await handle.writeFile(`${process.pid} ${hostname()} ${new Date().toISOString()}\n`);
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (await isStale(path)) {
+        await unlink(path).catch(() => {});
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`the keyring is locked by another process (${(await readFile(path, 'utf8').catch(() => '?')).trim()})`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await unlink(path).catch(() => {});
+  }
+}
+
+/** Left by a process that is gone (same host: its pid no longer exists), or simply too old. */
+async function isStale(path: string): Promise<boolean> {
+  try {
+    const [pid, host] = (await readFile(path, 'utf8')).split(' ');
+    if (host === hostname() && pid && !alive(Number(pid))) return true;
+    return Date.now() - (await stat(path)).mtimeMs > STALE_MS;
+  } catch {
+    return false;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Non-blocking variant for background work: undefined when another process holds the lock. */
+export async function tryKeyringLock<T>(dir: string, work: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await withKeyringLock(dir, work, 0);
+  } catch (err) {
+    if (/locked by another process/.test((err as Error).message)) return undefined;
+    throw err;
+  }
+}

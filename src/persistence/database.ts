@@ -66,9 +66,10 @@ async function openPostgres({ databaseUrl, logger, poolSize = 10 }: DatabaseOpti
     connectionTimeoutMillis: 3000,
     idleTimeoutMillis: 30_000,
   });
-  const adapter = new PrismaPg(pool, {
-    onPoolError: (err) => logger.warn({ err: { message: err.message } }, 'postgres connection lost'),
-  });
+  // An idle connection that the server drops (restart, failover, admin command) must never crash the
+  // process: the pool keeps this listener for its whole life (the adapter's own one goes at disconnect).
+  pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'postgres connection lost'));
+  const adapter = new PrismaPg(pool);
   const prisma = new PrismaClient({ adapter }) as unknown as Db;
   return {
     kind: 'postgres',

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import { FIELDS, type Config, type Field } from './schema.js';
+import { FIELDS, GUARD_VARIABLES, guardProblems, type Config, type Field } from './schema.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,6 +23,13 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     else assign(partial, f, parsed.value);
   }
 
+  issues.push(...guardProblems(env));
+  if (partial.guard && partial.guard.maxDelay < partial.guard.baseDelay) {
+    issues.push({ variable: 'LOGIN_MAX_DELAY', message: 'must not be shorter than LOGIN_BASE_DELAY' });
+  }
+  if (partial.guard && partial.guard.maxLock < partial.guard.lockFor) {
+    issues.push({ variable: 'ACCOUNT_LOCK_MAX', message: 'must not be shorter than ACCOUNT_LOCK' });
+  }
   if (partial.nodeEnv === 'production' && !env.SECRETS) {
     issues.push({ variable: 'SECRETS', message: 'is required when NODE_ENV=production' });
   }
@@ -47,7 +54,7 @@ function assign(target: Partial<Config>, f: Field, value: unknown): void {
 }
 
 export function freeze<T extends object>(config: T): Readonly<T> {
-  for (const value of Object.values(config)) if (Array.isArray(value)) Object.freeze(value);
+  for (const value of Object.values(config)) if (value && typeof value === 'object') Object.freeze(value);
   return Object.freeze(config);
 }
 
@@ -60,6 +67,8 @@ export function describeConfig(config: Readonly<Config>): Record<string, string 
       out[f.variable] = `(unset: generated once into ${config.dataDir}/secrets.json)`;
     } else if (f.secret && value !== null && value !== undefined) {
       out[f.variable] = f.key === 'secrets' ? `${(value as string[]).length} secret(s), masked` : maskUrl(String(value));
+    } else if (f.key === 'guard') {
+      for (const [key, variable] of GUARD_VARIABLES) out[variable] = (value as unknown as Record<string, number>)[key]!;
     } else if (Array.isArray(value)) {
       out[f.variable] = value.join(',');
     } else {

@@ -11,6 +11,28 @@ export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type DatabaseKind = 'sqlite' | 'postgres';
 
+/** Defense policy (DESIGN.md, Defense); every value has an environment variable. */
+export interface GuardSettings {
+  /** Layer 1: attempts per account and IP (or device) before each further one must wait. */
+  freeAttempts: number;
+  /** First wait after the free attempts, doubling each time, capped at maxDelay (seconds). */
+  baseDelay: number;
+  maxDelay: number;
+  /** Layer 2: failed logins per IP (IPv6: per /64) in ipWindow before the IP is blocked for ipBlock. */
+  ipFailures: number;
+  ipWindow: number;
+  ipBlock: number;
+  /** Signups and password-reset requests per IP per ipWindow. */
+  ipSignups: number;
+  ipResets: number;
+  /** Layer 3: consecutive failures on one account (from anywhere) before a lock, doubling, capped. */
+  lockAfter: number;
+  lockFor: number;
+  maxLock: number;
+  /** NIST SP 800-63B: consecutive failures after which the password is disabled until a reset. */
+  disableAfter: number;
+}
+
 export interface Config {
   nodeEnv: NodeEnv;
   port: number;
@@ -34,6 +56,7 @@ export interface Config {
   keyRotationInterval: number | null;
   clockSkew: number;
   requireEmailVerification: boolean;
+  guard: GuardSettings;
   smtpUrl: string | null;
   logLevel: LogLevel;
   sweepInterval: number;
@@ -172,6 +195,44 @@ function smtpUrl(raw: string): Parsed<string | null> {
 }
 
 const field = <K extends keyof Config>(f: Field<K>): Field<K> => f;
+
+/** The defense variables, each with its default; reported through GUARD_PROBLEMS when malformed. */
+export const GUARD_VARIABLES = [
+  ['freeAttempts', 'LOGIN_FREE_ATTEMPTS', '5', 'attempts per account and IP (or device) before each further one must wait', integer(1, 1000)],
+  ['baseDelay', 'LOGIN_BASE_DELAY', '1s', 'first wait after the free attempts; doubles with each further attempt', duration(1, 3600)],
+  ['maxDelay', 'LOGIN_MAX_DELAY', '15m', 'longest wait between attempts on one account from one IP or device', duration(1, 86400)],
+  ['ipFailures', 'IP_FAILURE_LIMIT', '50', 'failed logins from one IP (IPv6: /64) per IP_WINDOW before it is blocked', integer(1, 1_000_000)],
+  ['ipWindow', 'IP_WINDOW', '1h', 'window for the per-IP limits', duration(60, 7 * 86400)],
+  ['ipBlock', 'IP_BLOCK', '1h', 'how long an IP over a limit is blocked', duration(60, 30 * 86400)],
+  ['ipSignups', 'IP_SIGNUP_LIMIT', '10', 'signups from one IP per IP_WINDOW', integer(1, 1_000_000)],
+  ['ipResets', 'IP_RESET_LIMIT', '10', 'password-reset requests from one IP per IP_WINDOW', integer(1, 1_000_000)],
+  ['lockAfter', 'ACCOUNT_LOCK_AFTER', '20', 'consecutive failures on one account (any IP) before a temporary lock', integer(1, 10_000)],
+  ['lockFor', 'ACCOUNT_LOCK', '15m', 'first lock; each further lock doubles', duration(1, 86400)],
+  ['maxLock', 'ACCOUNT_LOCK_MAX', '24h', 'longest lock', duration(1, 30 * 86400)],
+  ['disableAfter', 'PASSWORD_DISABLE_AFTER', '100', 'consecutive failures after which the password is disabled until a reset (NIST: at most 100)', integer(1, 100)],
+] as const;
+
+function guardSettings(env: Env): GuardSettings {
+  const out: Record<string, number> = {};
+  for (const [key, variable, fallback, , parse] of GUARD_VARIABLES) {
+    const raw = env[variable];
+    const parsed = parse(raw === undefined || raw === '' ? fallback : raw);
+    out[key] = 'value' in parsed ? parsed.value : Number.NaN;
+  }
+  return out as unknown as GuardSettings;
+}
+
+/** Problems with the defense variables, one per variable (loadConfig reports them with the rest). */
+export function guardProblems(env: Env): { variable: string; message: string }[] {
+  const issues: { variable: string; message: string }[] = [];
+  for (const [, variable, , , parse] of GUARD_VARIABLES) {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') continue;
+    const parsed = parse(raw);
+    if ('problem' in parsed) issues.push({ variable, message: parsed.problem });
+  }
+  return issues;
+}
 const HOUR = 3600;
 const DAY = 86400;
 
@@ -269,6 +330,11 @@ export const FIELDS = [
     key: 'clockSkew', variable: 'CLOCK_SKEW', defaultText: '60s',
     description: 'clock difference tolerated between us and resource servers; retired keys stay published this much longer',
     defaultValue: () => 60, parse: duration(0, HOUR),
+  }),
+  field({
+    key: 'guard', variable: 'GUARD', defaultText: 'see the LOGIN_* / IP_* / ACCOUNT_* variables',
+    description: 'defense policy, read from the variables below', defaultValue: (ctx) => guardSettings(ctx.env),
+    parse: () => problem('set the individual LOGIN_*, IP_* and ACCOUNT_* variables instead'),
   }),
   field({
     key: 'requireEmailVerification', variable: 'REQUIRE_EMAIL_VERIFICATION', defaultText: 'true',

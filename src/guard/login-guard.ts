@@ -1,0 +1,139 @@
+import type { GuardSettings } from '../config/schema.js';
+import type { Clock } from '../lib/clock.js';
+import { sha256 } from '../lib/digest.js';
+import { findIpBan, type IpBanRepository } from './bans.js';
+import { clear, refund, admitAccount, admitConsecutive, admitWindow } from './policy.js';
+import { decideAndWrite, EMPTY, type AttemptStore, type Decision } from './counter.js';
+import { ipUnit } from './ip.js';
+
+export type RefusalReason = 'ip_banned' | 'ip_blocked' | 'throttled' | 'account_locked';
+
+export interface Refusal {
+  reason: RefusalReason;
+  /** Seconds until a retry can succeed (0 when it never will, e.g. a permanent ban). */
+  retryAfter: number;
+  /** True when this refusal started a block (worth an audit event). */
+  started: boolean;
+}
+
+/** What a login attempt reserved, to settle when its outcome is known. */
+export interface LoginTicket {
+  ipKey: string;
+  pairKey: string;
+  accountKey: string;
+  countedOnAccount: boolean;
+}
+
+export interface LoginGuardDeps {
+  store: AttemptStore;
+  bans: IpBanRepository;
+  clock: Clock;
+  settings: GuardSettings;
+}
+
+const retryAfter = (retryAt: number, now: number) => Math.max(1, Math.ceil((retryAt - now) / 1000));
+
+/**
+ * The layered login defense (DESIGN.md, Defense). All checks are cheap and run before any password
+ * hash; every counter lives in the database and changes by compare-and-set, so several instances
+ * enforce one limit and simultaneous attempts are counted one by one.
+ *   1. an operator's IP ban;
+ *   2. failed logins per IP (IPv6 /64) across accounts: spraying and stuffing;
+ *   3. attempts per account from one IP — or from one trusted browser — first free, then waiting;
+ *   4. consecutive failures per account from anywhere: a lock that doubles; skipped for a browser
+ *      that has logged into this account before, so an attacker cannot lock the real user out.
+ * Unknown emails go through exactly the same steps (no enumeration through throttling).
+ */
+export function createLoginGuard(deps: LoginGuardDeps) {
+  const { store, settings } = deps;
+  const now = () => deps.clock.now().getTime();
+  const account = (email: string) => sha256(email.toLowerCase());
+
+  return {
+    async admit(input: { email: string; ip: string; device?: string }): Promise<{ ok: true; ticket: LoginTicket } | { ok: false; refusal: Refusal }> {
+      const t = now();
+      const ban = await findIpBan(deps.bans, deps.clock, input.ip);
+      if (ban) return { ok: false, refusal: { reason: 'ip_banned', retryAfter: ban.expiresAt ? retryAfter(ban.expiresAt.getTime(), t) : 0, started: false } };
+
+      const ipKey = `login:ip:${ipUnit(input.ip)}`;
+      const ip = await decideAndWrite(store, ipKey, t, (c) => admitWindow(c, t, settings.ipFailures, settings.ipWindow, settings.ipBlock));
+      if (!ip.admit) return { ok: false, refusal: { reason: 'ip_blocked', retryAfter: retryAfter(ip.retryAt, t), started: Boolean(ip.next) } };
+
+      const who = account(input.email);
+      const pairKey = input.device ? `login:device:${sha256(input.device)}:${who}` : `login:pair:${who}:${ipUnit(input.ip)}`;
+      const pair = await decideAndWrite(store, pairKey, t, (c) => admitConsecutive(c, t, settings));
+      if (!pair.admit) {
+        await decideAndWrite(store, ipKey, t, refund);
+        return { ok: false, refusal: { reason: 'throttled', retryAfter: retryAfter(pair.retryAt, t), started: false } };
+      }
+
+      const accountKey = `login:account:${who}`;
+      const countedOnAccount = !input.device;
+      if (countedOnAccount) {
+        const acct = await decideAndWrite(store, accountKey, t, (c) => admitAccount(c, t, settings));
+        if (!acct.admit) {
+          await decideAndWrite(store, ipKey, t, refund);
+          return { ok: false, refusal: { reason: 'account_locked', retryAfter: retryAfter(acct.retryAt, t), started: false } };
+        }
+      }
+      return { ok: true, ticket: { ipKey, pairKey, accountKey, countedOnAccount } };
+    },
+
+    /** The password was right: this IP's attempt does not count as a failure, and the pair and the
+     * account start afresh. */
+    async succeeded(ticket: LoginTicket): Promise<void> {
+      const t = now();
+      await decideAndWrite(store, ticket.ipKey, t, refund);
+      await decideAndWrite(store, ticket.pairKey, t, clear);
+      await decideAndWrite(store, ticket.accountKey, t, clear);
+    },
+
+    /** The password was wrong. Returns the account's consecutive failures (to disable the password at
+     * PASSWORD_DISABLE_AFTER) and whether this failure started a lock. */
+    async failed(ticket: LoginTicket): Promise<{ consecutive: number; lockedUntil: number | null }> {
+      const c = (await store.get(ticket.accountKey)) ?? EMPTY;
+      return { consecutive: c.count, lockedUntil: ticket.countedOnAccount && c.lockedUntil > now() ? c.lockedUntil : null };
+    },
+
+    /** An operator's unlock (or a password reset): the account's lock and failure count go. */
+    async unlock(email: string): Promise<void> {
+      await decideAndWrite(store, `login:account:${account(email)}`, now(), clear);
+    },
+
+    /** Signups and reset requests per IP: at most the configured number per window. */
+    async admitRate(kind: 'signup' | 'reset', ip: string): Promise<{ ok: true } | { ok: false; refusal: Refusal }> {
+      const t = now();
+      const ban = await findIpBan(deps.bans, deps.clock, ip);
+      if (ban) return { ok: false, refusal: { reason: 'ip_banned', retryAfter: ban.expiresAt ? retryAfter(ban.expiresAt.getTime(), t) : 0, started: false } };
+      const limit = kind === 'signup' ? settings.ipSignups : settings.ipResets;
+      const d: Decision = await decideAndWrite(store, `${kind}:ip:${ipUnit(ip)}`, t, (c) => admitWindow(c, t, limit, settings.ipWindow, settings.ipBlock));
+      return d.admit ? { ok: true } : { ok: false, refusal: { reason: 'ip_blocked', retryAfter: retryAfter(d.retryAt, t), started: Boolean(d.next) } };
+    },
+
+    /**
+     * A client presented a wrong secret: counted per client and IP (free attempts, then doubling
+     * waits) and per IP (the failure window). Returns a refusal once over a limit. A right secret
+     * costs nothing here: 256-bit secrets are not guessed, so the token endpoint's fast path stays a
+     * single digest comparison.
+     */
+    async clientFailed(clientId: string, ip: string): Promise<Refusal | undefined> {
+      const t = now();
+      const ipDecision = await decideAndWrite(store, `client:ip:${ipUnit(ip)}`, t, (c) => admitWindow(c, t, settings.ipFailures, settings.ipWindow, settings.ipBlock));
+      if (!ipDecision.admit) return { reason: 'ip_blocked', retryAfter: retryAfter(ipDecision.retryAt, t), started: Boolean(ipDecision.next) };
+      const pair = await decideAndWrite(store, `client:pair:${sha256(clientId)}:${ipUnit(ip)}`, t, (c) => admitConsecutive(c, t, settings));
+      if (!pair.admit) return { reason: 'throttled', retryAfter: retryAfter(pair.retryAt, t), started: false };
+      // Admitted means this failure was within the free attempts or after the wait: it may be told
+      // invalid_client; the next one (before nextAllowedAt) is refused.
+      return undefined;
+    },
+
+    /** Is this IP banned by an operator? */
+    async ipBan(ip: string): Promise<Refusal | undefined> {
+      const t = now();
+      const ban = await findIpBan(deps.bans, deps.clock, ip);
+      return ban ? { reason: 'ip_banned', retryAfter: ban.expiresAt ? retryAfter(ban.expiresAt.getTime(), t) : 0, started: false } : undefined;
+    },
+  };
+}
+
+export type LoginGuard = ReturnType<typeof createLoginGuard>;

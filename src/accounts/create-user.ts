@@ -1,8 +1,8 @@
-import { badRequest, conflict } from '../errors.js';
+import { conflict } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { AuditLog } from '../observability/audit.js';
 import { normalizeEmail, normalizePassword } from './normalize.js';
-import { checkPassword, PASSWORD_PROBLEMS } from './password-policy.js';
+import { assertAcceptablePassword } from './password-policy.js';
 import type { PasswordHasher } from './password-hasher.js';
 import type { User, UserRepository } from './users.js';
 
@@ -19,8 +19,7 @@ export async function createUser(
   input: { email: string; password: string; verified: boolean },
 ): Promise<User> {
   const email = normalizeEmail(input.email);
-  const problem = checkPassword(input.password);
-  if (problem) throw badRequest(`password: ${PASSWORD_PROBLEMS[problem]}`);
+  assertAcceptablePassword(input.password, { email });
   const now = deps.clock.now();
   const user: User = {
     id: crypto.randomUUID(),

@@ -116,7 +116,7 @@ t.test('PKCE is required (S256 only) and the verifier must match', async (t) => 
   const callback = await signIn(ua, start.url, REDIRECT, 'alice@example.com', PASSWORD);
   await t.rejects(
     oidc.authorizationCodeGrant(config, new URL(callback.location!), { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: start.state }),
-    { error: 'invalid_grant' },
+    { name: 'ResponseBodyError', error: 'invalid_grant' },
     'a wrong verifier fails',
   );
 });

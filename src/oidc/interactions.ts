@@ -73,8 +73,9 @@ export function createInteractions(host: ProviderHost) {
 
     /**
      * Grants what the consent page showed, and nothing else. `remember: false` stores the approval as
-     * a one-time grant: the tokens of this sign-in work as usual, but loadExistingGrant never offers
-     * it to a later authorization request, so the app has to ask again.
+     * a one-time grant: the tokens of this sign-in work as usual (those bound to the browser session,
+     * i.e. without offline_access, end when the app signs in again), but loadExistingGrant never
+     * offers the grant to a later authorization request, so the app has to ask again.
      */
     async finishConsent(req: IncomingMessage, res: ServerResponse, options: { remember: boolean }): Promise<string> {
       const provider = host.current();

@@ -97,7 +97,7 @@ export function resentPage(p: { uid: string }): string {
 /**
  * "Remember this choice" (checked by default): when checked, the approval is kept as a grant and this
  * app does not ask again for the same permissions; when unchecked, the approval covers this sign-in
- * only (tokens issued now keep working until they expire or are revoked) and the app asks again next time.
+ * only (see Interactions.finishConsent) and the app asks again next time.
  */
 export function consentPage(p: { view: InteractionView; csrf: string; email?: string }): string {
   const { view } = p;

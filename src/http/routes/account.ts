@@ -11,6 +11,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import { formSentence } from '../form-errors.js';
 import { sendError, sendErrorPage } from '../plugins/error-handler.js';
 import { isFormRequest } from '../plugins/strict-input.js';
+import { requestContext } from '../request-context.js';
 import { rememberedInteraction, rememberInteraction } from '../return-to-interaction.js';
 import {
   confirmEmailPage,
@@ -73,7 +74,6 @@ type Query<T> = { Querystring: T };
  */
 export function accountRoutes(deps: AccountRouteDeps) {
   const { accounts, metrics, secrets } = deps;
-  const who = (request: FastifyRequest) => ({ ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
   const page = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
   /** Form tokens for the link pages are bound to the mailed token (never to a guessable key). */
   const formKey = (purpose: string, value: string) => `account:${purpose}:${sha256(value)}`;
@@ -103,7 +103,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
         if (isFormRequest(request)) {
           throw new AppError('unsupported_media_type', 'Send the signup as JSON; people sign up from the sign-in page.', { statusCode: 415 });
         }
-        await signup(accounts, request.body, who(request));
+        await signup(accounts, request.body, requestContext(request));
         metrics.accountEvents.inc({ event: 'signup' });
         return reply.code(202).send({ message: SIGNUP_ACCEPTED });
       },
@@ -123,7 +123,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
         const form = isFormRequest(request);
         const { token: value } = request.body;
         if (form && !verifyCsrfToken(secrets, formKey('verify', value), request.body.csrf)) return forged(reply);
-        const result = await verifyEmail(accounts, value, who(request));
+        const result = await verifyEmail(accounts, value, requestContext(request));
         if (!result.ok) {
           if (!form) throw tokenError(result.reason);
           return page(reply, 400, linkProblemPage(`${TOKEN_PROBLEMS[result.reason]} ${VERIFY_AGAIN}`, continueLink(request)));
@@ -144,7 +144,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
       async (request, reply) => {
         const form = isFormRequest(request);
         try {
-          await requestPasswordReset(accounts, request.body, who(request));
+          await requestPasswordReset(accounts, request.body, requestContext(request));
         } catch (err) {
           const sentence = form ? formSentence(err) : undefined;
           if (sentence) return page(reply, 400, forgotPasswordPage({ email: request.body.email, error: sentence }));
@@ -171,7 +171,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
         if (form && !verifyCsrfToken(secrets, formKey('reset', value), request.body.csrf)) return forged(reply);
         let result;
         try {
-          result = await resetPassword(accounts, { token: value, password: typed }, who(request));
+          result = await resetPassword(accounts, { token: value, password: typed }, requestContext(request));
         } catch (err) {
           const sentence = form ? formSentence(err) : undefined;
           if (sentence) return page(reply, 400, resetPasswordPage({ token: value, csrf: request.body.csrf!, error: sentence }));

@@ -10,6 +10,7 @@ import type { AuditLog } from '../../observability/audit.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { InteractionNotFound, type InteractionView, type Interactions } from '../../oidc/interactions.js';
 import { formSentence } from '../form-errors.js';
+import { requestContext } from '../request-context.js';
 import { rememberInteraction } from '../return-to-interaction.js';
 import { checkInboxPage, consentPage, loginPage, resentPage, signupPage, unverifiedPage } from '../views/interaction-pages.js';
 import { messagePage } from '../views/message-pages.js';
@@ -67,7 +68,6 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
     page(reply, 400, messagePage('Sign-in expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.'));
   const forged = (reply: FastifyReply) =>
     page(reply, 403, messagePage('Request refused', 'This form was not sent from this sign-in page. Go back to the application and start again.'));
-  const who = (request: FastifyRequest) => ({ ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
 
   /** The pending interaction, or undefined after the "expired" page was sent. */
   const viewOf = async (request: FastifyRequest, reply: FastifyReply): Promise<InteractionView | undefined> => {
@@ -129,14 +129,14 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
 
         if (result.ok) {
           deps.metrics.logins.inc({ outcome: 'success' });
-          await deps.audit.record({ type: 'login.succeeded', ...who(request), userId: result.user.id, email: result.user.email, clientId: view.clientId });
+          await deps.audit.record({ type: 'login.succeeded', ...requestContext(request), userId: result.user.id, email: result.user.email, clientId: view.clientId });
           const to = await deps.interactions.finishLogin(request.raw, reply.raw, result.user.id);
           return reply.redirect(to, 303);
         }
         deps.metrics.logins.inc({ outcome: result.reason });
         await deps.audit.record({
           type: 'login.failed',
-          ...who(request),
+          ...requestContext(request),
           email: email ?? null,
           userId: 'user' in result ? result.user.id : null,
           clientId: view.clientId,
@@ -168,7 +168,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         const view = await viewOf(request, reply);
         if (!view) return reply;
         try {
-          await signup(accounts, request.body, who(request));
+          await signup(accounts, request.body, requestContext(request));
         } catch (err) {
           const error = formSentence(err);
           if (!error) throw err;
@@ -188,7 +188,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         if (!checkCsrf(uid, request.body.csrf)) return forged(reply);
         const userId = ticketUser(uid, request.body.ticket);
         if (!userId) return forged(reply);
-        await resendVerification(accounts, userId, who(request));
+        await resendVerification(accounts, userId, requestContext(request));
         rememberInteraction(reply, uid, deps.secureCookies);
         return page(reply, 200, resentPage({ uid }));
       },
@@ -205,7 +205,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
           const to = await deps.interactions.finishConsent(request.raw, reply.raw, { remember });
           await deps.audit.record({
             type: 'consent.granted',
-            ...who(request),
+            ...requestContext(request),
             userId: view.accountId ?? null,
             clientId: view.clientId,
             detail: { scopes: view.scopes, apis: view.apiScopes, remember },
@@ -223,7 +223,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       try {
         const view = await deps.interactions.view(request.raw, reply.raw);
         const to = await deps.interactions.abort(request.raw, reply.raw);
-        await deps.audit.record({ type: 'consent.denied', ...who(request), userId: view.accountId ?? null, clientId: view.clientId });
+        await deps.audit.record({ type: 'consent.denied', ...requestContext(request), userId: view.accountId ?? null, clientId: view.clientId });
         return reply.redirect(to, 303);
       } catch (err) {
         if (err instanceof InteractionNotFound) return expired(reply);

@@ -33,6 +33,7 @@ t.test('a new person signs up, confirms the email, signs in and consents, in Chr
   // Login page → signup page.
   await page.getByRole('link', { name: 'Create an account' }).click();
   t.equal(await page.locator('h1').textContent(), 'Create an account');
+  await page.screenshot({ path: await artifactPath('signup-page.png'), fullPage: true });
   await page.getByLabel('Email').fill('  New.Person@Example.com ');
   await page.getByLabel('Password').fill('short');
   await page.getByRole('button', { name: 'Create account' }).click();
@@ -77,6 +78,7 @@ t.test('a new person signs up, confirms the email, signs in and consents, in Chr
   t.equal(await page.locator('h1').textContent(), 'Allow Demo Shop?');
   t.match(await page.locator('ul.scopes').textContent(), /See your email address/, 'scopes in plain words');
   t.ok(await page.getByLabel('Remember this choice').isChecked(), '"remember" is offered, checked');
+  await page.screenshot({ path: await artifactPath('consent-page.png'), fullPage: true });
   await page.getByRole('button', { name: 'Allow' }).click();
 
   // The app's callback got a code and exchanged it.

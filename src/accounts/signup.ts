@@ -3,7 +3,7 @@ import { accountExistsMail, finishSignupMail, verificationMail } from './mail-me
 import { normalizeEmail, normalizePassword } from './normalize.js';
 import { issueOneTimeToken } from './one-time-tokens.js';
 import { assertAcceptablePassword } from './password-policy.js';
-import type { User } from './users.js';
+import { newUser } from './users.js';
 
 /**
  * A person asks for an account. The answer is the same whether or not the address is taken
@@ -17,18 +17,7 @@ export async function signup(deps: AccountDeps, input: { email: unknown; passwor
   const email = normalizeEmail(input.email);
   assertAcceptablePassword(input.password, { email });
   const now = deps.clock.now();
-  const user: User = {
-    id: crypto.randomUUID(),
-    email,
-    passwordHash: await deps.hasher.hash(normalizePassword(input.password)),
-    status: 'active',
-    banReason: null,
-    bannedAt: null,
-    emailVerifiedAt: null,
-    passwordDisabledAt: null,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const user = newUser({ email, passwordHash: await deps.hasher.hash(normalizePassword(input.password)), now, emailVerifiedAt: null });
   const created = await deps.users.insert(user);
   await deps.audit.record({ type: 'signup.requested', ...who, email, userId: created ? user.id : null, detail: { new_account: created } });
   deps.background.run('signup mail', async () => {

@@ -14,6 +14,22 @@ export interface User {
   updatedAt: Date;
 }
 
+/** A new active account (operator-created or signed up). */
+export function newUser(fields: { email: string; passwordHash: string; now: Date; emailVerifiedAt: Date | null }): User {
+  return {
+    id: crypto.randomUUID(),
+    email: fields.email,
+    passwordHash: fields.passwordHash,
+    status: 'active',
+    banReason: null,
+    bannedAt: null,
+    emailVerifiedAt: fields.emailVerifiedAt,
+    passwordDisabledAt: null,
+    createdAt: fields.now,
+    updatedAt: fields.now,
+  };
+}
+
 export interface UserRepository {
   /** False when the email is taken (the unique index decides, not a prior read). */
   insert(user: User): Promise<boolean>;

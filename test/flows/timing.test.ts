@@ -23,6 +23,12 @@ const N = 80;
 const TOLERANCE = 0.2;
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** The mean without the 5 % fastest and 5 % slowest attempts: tap runs other test files at the same
+ * time, and one attempt stalled by them for 300 ms would move an 80-attempt mean by 4 ms. */
+const trimmedMean = (xs: number[]) => {
+  const cut = Math.floor(xs.length * 0.05);
+  return mean([...xs].sort((a, b) => a - b).slice(cut, xs.length - cut));
+};
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number) => Math.round(x * 100) / 100;
 
@@ -36,10 +42,11 @@ async function measure(n: number, a: () => Promise<unknown>, b: () => Promise<un
     }
   }
   return {
-    a: { mean: round(mean(times.a)), median: round(median(times.a)) },
-    b: { mean: round(mean(times.b)), median: round(median(times.b)) },
+    a: { mean: round(mean(times.a)), trimmed_mean: round(trimmedMean(times.a)), median: round(median(times.a)) },
+    b: { mean: round(mean(times.b)), trimmed_mean: round(trimmedMean(times.b)), median: round(median(times.b)) },
     n,
     ratio: round(mean(times.a) / mean(times.b)),
+    trimmedRatio: round(trimmedMean(times.a) / trimmedMean(times.b)),
     medianRatio: round(median(times.a) / median(times.b)),
   };
 }
@@ -77,14 +84,17 @@ t.test('login, signup and forgot-password take the same time for known and unkno
   const forgotTimes = await measure(2 * N, post('/account/password/forgot', { email: 'nobody@example.com' }, 202), post('/account/password/forgot', { email: 'known@example.com' }, 202));
 
   const report = {
-    login: { unknown_email: loginTimes.a, known_email_wrong_password: loginTimes.b, n: loginTimes.n, ratio: loginTimes.ratio },
+    login: { unknown_email: loginTimes.a, known_email_wrong_password: loginTimes.b, n: loginTimes.n, ratio: loginTimes.ratio, trimmed_ratio: loginTimes.trimmedRatio },
     signup: { new_email: signupTimes.a, taken_email: signupTimes.b, n: signupTimes.n, ratio: signupTimes.ratio, median_ratio: signupTimes.medianRatio },
     forgot_password: { unknown_email: forgotTimes.a, known_email: forgotTimes.b, n: forgotTimes.n, ratio: forgotTimes.ratio, median_ratio: forgotTimes.medianRatio },
     unit: 'ms per request (mean, median), real HTTP on loopback; ratio = mean(first) / mean(second)',
   };
   await writeFile(await artifactPath('timing.json'), `${JSON.stringify(report, null, 2)}\n`);
   t.comment(JSON.stringify(report));
-  t.ok(Math.abs(loginTimes.ratio - 1) <= TOLERANCE, `login: unknown ${loginTimes.a.mean} ms vs known+wrong password ${loginTimes.b.mean} ms (ratio ${loginTimes.ratio}, n=${N})`);
+  t.ok(
+    Math.abs(loginTimes.trimmedRatio - 1) <= TOLERANCE,
+    `login: unknown ${loginTimes.a.trimmed_mean} ms vs known+wrong password ${loginTimes.b.trimmed_mean} ms, 5 %-trimmed means (ratio ${loginTimes.trimmedRatio}; plain means ${loginTimes.a.mean} vs ${loginTimes.b.mean}, ratio ${loginTimes.ratio}; n=${N})`,
+  );
   // Signup and forgot-password: medians, because a 4 ms request's mean moves with one garbage
   // collection; and within 20 % or 1 ms, because at 4 ms loopback jitter alone is near 20 %.
   const close = (x: { a: { median: number }; b: { median: number } }) => Math.abs(x.a.median - x.b.median) <= Math.max(TOLERANCE * x.b.median, 1);

@@ -1,10 +1,11 @@
-import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { sendErrorPage, errorHandlerPlugin } from './http/plugins/error-handler.js';
 import { oidcMount } from './http/plugins/oidc-mount.js';
 import { pageHeadersPlugin } from './http/plugins/page-headers.js';
 import { requestLogPlugin } from './http/plugins/request-log.js';
+import { strictInput } from './http/plugins/strict-input.js';
+import { accountRoutes } from './http/routes/account.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { healthRoutes } from './http/routes/health.js';
 import { interactionRoutes } from './http/routes/interaction.js';
@@ -46,6 +47,8 @@ export interface Gatehouse {
 
 /** Largest request body fastify parses (forms and JSON are small; a 1 MB body is an attack). */
 const BODY_LIMIT = 64 * 1024;
+/** Largest form a page posts (an email and a password fit many times over). */
+const FORM_LIMIT = 16 * 1024;
 
 /**
  * The composition root: builds every service once and registers the HTTP plugins. No logic here.
@@ -151,18 +154,25 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
   );
   await app.register(metricsRoutes(metrics));
   await app.register(assetRoutes);
+  const secureCookies = config.issuer.startsWith('https:');
   await app.register(async (pages) => {
-    await pages.register(formbody, { bodyLimit: 16 * 1024 });
+    await pages.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
     pages.setErrorHandler((error, request, reply) => sendErrorPage(request, reply, error));
     await pages.register(
       interactionRoutes({
         interactions,
-        accounts: { users: services.users, hasher: services.hasher, clock, requireEmailVerification: config.requireEmailVerification },
+        accounts: services.accounts,
+        requireEmailVerification: config.requireEmailVerification,
         audit: services.audit,
         metrics,
         secrets,
+        secureCookies,
       }),
     );
+  });
+  await app.register(async (account) => {
+    await account.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
+    await account.register(accountRoutes({ accounts: services.accounts, metrics, secrets, secureCookies }));
   });
   await app.register(oidcMount(providers, { trustProxy: config.trustProxy.length > 0 }));
 
@@ -170,8 +180,12 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
   // sweeps; the deletes are idempotent).
   const sweep = async () => {
     try {
-      const [payloads, rotations] = await Promise.all([services.oidcStore.sweepExpired(), services.rotations.sweepExpired(clock.now())]);
-      if (payloads + rotations > 0) logger.debug({ payloads, rotations }, 'swept expired rows');
+      const [payloads, rotations, oneTimeTokens] = await Promise.all([
+        services.oidcStore.sweepExpired(),
+        services.rotations.sweepExpired(clock.now()),
+        services.oneTimeTokens.sweepExpired(clock.now()),
+      ]);
+      if (payloads + rotations + oneTimeTokens > 0) logger.debug({ payloads, rotations, oneTimeTokens }, 'swept expired rows');
     } catch (err) {
       logger.warn({ err }, 'sweep failed; will retry');
     }
@@ -181,6 +195,9 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
   app.addHook('onClose', async () => {
     clearInterval(timer);
     keys.stop();
+    // Mail already promised to someone is sent before the database closes.
+    await services.background.idle();
+    services.mailer.close();
   });
 
   return { app, services, providers, metrics, keys };

@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'invalid_request'
   | 'invalid_client'
   | 'invalid_token'
+  | 'token_used'
+  | 'token_expired'
   | 'insufficient_scope'
   | 'access_denied'
   | 'not_found'

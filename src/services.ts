@@ -1,12 +1,16 @@
+import type { AccountDeps } from './accounts/account-deps.js';
 import { createPasswordHasher } from './accounts/password-hasher.js';
 import type { Config } from './config/schema.js';
+import { createBackgroundTasks } from './lib/background-tasks.js';
 import type { Clock } from './lib/clock.js';
+import { createMailer } from './mail/create-mailer.js';
 import { createAuditLog } from './observability/audit.js';
 import type { Logger } from './observability/logger.js';
 import type { Database } from './persistence/database.js';
 import { createPrismaAuditStore } from './persistence/prisma-audit.js';
 import { createPrismaClientRepository, createPrismaResourceRepository } from './persistence/prisma-clients.js';
 import { createPrismaOidcStore } from './persistence/prisma-oidc-store.js';
+import { createPrismaOneTimeTokenStore } from './persistence/prisma-one-time-tokens.js';
 import { createPrismaRefreshRotationStore } from './persistence/prisma-refresh-rotations.js';
 import { createPrismaUserRepository } from './persistence/prisma-users.js';
 
@@ -23,15 +27,37 @@ export interface ServiceDeps {
  */
 export function buildServices({ config, db, logger, clock }: ServiceDeps) {
   const auditStore = createPrismaAuditStore(db.prisma);
+  const audit = createAuditLog(auditStore, logger, clock);
+  const users = createPrismaUserRepository(db.prisma);
+  const oidcStore = createPrismaOidcStore(db.prisma, clock);
+  const hasher = createPasswordHasher({ concurrency: 2 });
+  const oneTimeTokens = createPrismaOneTimeTokenStore(db.prisma);
+  const mailer = createMailer(config, logger, clock);
+  const background = createBackgroundTasks((task, err) => logger.error({ err, task }, 'background task failed'));
+  const accounts: AccountDeps = {
+    users,
+    hasher,
+    tokens: oneTimeTokens,
+    mailer,
+    background,
+    audit,
+    clock,
+    issuer: config.issuer,
+    revokeSessions: (userId) => oidcStore.revokeByAccountId(userId),
+  };
   return {
-    users: createPrismaUserRepository(db.prisma),
+    users,
     clients: createPrismaClientRepository(db.prisma),
     resources: createPrismaResourceRepository(db.prisma),
-    oidcStore: createPrismaOidcStore(db.prisma, clock),
+    oidcStore,
     rotations: createPrismaRefreshRotationStore(db.prisma),
+    oneTimeTokens,
     auditStore,
-    audit: createAuditLog(auditStore, logger, clock),
-    hasher: createPasswordHasher({ concurrency: 2 }),
+    audit,
+    hasher,
+    mailer,
+    background,
+    accounts,
     clock,
     config,
   };

@@ -1,10 +1,10 @@
-import { badRequest, conflict } from '../errors.js';
+import { conflict } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { AuditLog } from '../observability/audit.js';
 import { normalizeEmail, normalizePassword } from './normalize.js';
-import { checkPassword, PASSWORD_PROBLEMS } from './password-policy.js';
+import { assertAcceptablePassword } from './password-policy.js';
 import type { PasswordHasher } from './password-hasher.js';
-import type { User, UserRepository } from './users.js';
+import { newUser, type User, type UserRepository } from './users.js';
 
 export interface CreateUserDeps {
   users: UserRepository;
@@ -19,21 +19,10 @@ export async function createUser(
   input: { email: string; password: string; verified: boolean },
 ): Promise<User> {
   const email = normalizeEmail(input.email);
-  const problem = checkPassword(input.password);
-  if (problem) throw badRequest(`password: ${PASSWORD_PROBLEMS[problem]}`);
+  assertAcceptablePassword(input.password, { email });
   const now = deps.clock.now();
-  const user: User = {
-    id: crypto.randomUUID(),
-    email,
-    passwordHash: await deps.hasher.hash(normalizePassword(input.password)),
-    status: 'active',
-    banReason: null,
-    bannedAt: null,
-    emailVerifiedAt: input.verified ? now : null,
-    passwordDisabledAt: null,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const passwordHash = await deps.hasher.hash(normalizePassword(input.password));
+  const user = newUser({ email, passwordHash, now, emailVerifiedAt: input.verified ? now : null });
   if (!(await deps.users.insert(user))) throw conflict(`a user with email ${email} already exists`);
   await deps.audit.record({ type: 'user.created', userId: user.id, email, detail: { verified: input.verified, by: 'operator' } });
   return user;

@@ -14,6 +14,22 @@ export interface User {
   updatedAt: Date;
 }
 
+/** A new active account (operator-created or signed up). */
+export function newUser(fields: { email: string; passwordHash: string; now: Date; emailVerifiedAt: Date | null }): User {
+  return {
+    id: crypto.randomUUID(),
+    email: fields.email,
+    passwordHash: fields.passwordHash,
+    status: 'active',
+    banReason: null,
+    bannedAt: null,
+    emailVerifiedAt: fields.emailVerifiedAt,
+    passwordDisabledAt: null,
+    createdAt: fields.now,
+    updatedAt: fields.now,
+  };
+}
+
 export interface UserRepository {
   /** False when the email is taken (the unique index decides, not a prior read). */
   insert(user: User): Promise<boolean>;
@@ -21,4 +37,34 @@ export interface UserRepository {
   findById(id: string): Promise<User | undefined>;
   list(options: { limit: number; offset: number }): Promise<User[]>;
   update(id: string, changes: Partial<Omit<User, 'id' | 'createdAt'>>): Promise<User | undefined>;
+}
+
+/** The reference implementation: a Map keyed by id, email unique. Tests and unit fakes. */
+export function createMemoryUserRepository(): UserRepository {
+  const rows = new Map<string, User>();
+  const copy = (u: User | undefined) => (u ? { ...u } : undefined);
+  return {
+    async insert(user) {
+      for (const u of rows.values()) if (u.email === user.email) return false;
+      rows.set(user.id, { ...user });
+      return true;
+    },
+    async findByEmail(email) {
+      for (const u of rows.values()) if (u.email === email) return copy(u);
+      return undefined;
+    },
+    async findById(id) {
+      return copy(rows.get(id));
+    },
+    async list({ limit, offset }) {
+      return [...rows.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).slice(offset, offset + limit).map((u) => ({ ...u }));
+    },
+    async update(id, changes) {
+      const current = rows.get(id);
+      if (!current) return undefined;
+      const next = { ...current, ...changes };
+      rows.set(id, next);
+      return { ...next };
+    },
+  };
 }

@@ -105,7 +105,7 @@ export async function createClient(deps: ClientDeps, input: CreateClientInput): 
   const secret = isPublic ? undefined : randomToken(32);
   const now = deps.clock.now();
   const record: ClientRecord = {
-    id: randomToken(16),
+    id: clientId(),
     name,
     secretHash: secret ? sha256(secret) : null,
     authMethod: authMethod as ClientRecord['authMethod'],
@@ -120,6 +120,15 @@ export async function createClient(deps: ClientDeps, input: CreateClientInput): 
   await deps.clients.insert(record);
   await deps.audit.record({ type: 'client.created', clientId: record.id, detail: { name, grants: grantTypes, resources } });
   return { ...clientView(record), ...(secret ? { client_secret: secret } : {}) };
+}
+
+/** 128 random bits, base64url, never starting with '-' or '_' (it must read as an argument, not an
+ * option, on a command line). */
+function clientId(): string {
+  for (;;) {
+    const id = randomToken(16);
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }
 
 function defaultGrants(redirects: boolean): GrantType[] {

@@ -58,6 +58,7 @@ export interface Config {
   requireEmailVerification: boolean;
   guard: GuardSettings;
   smtpUrl: string | null;
+  mailFrom: string;
   logLevel: LogLevel;
   sweepInterval: number;
 }
@@ -192,6 +193,13 @@ function smtpUrl(raw: string): Parsed<string | null> {
     // fall through
   }
   return problem('must be an smtp:// or smtps:// URL');
+}
+
+function mailFrom(raw: string): Parsed<string> {
+  const value = raw.trim();
+  // `Name <address>` or a bare address; one line (it becomes a mail header).
+  const valid = value.length <= 200 && /^(?:[^<>\x00-\x1f\x7f]{1,100} <[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/.test(value);
+  return valid ? ok(value) : problem(`must be an address like "Gatehouse <no-reply@example.com>" (got ${show(raw)})`);
 }
 
 const field = <K extends keyof Config>(f: Field<K>): Field<K> => f;
@@ -343,6 +351,12 @@ export const FIELDS = [
   field({
     key: 'smtpUrl', variable: 'SMTP_URL', defaultText: '(unset: mail goes to $DATA_DIR/outbox/)',
     description: 'outgoing mail server', secret: true, defaultValue: () => null, parse: smtpUrl,
+  }),
+  field({
+    key: 'mailFrom', variable: 'MAIL_FROM', defaultText: 'Gatehouse <no-reply@$ISSUER host name>',
+    description: 'sender of the mails Gatehouse sends (verification, password reset)',
+    defaultValue: (ctx) => `Gatehouse <no-reply@${new URL(ctx.partial.issuer ?? 'http://localhost').hostname}>`,
+    parse: mailFrom,
   }),
   field({
     key: 'logLevel', variable: 'LOG_LEVEL', defaultText: 'info', description: 'pino log level',

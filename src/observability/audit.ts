@@ -20,6 +20,7 @@ export const AUDIT_TYPES = [
   'ip.blocked',
   'signup.requested',
   'email.verified',
+  'email.verification_resent',
   'password.reset_requested',
   'password.reset',
   'consent.granted',

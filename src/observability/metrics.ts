@@ -39,6 +39,12 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    accountEvents: new Counter({
+      name: 'gatehouse_account_events_total',
+      help: 'Self-service account requests that succeeded, by event (signup, email_verified, reset_requested, password_reset)',
+      labelNames: ['event'] as const,
+      registers: [registry],
+    }),
     throttles: new Counter({
       name: 'gatehouse_throttles_total',
       help: 'Requests refused by the guard, by reason',

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { ClientMetadataSource } from './adapter.js';
 import { createAdapterFactory, OIDC_SCOPES, RESOURCES_PROPERTY, SCOPE_PROPERTY } from './adapter.js';
 import { createFindAccount } from './find-account.js';
+import { isOneTimeGrant } from './interactions.js';
 import { addGrantReference } from './jwt-introspection.js';
 import type { OidcStore } from './oidc-store.js';
 import type { ProviderPages } from './pages.js';
@@ -160,6 +161,14 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       authorizationSigningAlgValues: ['RS256', 'ES256'],
     },
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // The default, except that a grant approved without "Remember this choice" answers only the
+    // authorization it was approved in (the resumed request names it in the consent result).
+    loadExistingGrant: async (ctx) => {
+      const resumed = ctx.oidc.result?.consent?.grantId as string | undefined;
+      const grantId = resumed ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+      if (!grantId || (!resumed && isOneTimeGrant(grantId))) return undefined;
+      return ctx.oidc.provider.Grant.find(grantId);
+    },
     clientBasedCORS: (ctx, origin, client) => {
       // Browser apps (public clients) may call the token and userinfo endpoints from their own origin.
       if (origin === 'null') return false;

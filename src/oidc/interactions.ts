@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors } from 'oidc-provider';
 import type { ProviderHost } from './provider-host.js';
@@ -16,6 +17,11 @@ export interface InteractionView {
   /** API scopes to approve, by API audience. */
   apiScopes: Record<string, string[]>;
 }
+
+/** Grants approved without "Remember this choice" carry this id prefix (not in nanoid's alphabet). */
+const ONE_TIME_GRANT_PREFIX = 'once.';
+const oneTimeGrantId = () => `${ONE_TIME_GRANT_PREFIX}${randomBytes(32).toString('base64url')}`;
+export const isOneTimeGrant = (grantId: string) => grantId.startsWith(ONE_TIME_GRANT_PREFIX);
 
 export class InteractionNotFound extends Error {
   constructor(cause: unknown) {
@@ -65,8 +71,13 @@ export function createInteractions(host: ProviderHost) {
       return host.current().interactionResult(req, res, { login: { accountId, amr: ['pwd'] } }, { mergeWithLastSubmission: false });
     },
 
-    /** Grants what the consent page showed, and nothing else. */
-    async finishConsent(req: IncomingMessage, res: ServerResponse): Promise<string> {
+    /**
+     * Grants what the consent page showed, and nothing else. `remember: false` stores the approval as
+     * a one-time grant: the tokens of this sign-in work as usual (those bound to the browser session,
+     * i.e. without offline_access, end when the app signs in again), but loadExistingGrant never
+     * offers the grant to a later authorization request, so the app has to ask again.
+     */
+    async finishConsent(req: IncomingMessage, res: ServerResponse, options: { remember: boolean }): Promise<string> {
       const provider = host.current();
       const interaction = await details(req, res);
       if (interaction.prompt.name !== 'consent' || !interaction.session?.accountId) {
@@ -77,10 +88,17 @@ export function createInteractions(host: ProviderHost) {
         missingOIDCClaims?: string[];
         missingResourceScopes?: Record<string, string[]>;
       };
-      const grant = interaction.grantId
-        ? await provider.Grant.find(interaction.grantId)
-        : new provider.Grant({ accountId: interaction.session.accountId, clientId: String(interaction.params.client_id) });
-      if (!grant) throw new InteractionNotFound(new Error('grant gone'));
+      const owner = { accountId: interaction.session.accountId, clientId: String(interaction.params.client_id) };
+      const existing = interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined;
+      if (interaction.grantId && !existing) throw new InteractionNotFound(new Error('grant gone'));
+      let grant = existing ?? new provider.Grant(owner);
+      if (!options.remember) {
+        grant = Object.assign(new provider.Grant(owner), { jti: oneTimeGrantId() });
+        // What was approved before stays part of this sign-in's grant; it is just not remembered.
+        if (existing?.openid?.scope) grant.addOIDCScope(existing.openid.scope);
+        if (existing?.openid?.claims) grant.addOIDCClaims(existing.openid.claims);
+        for (const [indicator, scope] of Object.entries(existing?.resources ?? {})) grant.addResourceScope(indicator, scope);
+      }
       if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '));
       if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
       for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));

@@ -143,3 +143,10 @@ t.test('automatic rotation: when due, exactly one of two instances rotates', asy
   await Promise.all([first.keys.reload(), second.keys.reload()]);
   t.equal(await count(), 4, 'not due again');
 });
+
+t.test('a kid that starts with "-" is given after "--"', async (t) => {
+  const { gh } = await setup(t);
+  const r = await cli(['keys', 'revoke', '--json', '--', '-not-a-real-kid-000'], { DATABASE_URL: gh.config.databaseUrl, KEYS_DIR: gh.config.keysDir, LOG_LEVEL: 'silent' }, gh.config.dataDir);
+  t.equal(r.code, 2, 'parsed as the kid (and not found), not as an option');
+  t.match(r.json().error_description, /no key with kid -not-a-real-kid-000/);
+});

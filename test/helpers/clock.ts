@@ -1,8 +1,8 @@
 import type { Clock } from '../../src/lib/clock.ts';
 
-/** A clock the test moves forward by hand (never sleep). */
-export function steppableClock(start = Date.now()): Clock & { advance(seconds: number): void } {
-  let now = start;
+/** A clock that stands still until the test moves it forward by hand (never sleep). */
+export function steppableClock(start: Date | number = Date.now()): Clock & { advance(seconds: number): void } {
+  let now = typeof start === 'number' ? start : start.getTime();
   return {
     now: () => new Date(now),
     advance(seconds) {
@@ -10,3 +10,6 @@ export function steppableClock(start = Date.now()): Clock & { advance(seconds: n
     },
   };
 }
+
+/** A fixed, well-known starting point for unit tests whose dates appear in assertions. */
+export const FIXED_START = new Date('2026-01-15T10:00:00.000Z');

@@ -46,6 +46,9 @@ export function violations(sources: Source[]): string[] {
       if (/^oidc-provider/.test(spec) && !typeOnly && !within(file, ['oidc/'])) {
         say('oidc-provider belongs in oidc/');
       }
+      if (/^nodemailer/.test(spec) && !typeOnly && !within(file, ['mail/'])) {
+        say('mail transports belong in mail/; the use cases only know the Mailer port');
+      }
       if (file.startsWith('verifier/') && (to !== '' ? !to.startsWith('verifier/') : !/^(jose|node:|fastify|fastify-plugin)/.test(spec))) {
         say('verifier/ is an island: jose, node built-ins and (for its plugin) fastify only');
       }
@@ -82,11 +85,12 @@ t.test('the checker sees wrong-way arrows (it can fail)', async (t) => {
     { file: 'accounts/login.ts', imports: parseImports("import Fastify from 'fastify';\nimport { db } from '../persistence/database.js';") },
     { file: 'http/routes/x.ts', imports: parseImports("import { PrismaClient } from '@prisma/client';") },
     { file: 'keys/rotate.ts', imports: parseImports("import Provider from 'oidc-provider';") },
+    { file: 'accounts/signup.ts', imports: parseImports("import nodemailer from 'nodemailer';") },
     { file: 'verifier/index.ts', imports: parseImports("import { AppError } from '../errors.js';\nimport pino from 'pino';") },
     { file: 'http/server.ts', imports: parseImports("const m = await import('../cli/run-cli.js');") },
   ];
   const found = violations(bad);
-  t.equal(found.length, 7, found.join('\n'));
+  t.equal(found.length, 8, found.join('\n'));
   t.same(
     violations([{ file: 'accounts/login.ts', imports: parseImports("import type { FastifyInstance } from 'fastify';\nimport type { Db } from '../persistence/database.js';") }]),
     [],

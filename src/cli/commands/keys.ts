@@ -28,7 +28,7 @@ export const keyCommands: Command[] = [
   {
     path: ['keys', 'revoke'],
     args: '<kid>',
-    summary: 'remove a compromised key now: tokens it signed stop verifying (a new key replaces it if it was signing)',
+    summary: 'remove a compromised key now: tokens it signed stop verifying (a new key replaces it if it was signing); a kid that starts with "-" goes after "--"',
     async run(ctx) {
       if (ctx.positionals.length !== 1) throw new UsageError('expected one kid');
       const result = await withServices(ctx, (s) => revokeSigningKey({ config: s.config, resources: s.resources, audit: s.audit, clock: s.clock }, ctx.positionals[0]!));

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, type ErrorCode } from '../../errors.js';
-import { messagePage } from '../views/interaction-pages.js';
+import { messagePage } from '../views/message-pages.js';
 
 /**
  * The one place errors become responses: `{ error, error_description }` with a 4xx for anything the

@@ -1,21 +1,34 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authenticate, type AuthenticateDeps } from '../../accounts/authenticate.js';
+import type { AccountDeps } from '../../accounts/account-deps.js';
+import { authenticate } from '../../accounts/authenticate.js';
 import { normalizeEmail } from '../../accounts/normalize.js';
+import { signup } from '../../accounts/signup.js';
+import { resendVerification } from '../../accounts/verify-email.js';
 import { csrfToken, verifyCsrfToken } from '../../lib/csrf.js';
+import { seal, unseal } from '../../lib/seal.js';
 import type { AuditLog } from '../../observability/audit.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { InteractionNotFound, type Interactions } from '../../oidc/interactions.js';
-import { consentPage, loginPage, messagePage } from '../views/interaction-pages.js';
+import { InteractionNotFound, type InteractionView, type Interactions } from '../../oidc/interactions.js';
+import { formSentence } from '../form-errors.js';
+import { requestContext } from '../request-context.js';
+import { rememberInteraction } from '../return-to-interaction.js';
+import { checkInboxPage, consentPage, loginPage, resentPage, signupPage, unverifiedPage } from '../views/interaction-pages.js';
+import { messagePage } from '../views/message-pages.js';
 
 export interface InteractionRouteDeps {
   interactions: Interactions;
-  accounts: AuthenticateDeps;
+  accounts: AccountDeps;
+  requireEmailVerification: boolean;
   audit: AuditLog;
   metrics: Metrics;
   secrets: readonly string[];
+  /** Cookies get `Secure` (the issuer is https). */
+  secureCookies: boolean;
 }
 
 const GENERIC_FAILURE = 'The email or password is not correct.';
+/** How long the "send the link again" button of the unverified page works (an interaction's lifetime). */
+const RESEND_TICKET_SECONDS = 30 * 60;
 
 const uidParams = {
   type: 'object',
@@ -23,66 +36,85 @@ const uidParams = {
   properties: { uid: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
 } as const;
 
-const csrfBody = {
+const csrf = { type: 'string', maxLength: 200 } as const;
+const email = { type: 'string', maxLength: 320 } as const;
+const password = { type: 'string', maxLength: 4096 } as const;
+const form = <P extends Record<string, unknown>>(properties: P) =>
+  ({ type: 'object', required: Object.keys(properties), properties, additionalProperties: false }) as const;
+
+const csrfBody = form({ csrf });
+const credentialsBody = form({ csrf, email, password });
+const resendBody = form({ csrf, ticket: { type: 'string', maxLength: 1000 } });
+const confirmBody = {
   type: 'object',
   required: ['csrf'],
-  properties: { csrf: { type: 'string', maxLength: 200 } },
-} as const;
-
-const loginBody = {
-  type: 'object',
-  required: ['csrf', 'email', 'password'],
-  properties: {
-    csrf: { type: 'string', maxLength: 200 },
-    email: { type: 'string', maxLength: 320 },
-    password: { type: 'string', maxLength: 4096 },
-  },
+  properties: { csrf, remember: { type: 'string', enum: ['yes'] } },
+  additionalProperties: false,
 } as const;
 
 type Uid = { Params: { uid: string } };
 
 /**
- * The login and consent steps of an authorization request (oidc-provider hands over at
- * /interaction/:uid and gets the result back). Plain HTML forms, no script, CSRF token per interaction.
+ * The pages of an authorization request (oidc-provider hands over at /interaction/:uid and gets the
+ * result back): login, signup, "confirm your address first", consent. Plain HTML forms, no script,
+ * a CSRF token bound to the interaction on every form.
  */
 export function interactionRoutes(deps: InteractionRouteDeps) {
-  const csrf = (uid: string) => csrfToken(deps.secrets, `interaction:${uid}`);
+  const { accounts } = deps;
+  const csrfFor = (uid: string) => csrfToken(deps.secrets, `interaction:${uid}`);
   const checkCsrf = (uid: string, token: unknown) => verifyCsrfToken(deps.secrets, `interaction:${uid}`, token);
   const page = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
   const expired = (reply: FastifyReply) =>
     page(reply, 400, messagePage('Sign-in expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.'));
   const forged = (reply: FastifyReply) =>
     page(reply, 403, messagePage('Request refused', 'This form was not sent from this sign-in page. Go back to the application and start again.'));
-  const who = (request: FastifyRequest) => ({ ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
+
+  /** The pending interaction, or undefined after the "expired" page was sent. */
+  const viewOf = async (request: FastifyRequest, reply: FastifyReply): Promise<InteractionView | undefined> => {
+    try {
+      return await deps.interactions.view(request.raw, reply.raw);
+    } catch (err) {
+      if (err instanceof InteractionNotFound) {
+        expired(reply);
+        return undefined;
+      }
+      throw err;
+    }
+  };
+
+  /** "Send the link again" must only work for whoever just proved the password: a sealed, expiring
+   * note of the account, bound to this interaction. */
+  const ticketFor = (uid: string, userId: string) =>
+    seal(JSON.stringify({ sub: userId, uid, exp: Math.floor(accounts.clock.now().getTime() / 1000) + RESEND_TICKET_SECONDS }), deps.secrets, 'resend-verification');
+  const ticketUser = (uid: string, ticket: string): string | undefined => {
+    const opened = unseal(ticket, deps.secrets, 'resend-verification');
+    if (!opened) return undefined;
+    const note = JSON.parse(opened) as { sub: string; uid: string; exp: number };
+    return note.uid === uid && note.exp > accounts.clock.now().getTime() / 1000 ? note.sub : undefined;
+  };
 
   return async function routes(app: FastifyInstance): Promise<void> {
     app.get<Uid>('/interaction/:uid', { schema: { params: uidParams } }, async (request, reply) => {
-      try {
-        const view = await deps.interactions.view(request.raw, reply.raw);
-        if (view.prompt === 'login') {
-          return page(reply, 200, loginPage({ uid: view.uid, csrf: csrf(view.uid), clientName: view.clientName, email: view.loginHint }));
-        }
-        if (view.prompt === 'consent') return page(reply, 200, consentPage({ view, csrf: csrf(view.uid) }));
-        return page(reply, 400, messagePage('Cannot continue', 'This sign-in request asks for a step this server does not offer.'));
-      } catch (err) {
-        if (err instanceof InteractionNotFound) return expired(reply);
-        throw err;
+      const view = await viewOf(request, reply);
+      if (!view) return reply;
+      if (view.prompt === 'login') {
+        return page(reply, 200, loginPage({ uid: view.uid, csrf: csrfFor(view.uid), clientName: view.clientName, email: view.loginHint }));
       }
+      if (view.prompt === 'consent') {
+        const user = view.accountId ? await accounts.users.findById(view.accountId) : undefined;
+        return page(reply, 200, consentPage({ view, csrf: csrfFor(view.uid), email: user?.email }));
+      }
+      return page(reply, 400, messagePage('Cannot continue', 'This sign-in request asks for a step this server does not offer.'));
     });
 
     app.post<Uid & { Body: { csrf: string; email: string; password: string } }>(
       '/interaction/:uid/login',
-      { schema: { params: uidParams, body: loginBody } },
+      { schema: { params: uidParams, body: credentialsBody } },
       async (request, reply) => {
         const { uid } = request.params;
         if (!checkCsrf(uid, request.body.csrf)) return forged(reply);
-        let view;
-        try {
-          view = await deps.interactions.view(request.raw, reply.raw);
-        } catch (err) {
-          if (err instanceof InteractionNotFound) return expired(reply);
-          throw err;
-        }
+        const view = await viewOf(request, reply);
+        if (!view) return reply;
         const typed = request.body.email.trim();
         let email: string | undefined;
         try {
@@ -90,55 +122,108 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         } catch {
           email = undefined;
         }
+        const auth = { ...accounts, requireEmailVerification: deps.requireEmailVerification };
         const result = email
-          ? await authenticate(deps.accounts, email, request.body.password)
-          : (await deps.accounts.hasher.burn(request.body.password), { ok: false as const, reason: 'invalid_credentials' as const });
+          ? await authenticate(auth, email, request.body.password)
+          : (await accounts.hasher.burn(request.body.password), { ok: false as const, reason: 'invalid_credentials' as const });
 
         if (result.ok) {
           deps.metrics.logins.inc({ outcome: 'success' });
-          await deps.audit.record({ type: 'login.succeeded', ...who(request), userId: result.user.id, email: result.user.email, clientId: view.clientId });
+          await deps.audit.record({ type: 'login.succeeded', ...requestContext(request), userId: result.user.id, email: result.user.email, clientId: view.clientId });
           const to = await deps.interactions.finishLogin(request.raw, reply.raw, result.user.id);
           return reply.redirect(to, 303);
         }
         deps.metrics.logins.inc({ outcome: result.reason });
         await deps.audit.record({
           type: 'login.failed',
-          ...who(request),
+          ...requestContext(request),
           email: email ?? null,
           userId: 'user' in result ? result.user.id : null,
           clientId: view.clientId,
           detail: { reason: result.reason },
         });
-        const error =
-          result.reason === 'banned'
-            ? 'This account is disabled.'
-            : result.reason === 'unverified'
-              ? 'Confirm your email address first: open the link in the message we sent you.'
-              : GENERIC_FAILURE;
+        if (result.reason === 'unverified') {
+          return page(reply, 403, unverifiedPage({ uid, csrf: csrfFor(uid), ticket: ticketFor(uid, result.user.id), email: result.user.email }));
+        }
+        // A banned user who typed the right password learns why (DESIGN.md); everyone else sees one message.
+        const error = result.reason === 'banned' ? 'This account is disabled.' : GENERIC_FAILURE;
         const status = result.reason === 'invalid_credentials' ? 401 : 403;
-        return page(reply, status, loginPage({ uid, csrf: csrf(uid), clientName: view.clientName, email: typed, error }));
+        return page(reply, status, loginPage({ uid, csrf: csrfFor(uid), clientName: view.clientName, email: typed, error }));
       },
     );
 
-    app.post<Uid & { Body: { csrf: string } }>('/interaction/:uid/confirm', { schema: { params: uidParams, body: csrfBody } }, async (request, reply) => {
-      if (!checkCsrf(request.params.uid, request.body.csrf)) return forged(reply);
-      try {
-        const view = await deps.interactions.view(request.raw, reply.raw);
-        const to = await deps.interactions.finishConsent(request.raw, reply.raw);
-        await deps.audit.record({ type: 'consent.granted', ...who(request), userId: view.accountId ?? null, clientId: view.clientId, detail: { scopes: view.scopes, apis: view.apiScopes } });
-        return reply.redirect(to, 303);
-      } catch (err) {
-        if (err instanceof InteractionNotFound) return expired(reply);
-        throw err;
-      }
+    app.get<Uid>('/interaction/:uid/signup', { schema: { params: uidParams } }, async (request, reply) => {
+      const view = await viewOf(request, reply);
+      if (!view) return reply;
+      if (view.prompt !== 'login') return reply.redirect(`/interaction/${view.uid}`, 303);
+      return page(reply, 200, signupPage({ uid: view.uid, csrf: csrfFor(view.uid), clientName: view.clientName, email: view.loginHint }));
     });
+
+    app.post<Uid & { Body: { csrf: string; email: string; password: string } }>(
+      '/interaction/:uid/signup',
+      { schema: { params: uidParams, body: credentialsBody } },
+      async (request, reply) => {
+        const { uid } = request.params;
+        if (!checkCsrf(uid, request.body.csrf)) return forged(reply);
+        const view = await viewOf(request, reply);
+        if (!view) return reply;
+        try {
+          await signup(accounts, request.body, requestContext(request));
+        } catch (err) {
+          const error = formSentence(err);
+          if (!error) throw err;
+          return page(reply, 400, signupPage({ uid, csrf: csrfFor(uid), clientName: view.clientName, email: request.body.email.trim(), error }));
+        }
+        deps.metrics.accountEvents.inc({ event: 'signup' });
+        rememberInteraction(reply, uid, deps.secureCookies);
+        return page(reply, 200, checkInboxPage({ uid, email: normalizeEmail(request.body.email) }));
+      },
+    );
+
+    app.post<Uid & { Body: { csrf: string; ticket: string } }>(
+      '/interaction/:uid/resend',
+      { schema: { params: uidParams, body: resendBody } },
+      async (request, reply) => {
+        const { uid } = request.params;
+        if (!checkCsrf(uid, request.body.csrf)) return forged(reply);
+        const userId = ticketUser(uid, request.body.ticket);
+        if (!userId) return forged(reply);
+        await resendVerification(accounts, userId, requestContext(request));
+        rememberInteraction(reply, uid, deps.secureCookies);
+        return page(reply, 200, resentPage({ uid }));
+      },
+    );
+
+    app.post<Uid & { Body: { csrf: string; remember?: 'yes' } }>(
+      '/interaction/:uid/confirm',
+      { schema: { params: uidParams, body: confirmBody } },
+      async (request, reply) => {
+        if (!checkCsrf(request.params.uid, request.body.csrf)) return forged(reply);
+        try {
+          const view = await deps.interactions.view(request.raw, reply.raw);
+          const remember = request.body.remember === 'yes';
+          const to = await deps.interactions.finishConsent(request.raw, reply.raw, { remember });
+          await deps.audit.record({
+            type: 'consent.granted',
+            ...requestContext(request),
+            userId: view.accountId ?? null,
+            clientId: view.clientId,
+            detail: { scopes: view.scopes, apis: view.apiScopes, remember },
+          });
+          return reply.redirect(to, 303);
+        } catch (err) {
+          if (err instanceof InteractionNotFound) return expired(reply);
+          throw err;
+        }
+      },
+    );
 
     app.post<Uid & { Body: { csrf: string } }>('/interaction/:uid/abort', { schema: { params: uidParams, body: csrfBody } }, async (request, reply) => {
       if (!checkCsrf(request.params.uid, request.body.csrf)) return forged(reply);
       try {
         const view = await deps.interactions.view(request.raw, reply.raw);
         const to = await deps.interactions.abort(request.raw, reply.raw);
-        await deps.audit.record({ type: 'consent.denied', ...who(request), userId: view.accountId ?? null, clientId: view.clientId });
+        await deps.audit.record({ type: 'consent.denied', ...requestContext(request), userId: view.accountId ?? null, clientId: view.clientId });
         return reply.redirect(to, 303);
       } catch (err) {
         if (err instanceof InteractionNotFound) return expired(reply);

@@ -16,5 +16,10 @@ button.secondary { background: transparent; color: var(--accent); border: 1px so
 .muted, small { color: var(--muted); }
 ul.scopes { padding-left: 1.25rem; }
 code.user-code { font-size: 1.5rem; letter-spacing: .1em; }
+a.button { display: block; text-align: center; text-decoration: none; font: inherit; padding: .65rem 1rem; border-radius: 8px; background: var(--accent); color: #fff; margin-top: 1.25rem; }
+.hint { font-size: .9rem; color: var(--muted); margin: .35rem 0 0; }
+.check { display: flex; align-items: center; gap: .5rem; margin: 1rem 0 0; }
+.check label { display: inline; margin: 0; font-weight: 400; }
+.check input { width: 1.1rem; height: 1.1rem; margin: 0; }
 nav.links { margin-top: 1.5rem; display: flex; justify-content: space-between; gap: 1rem; font-size: .95rem; }
 `;

@@ -34,6 +34,7 @@ t.test('the embedded default needs no variable at all', async (t) => {
   t.equal(c.keyPrepublish, 3600);
   t.equal(c.requireEmailVerification, true);
   t.equal(c.smtpUrl, null);
+  t.equal(c.mailFrom, 'Gatehouse <no-reply@localhost>');
   t.equal(c.logLevel, 'info');
 });
 
@@ -41,6 +42,7 @@ t.test('defaults follow the variables they derive from', async (t) => {
   const c = loadConfig({ PORT: '8080', DATA_DIR: 'var/gh' }, cwd);
   t.equal(c.issuer, 'http://localhost:8080');
   t.equal(c.databaseUrl, 'file:/srv/gatehouse/var/gh/gatehouse.db');
+  t.equal(loadConfig({ ISSUER: 'https://id.example.com' }, cwd).mailFrom, 'Gatehouse <no-reply@id.example.com>', 'the sender follows the issuer');
 });
 
 t.test('reads every documented variable', async (t) => {
@@ -60,11 +62,13 @@ t.test('reads every documented variable', async (t) => {
       KEY_PREPUBLISH: '2h',
       REQUIRE_EMAIL_VERIFICATION: 'false',
       SMTP_URL: 'smtp://mailer:secret@mail:587',
+      MAIL_FROM: 'Example Accounts <accounts@example.com>',
       LOG_LEVEL: 'warn',
     },
     cwd,
   );
   t.equal(c.issuer, 'https://id.example.com', 'one canonical form, no trailing slash');
+  t.equal(c.mailFrom, 'Example Accounts <accounts@example.com>');
   t.equal(c.databaseKind, 'postgres');
   t.same(c.secrets, [SECRET, `${SECRET}-old`]);
   t.same(c.trustProxy, ['10.0.0.0/8', '192.168.1.7', '::1']);
@@ -113,6 +117,9 @@ t.test('rejects malformed values of every kind', async (t) => {
   t.ok(problems({ REFRESH_GRACE_SECONDS: '-1' }).REFRESH_GRACE_SECONDS);
   t.ok(problems({ REQUIRE_EMAIL_VERIFICATION: 'maybe' }).REQUIRE_EMAIL_VERIFICATION);
   t.ok(problems({ SMTP_URL: 'http://mail' }).SMTP_URL);
+  t.ok(problems({ MAIL_FROM: 'not an address' }).MAIL_FROM);
+  t.ok(problems({ MAIL_FROM: 'a@b.c\r\nBcc: x@y.z' }).MAIL_FROM, 'one line only: it becomes a mail header');
+  t.notOk(problems({ MAIL_FROM: 'accounts@example.com' }).MAIL_FROM, 'a bare address is fine');
   t.ok(problems({ REFRESH_TOKEN_TTL: '30d', REFRESH_TOKEN_ABSOLUTE_TTL: '7d' }).REFRESH_TOKEN_ABSOLUTE_TTL);
 });
 

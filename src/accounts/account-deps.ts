@@ -1,0 +1,29 @@
+import type { BackgroundTasks } from '../lib/background-tasks.js';
+import type { Clock } from '../lib/clock.js';
+import type { AuditLog } from '../observability/audit.js';
+import type { Mailer } from './mailer.js';
+import type { OneTimeTokenStore } from './one-time-tokens.js';
+import type { PasswordHasher } from './password-hasher.js';
+import type { UserRepository } from './users.js';
+
+/** What the self-service account use cases (signup, verification, reset) are given; never import it. */
+export interface AccountDeps {
+  users: UserRepository;
+  hasher: PasswordHasher;
+  tokens: OneTimeTokenStore;
+  mailer: Mailer;
+  /** Where mail and token work goes so that it never delays, or shows in, the answer. */
+  background: Pick<BackgroundTasks, 'run'>;
+  audit: AuditLog;
+  clock: Clock;
+  /** Public base URL: mail links start with it. */
+  issuer: string;
+  /** Ends every session, grant and token of an account (password reset, SECURITY.md ASVS 7.4.3). */
+  revokeSessions(userId: string): Promise<number>;
+}
+
+/** Where a request came from, for the audit log (and, later, the guard). */
+export interface RequestContext {
+  ip?: string | null;
+  userAgent?: string | null;
+}

@@ -1,0 +1,111 @@
+import { Ajv } from 'ajv';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError, badRequest } from '../../errors.js';
+
+/**
+ * Bodies for the account API and the pages' forms, read strictly: JSON and urlencoded forms only,
+ * UTF-8 that is really UTF-8 (Node would silently turn bad bytes into U+FFFD, and a lone surrogate
+ * from a JSON `\ud800` escape would break later), percent-escapes that decode, and fields of exactly
+ * the declared types (fastify's default validator turns `5` or `["x"]` into `"5"` or `"x"`; here a
+ * wrong type is a 400). Forms a browser sent from another site are refused (Sec-Fetch-Site,
+ * SECURITY.md's CSRF rule, on top of the per-form tokens). Registered inside a scope, for that scope.
+ */
+export interface StrictInputOptions {
+  /** Largest JSON body, bytes. */
+  jsonLimit: number;
+  /** Largest form body, bytes. */
+  formLimit: number;
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+export function isFormRequest(request: FastifyRequest): boolean {
+  return (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === FORM;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+function decodeUtf8(body: Buffer): string {
+  try {
+    return utf8.decode(body);
+  } catch (err) {
+    throw badRequest('The request body is not valid UTF-8.', err);
+  }
+}
+
+/** A lone UTF-16 surrogate (from a JSON escape) is not text. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function assertWellFormed(value: unknown): void {
+  if (typeof value === 'string') {
+    if (LONE_SURROGATE.test(value)) throw badRequest('The request body contains an invalid Unicode escape.');
+  } else if (Array.isArray(value)) {
+    value.forEach(assertWellFormed);
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      assertWellFormed(k);
+      assertWellFormed(v);
+    }
+  }
+}
+
+/** application/x-www-form-urlencoded, strictly: bad escapes and invalid UTF-8 in escapes are errors.
+ * Repeated names become arrays (which the schema then refuses where it expects one string). */
+export function parseForm(text: string): Record<string, string | string[]> {
+  const fields: Record<string, string | string[]> = Object.create(null);
+  for (const part of text.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const [rawName, rawValue] = eq === -1 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
+    let name: string;
+    let value: string;
+    try {
+      name = decodeURIComponent(rawName.replaceAll('+', ' '));
+      value = decodeURIComponent(rawValue.replaceAll('+', ' '));
+    } catch (err) {
+      throw badRequest('The form data is malformed (a bad %-escape or invalid UTF-8).', err);
+    }
+    const previous = fields[name];
+    fields[name] = previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value];
+  }
+  return fields;
+}
+
+export const strictInput = fp(async function strictInput(scope: FastifyInstance, options: StrictInputOptions) {
+  scope.removeAllContentTypeParsers();
+  const parseJson = scope.getDefaultJsonParser('error', 'error');
+  scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: options.jsonLimit }, (request, body, done) => {
+    let text: string;
+    try {
+      text = decodeUtf8(body as Buffer);
+    } catch (err) {
+      done(err as Error, undefined);
+      return;
+    }
+    parseJson(request, text, (err, parsed) => {
+      if (err) return done(err, undefined);
+      try {
+        assertWellFormed(parsed);
+      } catch (e) {
+        return done(e as Error, undefined);
+      }
+      done(null, parsed);
+    });
+  });
+  scope.addContentTypeParser(FORM, { parseAs: 'buffer', bodyLimit: options.formLimit }, async (_request: FastifyRequest, body: Buffer) => {
+    const fields = parseForm(decodeUtf8(body));
+    assertWellFormed(fields);
+    return fields;
+  });
+
+  const ajv = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false });
+  scope.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+
+  scope.addHook('onRequest', async (request) => {
+    const site = request.headers['sec-fetch-site'];
+    if (request.method === 'POST' && isFormRequest(request) && (site === 'cross-site' || site === 'same-site')) {
+      throw new AppError('access_denied', 'This form was not sent from this site.', { statusCode: 403 });
+    }
+  });
+});

@@ -1,0 +1,189 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccountDeps } from '../../accounts/account-deps.js';
+import { checkOneTimeToken, TOKEN_PROBLEMS, type TokenProblem } from '../../accounts/check-token.js';
+import { requestPasswordReset, resetPassword } from '../../accounts/password-reset.js';
+import { signup } from '../../accounts/signup.js';
+import { verifyEmail } from '../../accounts/verify-email.js';
+import { AppError, type ErrorCode } from '../../errors.js';
+import { csrfToken, verifyCsrfToken } from '../../lib/csrf.js';
+import { sha256 } from '../../lib/digest.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { formSentence } from '../form-errors.js';
+import { sendError, sendErrorPage } from '../plugins/error-handler.js';
+import { isFormRequest } from '../plugins/strict-input.js';
+import { requestContext } from '../request-context.js';
+import { rememberedInteraction, rememberInteraction } from '../return-to-interaction.js';
+import {
+  confirmEmailPage,
+  emailConfirmedPage,
+  forgotPasswordPage,
+  linkProblemPage,
+  passwordChangedPage,
+  resetPasswordPage,
+  resetSentPage,
+} from '../views/account-pages.js';
+import { messagePage, type PageLink } from '../views/message-pages.js';
+
+export interface AccountRouteDeps {
+  accounts: AccountDeps;
+  metrics: Metrics;
+  secrets: readonly string[];
+  /** Cookies get `Secure` (the issuer is https). */
+  secureCookies: boolean;
+}
+
+export const SIGNUP_ACCEPTED = 'Check your inbox: we sent a message to this address. Open the link in it to confirm the address.';
+export const RESET_REQUESTED = 'If this address belongs to an account, we sent a link to it to choose a new password.';
+
+/** Where a new verification link comes from: signing in with the right password offers to send one. */
+const VERIFY_AGAIN = 'To get a new link, sign in again: the sign-in page offers to send one.';
+
+const TOKEN_ERRORS: Record<TokenProblem, ErrorCode> = { invalid: 'invalid_token', used: 'token_used', expired: 'token_expired' };
+
+const errorBody = {
+  type: 'object',
+  required: ['error', 'error_description'],
+  properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+  additionalProperties: false,
+} as const;
+const acceptedBody = { type: 'object', required: ['message'], properties: { message: { type: 'string' } }, additionalProperties: false } as const;
+
+const email = { type: 'string', maxLength: 320 } as const;
+/** The policy says why beyond 128 characters; this bound only caps the work a body can ask for. */
+const password = { type: 'string', maxLength: 4096 } as const;
+const token = { type: 'string', maxLength: 200 } as const;
+const csrf = { type: 'string', maxLength: 200 } as const;
+const object = <P extends Record<string, unknown>, R extends readonly string[]>(properties: P, required: R) =>
+  ({ type: 'object', properties, required, additionalProperties: false }) as const;
+
+const signupBody = object({ email, password }, ['email', 'password']);
+const tokenBody = object({ token, csrf }, ['token']);
+const forgotBody = object({ email }, ['email']);
+const resetBody = object({ token, password, csrf }, ['token', 'password']);
+const tokenQuery = { type: 'object', properties: { token } } as const;
+const forgotQuery = { type: 'object', properties: { interaction: { type: 'string', maxLength: 200 } } } as const;
+
+type Body<T> = { Body: T };
+type Query<T> = { Querystring: T };
+
+/**
+ * The account API (JSON, DESIGN.md §3) and the pages behind the mailed links. A POST answers in the
+ * kind it was asked in: JSON in, JSON out (202/204, or `{ error, error_description }`); a form from
+ * one of our pages in, a page out. Handlers stay thin: each use case is one function in
+ * src/accounts that the guard (the Defense issue) can wrap.
+ */
+export function accountRoutes(deps: AccountRouteDeps) {
+  const { accounts, metrics, secrets } = deps;
+  const page = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
+  /** Form tokens for the link pages are bound to the mailed token (never to a guessable key). */
+  const formKey = (purpose: string, value: string) => `account:${purpose}:${sha256(value)}`;
+  const continueLink = (request: FastifyRequest): PageLink | undefined => {
+    const uid = rememberedInteraction(request);
+    return uid ? { href: `/interaction/${uid}`, text: 'Continue signing in' } : undefined;
+  };
+  const forged = (reply: FastifyReply) =>
+    page(reply, 403, messagePage('Request refused', 'This form was not sent from this page. Open the link from the message again.'));
+  const tokenError = (reason: TokenProblem) => new AppError(TOKEN_ERRORS[reason], TOKEN_PROBLEMS[reason], { statusCode: 400 });
+  const askAgain: PageLink = { href: '/account/password/forgot', text: 'Ask for a new link' };
+
+  return async function routes(app: FastifyInstance): Promise<void> {
+    app.setErrorHandler((error, request, reply) =>
+      request.method === 'GET' || isFormRequest(request) ? sendErrorPage(request, reply, error) : sendError(request, reply, error),
+    );
+    // Nothing here may be cached: pages hold live tokens, answers are per request.
+    app.addHook('onSend', async (_request, reply, payload) => {
+      reply.header('cache-control', 'no-store');
+      return payload;
+    });
+
+    app.post<Body<{ email: string; password: string }>>(
+      '/account/signup',
+      { schema: { body: signupBody, response: { 202: acceptedBody, '4xx': errorBody } } },
+      async (request, reply) => {
+        if (isFormRequest(request)) {
+          throw new AppError('unsupported_media_type', 'Send the signup as JSON; people sign up from the sign-in page.', { statusCode: 415 });
+        }
+        await signup(accounts, request.body, requestContext(request));
+        metrics.accountEvents.inc({ event: 'signup' });
+        return reply.code(202).send({ message: SIGNUP_ACCEPTED });
+      },
+    );
+
+    app.get<Query<{ token?: string }>>('/account/verify-email', { schema: { querystring: tokenQuery } }, async (request, reply) => {
+      const { token: value } = request.query;
+      const check = await checkOneTimeToken(accounts, value, 'verify_email');
+      if (!check.ok) return page(reply, 400, linkProblemPage(`${TOKEN_PROBLEMS[check.reason]} ${VERIFY_AGAIN}`, continueLink(request)));
+      return page(reply, 200, confirmEmailPage({ token: value!, csrf: csrfToken(secrets, formKey('verify', value!)) }));
+    });
+
+    app.post<Body<{ token: string; csrf?: string }>>(
+      '/account/verify-email',
+      { schema: { body: tokenBody, response: { '4xx': errorBody } } },
+      async (request, reply) => {
+        const form = isFormRequest(request);
+        const { token: value } = request.body;
+        if (form && !verifyCsrfToken(secrets, formKey('verify', value), request.body.csrf)) return forged(reply);
+        const result = await verifyEmail(accounts, value, requestContext(request));
+        if (!result.ok) {
+          if (!form) throw tokenError(result.reason);
+          return page(reply, 400, linkProblemPage(`${TOKEN_PROBLEMS[result.reason]} ${VERIFY_AGAIN}`, continueLink(request)));
+        }
+        metrics.accountEvents.inc({ event: 'email_verified' });
+        return form ? page(reply, 200, emailConfirmedPage(continueLink(request))) : reply.code(204).send();
+      },
+    );
+
+    app.get<Query<{ interaction?: string }>>('/account/password/forgot', { schema: { querystring: forgotQuery } }, async (request, reply) => {
+      if (request.query.interaction) rememberInteraction(reply, request.query.interaction, deps.secureCookies);
+      return page(reply, 200, forgotPasswordPage({}));
+    });
+
+    app.post<Body<{ email: string }>>(
+      '/account/password/forgot',
+      { schema: { body: forgotBody, response: { 202: acceptedBody, '4xx': errorBody } } },
+      async (request, reply) => {
+        const form = isFormRequest(request);
+        try {
+          await requestPasswordReset(accounts, request.body, requestContext(request));
+        } catch (err) {
+          const sentence = form ? formSentence(err) : undefined;
+          if (sentence) return page(reply, 400, forgotPasswordPage({ email: request.body.email, error: sentence }));
+          throw err;
+        }
+        metrics.accountEvents.inc({ event: 'reset_requested' });
+        return form ? page(reply, 200, resetSentPage(request.body.email.trim())) : reply.code(202).send({ message: RESET_REQUESTED });
+      },
+    );
+
+    app.get<Query<{ token?: string }>>('/account/password/reset', { schema: { querystring: tokenQuery } }, async (request, reply) => {
+      const { token: value } = request.query;
+      const check = await checkOneTimeToken(accounts, value, 'reset_password');
+      if (!check.ok) return page(reply, 400, linkProblemPage(TOKEN_PROBLEMS[check.reason], askAgain));
+      return page(reply, 200, resetPasswordPage({ token: value!, csrf: csrfToken(secrets, formKey('reset', value!)) }));
+    });
+
+    app.post<Body<{ token: string; password: string; csrf?: string }>>(
+      '/account/password/reset',
+      { schema: { body: resetBody, response: { '4xx': errorBody } } },
+      async (request, reply) => {
+        const form = isFormRequest(request);
+        const { token: value, password: typed } = request.body;
+        if (form && !verifyCsrfToken(secrets, formKey('reset', value), request.body.csrf)) return forged(reply);
+        let result;
+        try {
+          result = await resetPassword(accounts, { token: value, password: typed }, requestContext(request));
+        } catch (err) {
+          const sentence = form ? formSentence(err) : undefined;
+          if (sentence) return page(reply, 400, resetPasswordPage({ token: value, csrf: request.body.csrf!, error: sentence }));
+          throw err;
+        }
+        if (!result.ok) {
+          if (!form) throw tokenError(result.reason);
+          return page(reply, 400, linkProblemPage(TOKEN_PROBLEMS[result.reason], askAgain));
+        }
+        metrics.accountEvents.inc({ event: 'password_reset' });
+        return form ? page(reply, 200, passwordChangedPage(continueLink(request))) : reply.code(204).send();
+      },
+    );
+  };
+}

@@ -1,0 +1,49 @@
+import t from 'tap';
+import { passwordResetMail } from '../../src/accounts/mail-messages.ts';
+import { createSmtpMailer } from '../../src/mail/smtp-mailer.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { buildTestApp } from '../helpers/build-app.ts';
+import { readOutbox } from '../helpers/outbox.ts';
+import { bodyOf, startSmtpSink } from '../helpers/smtp-sink.ts';
+
+t.test('the SMTP transport delivers a whole message with the link; header injection is refused', async (t) => {
+  const sink = await startSmtpSink(t);
+  const mailer = createSmtpMailer({ url: sink.url, from: 'Gatehouse <no-reply@id.example.com>', logger: createLogger('silent') });
+  t.teardown(() => mailer.close());
+  await mailer.send(passwordResetMail('https://id.example.com', 'ann@example.com', 'B'.repeat(43)));
+  t.equal(sink.messages.length, 1);
+  const [message] = sink.messages;
+  t.equal(message!.from, 'no-reply@id.example.com');
+  t.same(message!.to, ['ann@example.com']);
+  t.match(message!.data, /^Subject: Reset your password$/m);
+  t.match(message!.data, /^Auto-Submitted: auto-generated$/m);
+  t.ok(bodyOf(message!.data).includes(`https://id.example.com/account/password/reset?token=${'B'.repeat(43)}`), 'the link survives the transfer encoding');
+
+  await t.rejects(mailer.send({ to: 'ann@example.com\r\nBcc: all@example.com', subject: 'x', text: 'y' }), /line break/);
+  t.equal(sink.messages.length, 1, 'nothing sent');
+});
+
+t.test('with SMTP_URL the app mails through the server, and the outbox stays empty', async (t) => {
+  const sink = await startSmtpSink(t);
+  const gh = await buildTestApp(t, { env: { SMTP_URL: sink.url, MAIL_FROM: 'Accounts <accounts@shop.example>' } });
+  const res = await gh.app.inject({ method: 'POST', url: '/account/signup', payload: { email: 'smtp@example.com', password: 'a long and quiet harbour' } });
+  t.equal(res.statusCode, 202);
+  await gh.services.background.idle();
+  t.equal(sink.messages.length, 1);
+  t.equal(sink.messages[0]!.from, 'accounts@shop.example', 'MAIL_FROM is the sender');
+  t.match(bodyOf(sink.messages[0]!.data), new RegExp(`${gh.issuer}/account/verify-email\\?token=[A-Za-z0-9_-]{43}`));
+  t.same(await readOutbox(gh.config.dataDir), []);
+  t.notMatch(JSON.stringify(gh.logs), /token=[A-Za-z0-9_-]{43}/, 'no token in the logs');
+});
+
+t.test('a mail server that is down fails the background task, logged, never the answer', async (t) => {
+  const sink = await startSmtpSink(t);
+  const url = sink.url.replace(String(sink.port), '1');
+  const gh = await buildTestApp(t, { env: { SMTP_URL: url } });
+  const res = await gh.app.inject({ method: 'POST', url: '/account/signup', payload: { email: 'down@example.com', password: 'a long and quiet harbour' } });
+  t.equal(res.statusCode, 202);
+  await gh.services.background.idle();
+  const failed = gh.logs.find((l) => l.msg === 'background task failed');
+  t.ok(failed, 'logged');
+  t.equal(failed!.task, 'signup mail');
+});

@@ -1,6 +1,10 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { sendErrorPage, errorHandlerPlugin } from './http/plugins/error-handler.js';
+import { ipBanPlugin } from './http/plugins/ip-ban.js';
+import { adminRoutes } from './http/routes/admin.js';
+import { ensureAdminResource } from './admin/admin-resource.js';
+import { createOwnTokenVerifier } from './keys/own-token-verifier.js';
 import { oidcMount } from './http/plugins/oidc-mount.js';
 import { pageHeadersPlugin } from './http/plugins/page-headers.js';
 import { requestLogPlugin } from './http/plugins/request-log.js';
@@ -69,6 +73,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     createProvider({
       config,
       jwks: providerJwks(ring, clock.now()),
+      clientAuthFailed: (clientId, ip) => services.guard.clientFailed(clientId, ip),
       jwksCacheSeconds: () => jwksMaxAge(clock.now(), config.keyPrepublish, nextChangeAt(keyring.manifest.keys, clock.now())),
       oidcStore: services.oidcStore,
       clientMetadata: async (id) => {
@@ -140,6 +145,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
   await app.register(errorHandlerPlugin);
   await app.register(requestLogPlugin, { metrics });
   await app.register(pageHeadersPlugin);
+  await app.register(ipBanPlugin, { guard: services.guard });
   await app.register(
     healthRoutes([
       { name: 'database', check: () => db.ping() },
@@ -162,6 +168,19 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
       interactionRoutes({
         interactions,
         accounts: services.accounts,
+        login: {
+          users: services.users,
+          hasher: services.hasher,
+          clock,
+          requireEmailVerification: config.requireEmailVerification,
+          guard: services.guard,
+          settings: config.guard,
+          audit: services.audit,
+          mailer: services.mailer,
+          background: services.background,
+          issuer: config.issuer,
+        },
+        limits: { guard: services.guard, audit: services.audit, metrics },
         requireEmailVerification: config.requireEmailVerification,
         audit: services.audit,
         metrics,
@@ -172,7 +191,13 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
   });
   await app.register(async (account) => {
     await account.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
-    await account.register(accountRoutes({ accounts: services.accounts, metrics, secrets, secureCookies }));
+    await account.register(accountRoutes({ accounts: services.accounts, limits: { guard: services.guard, audit: services.audit, metrics }, metrics, secrets, secureCookies }));
+  });
+  await ensureAdminResource(services.resources, config.issuer, clock);
+  const verifyOwnToken = createOwnTokenVerifier(config.issuer, () => keyring, () => clock.now());
+  await app.register(async (admin) => {
+    await admin.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
+    await admin.register(adminRoutes({ services, issuer: config.issuer, verifyOwnToken }));
   });
   await app.register(oidcMount(providers, { trustProxy: config.trustProxy.length > 0 }));
 
@@ -185,7 +210,10 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
         services.rotations.sweepExpired(clock.now()),
         services.oneTimeTokens.sweepExpired(clock.now()),
       ]);
-      if (payloads + rotations + oneTimeTokens > 0) logger.debug({ payloads, rotations, oneTimeTokens }, 'swept expired rows');
+      // Counters untouched for longer than any window, wait or lock they could hold are dead weight.
+      const idle = Math.max(7 * 86400, config.guard.ipWindow, config.guard.ipBlock, config.guard.maxDelay, config.guard.maxLock) * 1000;
+      const counters = await services.attempts.sweep(clock.now().getTime() - idle);
+      if (payloads + rotations + oneTimeTokens + counters > 0) logger.debug({ payloads, rotations, oneTimeTokens, counters }, 'swept expired rows');
     } catch (err) {
       logger.warn({ err }, 'sweep failed; will retry');
     }

@@ -13,6 +13,9 @@ import { createPrismaOidcStore } from './persistence/prisma-oidc-store.js';
 import { createPrismaOneTimeTokenStore } from './persistence/prisma-one-time-tokens.js';
 import { createPrismaRefreshRotationStore } from './persistence/prisma-refresh-rotations.js';
 import { createPrismaUserRepository } from './persistence/prisma-users.js';
+import { cachedIpBans } from './guard/bans.js';
+import { createLoginGuard } from './guard/login-guard.js';
+import { createPrismaAttemptStore, createPrismaIpBanRepository } from './persistence/prisma-guard.js';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -34,6 +37,10 @@ export function buildServices({ config, db, logger, clock }: ServiceDeps) {
   const oneTimeTokens = createPrismaOneTimeTokenStore(db.prisma);
   const mailer = createMailer(config, logger, clock);
   const background = createBackgroundTasks((task, err) => logger.error({ err, task }, 'background task failed'));
+  // Bans are read on every guarded request; a new one reaches every instance within two seconds.
+  const ipBans = cachedIpBans(createPrismaIpBanRepository(db.prisma), 2000);
+  const attempts = createPrismaAttemptStore(db.prisma);
+  const guard = createLoginGuard({ store: attempts, bans: ipBans, clock, settings: config.guard });
   const accounts: AccountDeps = {
     users,
     hasher,
@@ -44,6 +51,7 @@ export function buildServices({ config, db, logger, clock }: ServiceDeps) {
     clock,
     issuer: config.issuer,
     revokeSessions: (userId) => oidcStore.revokeByAccountId(userId),
+    unlockLogin: (email) => guard.unlock(email),
   };
   return {
     users,
@@ -58,6 +66,9 @@ export function buildServices({ config, db, logger, clock }: ServiceDeps) {
     mailer,
     background,
     accounts,
+    guard,
+    attempts,
+    ipBans,
     clock,
     config,
   };

@@ -20,6 +20,8 @@ export interface AccountDeps {
   issuer: string;
   /** Ends every session, grant and token of an account (password reset, SECURITY.md ASVS 7.4.3). */
   revokeSessions(userId: string): Promise<number>;
+  /** Lifts the account's login lock (a password reset proves ownership). */
+  unlockLogin(email: string): Promise<void>;
 }
 
 /** Where a request came from, for the audit log (and, later, the guard). */

@@ -8,7 +8,9 @@ export type AuthenticationResult =
   | { ok: false; reason: 'invalid_credentials' }
   /** Only ever reported after the right password (DESIGN.md: no enumeration of banned accounts). */
   | { ok: false; reason: 'banned'; user: User }
-  | { ok: false; reason: 'unverified'; user: User };
+  | { ok: false; reason: 'unverified'; user: User }
+  /** The right password, but disabled after too many failures (NIST SP 800-63B): only a reset helps. */
+  | { ok: false; reason: 'password_disabled'; user: User };
 
 export interface AuthenticateDeps {
   users: UserRepository;
@@ -30,6 +32,7 @@ export async function authenticate(deps: AuthenticateDeps, email: string, passwo
   }
   if (!(await deps.hasher.verify(user.passwordHash, candidate))) return { ok: false, reason: 'invalid_credentials' };
   if (user.status === 'banned') return { ok: false, reason: 'banned', user };
+  if (user.passwordDisabledAt) return { ok: false, reason: 'password_disabled', user };
   if (deps.requireEmailVerification && !user.emailVerifiedAt) return { ok: false, reason: 'unverified', user };
   if (deps.hasher.needsRehash(user.passwordHash)) {
     const rehashed = await deps.hasher.hash(candidate);

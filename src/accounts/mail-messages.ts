@@ -97,3 +97,22 @@ the password of your account was just changed, and every device signed in to it 
 If this was not you, choose a new password right away: ${link}${FOOTER}${issuer}`,
   };
 }
+
+/** NIST SP 800-63B: after too many consecutive failed logins the password stops working until the
+ * owner chooses a new one. */
+export function passwordDisabledMail(issuer: string, to: string): MailMessage {
+  const link = forgotPasswordLink(issuer);
+  return {
+    to,
+    subject: 'Your password was disabled after too many failed sign-ins',
+    link,
+    text: `Hello,
+
+there were too many failed attempts to sign in to your account, so your password no longer works.
+Nobody signed in with it. To use your account again, choose a new password here:
+
+${link}
+
+If these attempts were not yours, someone may be guessing your password: choose one you use nowhere else.${FOOTER}${issuer}`,
+  };
+}

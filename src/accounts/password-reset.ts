@@ -55,6 +55,7 @@ export async function resetPassword(
   }
   if (!updated) return { ok: false, reason: 'invalid' };
   await deps.tokens.revokeUnused(user.id, 'reset_password');
+  await deps.unlockLogin(user.email);
   const revoked = await deps.revokeSessions(user.id);
   await deps.audit.record({ type: 'password.reset', ...who, userId: user.id, email: user.email, detail: { revoked } });
   deps.background.run('password changed mail', () => deps.mailer.send(passwordChangedMail(deps.issuer, user.email)));

@@ -1,3 +1,4 @@
+import { ensureAdminResource } from '../admin/admin-resource.js';
 import { systemClock } from '../lib/clock.js';
 import { openDatabase } from '../persistence/database.js';
 import { migrate } from '../persistence/migrate.js';
@@ -13,7 +14,10 @@ export async function withServices<T>(ctx: CommandContext, work: (services: Serv
   await migrate(config.databaseKind, config.databaseUrl);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, databaseKind: config.databaseKind, logger: ctx.logger });
   try {
-    return await work(buildServices({ config, db, logger: ctx.logger, clock: systemClock }));
+    const services = buildServices({ config, db, logger: ctx.logger, clock: systemClock });
+    // The admin API's audience exists before the first start, so an admin client can be created first.
+    await ensureAdminResource(services.resources, config.issuer, systemClock);
+    return await work(services);
   } finally {
     await db.close();
   }

@@ -1,4 +1,5 @@
-import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import als from 'oidc-provider/lib/helpers/als.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 import { constantTimeEqual, sha256 } from '../lib/digest.js';
 import type { Clock } from '../lib/clock.js';
@@ -11,6 +12,8 @@ import { jwtIntrospection } from './jwt-introspection.js';
 import { withRefreshGrace } from './refresh-grace.js';
 
 export interface ProviderDeps extends ConfigurationDeps {
+  /** A client presented a wrong secret: count it; a refusal (429) once over the limit. */
+  clientAuthFailed(clientId: string, ip: string): Promise<{ retryAfter: number } | undefined>;
   /** Seconds the JWKS may be cached by resource servers right now (see keys/rotation.ts jwksMaxAge). */
   jwksCacheSeconds(): number;
   rotations: RefreshRotationStore;
@@ -18,6 +21,14 @@ export interface ProviderDeps extends ConfigurationDeps {
   metrics: Metrics;
   clock: Clock;
   logger: Logger;
+}
+
+/** 429 for a client that keeps presenting wrong secrets (an OAuth-style error the engine renders). */
+class TooManyFailures extends errors.OIDCProviderError {
+  override error_description = 'too many failed client authentications; retry later';
+  constructor() {
+    super(429, 'too_many_requests');
+  }
 }
 
 /** Security headers on everything the engine answers; set before it renders, so the form_post
@@ -38,8 +49,22 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   // Client secrets are stored as SHA-256 (see admin/clients.ts): compare digests in constant time.
   // This is the extension point oidc-provider's author recommends for hashed secrets (issue #631).
-  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
-    return Promise.resolve(typeof this.clientSecret === 'string' && constantTimeEqual(this.clientSecret, sha256(actual)));
+  // A right secret costs one digest; a wrong one is counted per client and IP (guard/), and once
+  // over the limit the answer is 429 with Retry-After instead of invalid_client.
+  provider.Client.prototype.compareClientSecret = async function compareClientSecret(this: { clientSecret?: string; clientId: string }, actual: string) {
+    if (typeof this.clientSecret === 'string' && constantTimeEqual(this.clientSecret, sha256(actual))) return true;
+    const ctx = als.getStore();
+    const ip = ctx?.ip ?? 'unknown';
+    const refusal = await deps.clientAuthFailed(this.clientId, ip);
+    void audit
+      .record({ type: 'client_auth.failed', ip, clientId: this.clientId, detail: refusal ? { throttled: true, retry_after: refusal.retryAfter } : {} })
+      .catch((e: unknown) => logger.error({ err: e }, 'audit write failed'));
+    if (refusal) {
+      metrics.throttles.inc({ reason: 'client_auth' });
+      ctx?.set('retry-after', String(refusal.retryAfter));
+      throw new TooManyFailures();
+    }
+    return false;
   } as never;
 
   const handlers = instance(provider).grantTypeHandlers;

@@ -4,3 +4,11 @@ declare module 'oidc-provider/lib/helpers/weak_cache.js' {
   const instance: (provider: object) => { grantTypeHandlers: Map<string, (ctx: unknown) => Promise<void>> };
   export default instance;
 }
+
+// The engine's per-request context (its AsyncLocalStorage), read where the engine calls back into
+// Gatehouse without passing the request: client secret comparison needs the client's IP.
+declare module 'oidc-provider/lib/helpers/als.js' {
+  import type { AsyncLocalStorage } from 'node:async_hooks';
+  const als: AsyncLocalStorage<{ ip: string; set(name: string, value: string): void } | undefined>;
+  export default als;
+}

@@ -52,7 +52,7 @@ t.test('resources and clients: create, list, show, delete with --json', async (t
   t.equal((await cli(['clients', 'delete', created.client_id], vars, dir)).code, 0);
   t.equal((await cli(['clients', 'show', created.client_id, '--json'], vars, dir)).json().error, 'not_found');
   t.equal((await cli(['resources', 'delete', 'https://api.example.com'], vars, dir)).code, 0);
-  t.same((await cli(['resources', 'list', '--json'], vars, dir)).json(), []);
+  t.same((await cli(['resources', 'list', '--json'], vars, dir)).json().map((r: { audience: string }) => r.audience), ['http://localhost:3000/admin'], 'only the admin API remains');
 });
 
 t.test('bad client and resource input is a usage error (exit 1) and writes nothing', async (t) => {
@@ -79,7 +79,7 @@ t.test('bad client and resource input is a usage error (exit 1) and writes nothi
     t.equal(r.stderr.trim().split('\n').length, 1, 'one line on stderr');
   }
   t.same((await cli(['clients', 'list', '--json'], vars, dir)).json(), []);
-  t.same((await cli(['resources', 'list', '--json'], vars, dir)).json(), []);
+  t.same((await cli(['resources', 'list', '--json'], vars, dir)).json().map((r: { audience: string }) => r.audience), ['http://localhost:3000/admin'], 'nothing but the built-in admin API');
 });
 
 t.test('users create reads the password from stdin only', async (t) => {

@@ -60,7 +60,20 @@ t.test('login, signup and forgot-password take the same time for known and unkno
   const dir = await tempDir(t);
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const env = { PORT: String(port), ISSUER: issuer, DATA_DIR: join(dir, 'data'), KEYS_DIR: join(dir, 'keys'), SECRETS: 'timing-test-secret-that-is-long-enough-0001', LOG_LEVEL: 'warn' };
+  const env = {
+    PORT: String(port),
+    ISSUER: issuer,
+    DATA_DIR: join(dir, 'data'),
+    KEYS_DIR: join(dir, 'keys'),
+    SECRETS: 'timing-test-secret-that-is-long-enough-0001',
+    LOG_LEVEL: 'warn',
+    // This test measures the work per attempt, not the guard: let every attempt reach the password check.
+    LOGIN_FREE_ATTEMPTS: '1000',
+    IP_FAILURE_LIMIT: '100000',
+    IP_SIGNUP_LIMIT: '100000',
+    IP_RESET_LIMIT: '100000',
+    ACCOUNT_LOCK_AFTER: '10000',
+  };
   t.equal((await cli(['users', 'create', 'known@example.com', '--password-stdin', '--verified'], env, dir, PASSWORD)).code, 0);
   const created = await cli(['clients', 'create', '--name', 'Shop', '--redirect-uri', REDIRECT, '--grant', 'authorization_code', '--scope', 'openid email', '--json'], env, dir);
   t.equal(created.code, 0);

@@ -38,6 +38,7 @@ export function accountFakes(overrides: Partial<AccountDeps> = {}) {
   const mailer = createMemoryMailer();
   const queued: (() => Promise<void>)[] = [];
   const revoked: string[] = [];
+  const unlocked: string[] = [];
   const deps: AccountDeps = {
     users: createMemoryUserRepository(),
     hasher: fakeHasher(),
@@ -51,6 +52,9 @@ export function accountFakes(overrides: Partial<AccountDeps> = {}) {
       revoked.push(userId);
       return 3;
     },
+    unlockLogin: async (email) => {
+      unlocked.push(email);
+    },
     ...overrides,
   };
   return {
@@ -60,6 +64,7 @@ export function accountFakes(overrides: Partial<AccountDeps> = {}) {
     mailer,
     queued,
     revoked,
+    unlocked,
     hasher: deps.hasher as ReturnType<typeof fakeHasher>,
     /** Runs the background work scheduled so far. */
     async drain() {

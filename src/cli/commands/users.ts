@@ -1,21 +1,9 @@
 import { createUser } from '../../accounts/create-user.js';
 import { normalizeEmail } from '../../accounts/normalize.js';
-import type { User } from '../../accounts/users.js';
+import { userView } from '../../admin/users.js';
 import { notFound, UsageError } from '../../errors.js';
 import type { Command } from '../command.js';
 import { readStdin, withServices } from '../open-services.js';
-
-export function userView(u: User) {
-  return {
-    id: u.id,
-    email: u.email,
-    status: u.status,
-    email_verified: u.emailVerifiedAt !== null,
-    password_disabled: u.passwordDisabledAt !== null,
-    ban_reason: u.banReason,
-    created_at: u.createdAt.toISOString(),
-  };
-}
 
 export const userCommands: Command[] = [
   {

@@ -11,6 +11,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import { formSentence } from '../form-errors.js';
 import { sendError, sendErrorPage } from '../plugins/error-handler.js';
 import { isFormRequest } from '../plugins/strict-input.js';
+import { rateLimit, type RateLimitDeps } from '../rate-limit.js';
 import { requestContext } from '../request-context.js';
 import { rememberedInteraction, rememberInteraction } from '../return-to-interaction.js';
 import {
@@ -26,6 +27,7 @@ import { messagePage, type PageLink } from '../views/message-pages.js';
 
 export interface AccountRouteDeps {
   accounts: AccountDeps;
+  limits: RateLimitDeps;
   metrics: Metrics;
   secrets: readonly string[];
   /** Cookies get `Secure` (the issuer is https). */
@@ -98,7 +100,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
 
     app.post<Body<{ email: string; password: string }>>(
       '/account/signup',
-      { schema: { body: signupBody, response: { 202: acceptedBody, '4xx': errorBody } } },
+      { schema: { body: signupBody, response: { 202: acceptedBody, '4xx': errorBody } }, preHandler: rateLimit('signup', deps.limits) },
       async (request, reply) => {
         if (isFormRequest(request)) {
           throw new AppError('unsupported_media_type', 'Send the signup as JSON; people sign up from the sign-in page.', { statusCode: 415 });
@@ -140,7 +142,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
 
     app.post<Body<{ email: string }>>(
       '/account/password/forgot',
-      { schema: { body: forgotBody, response: { 202: acceptedBody, '4xx': errorBody } } },
+      { schema: { body: forgotBody, response: { 202: acceptedBody, '4xx': errorBody } }, preHandler: rateLimit('reset', deps.limits) },
       async (request, reply) => {
         const form = isFormRequest(request);
         try {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountDeps } from '../../accounts/account-deps.js';
-import { authenticate } from '../../accounts/authenticate.js';
+import { login, type LoginDeps } from '../../accounts/login.js';
 import { normalizeEmail } from '../../accounts/normalize.js';
 import { signup } from '../../accounts/signup.js';
 import { resendVerification } from '../../accounts/verify-email.js';
@@ -10,6 +10,9 @@ import type { AuditLog } from '../../observability/audit.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { InteractionNotFound, type InteractionView, type Interactions } from '../../oidc/interactions.js';
 import { formSentence } from '../form-errors.js';
+import { trustedDeviceFor } from '../../lib/device-cookie.js';
+import { deviceOf, rememberDevice } from '../device.js';
+import { rateLimit, type RateLimitDeps } from '../rate-limit.js';
 import { requestContext } from '../request-context.js';
 import { rememberInteraction } from '../return-to-interaction.js';
 import { checkInboxPage, consentPage, loginPage, resentPage, signupPage, unverifiedPage } from '../views/interaction-pages.js';
@@ -18,6 +21,9 @@ import { messagePage } from '../views/message-pages.js';
 export interface InteractionRouteDeps {
   interactions: Interactions;
   accounts: AccountDeps;
+  /** The guarded login (accounts/login.ts) with its dependencies. */
+  login: LoginDeps;
+  limits: RateLimitDeps;
   requireEmailVerification: boolean;
   audit: AuditLog;
   metrics: Metrics;
@@ -27,6 +33,13 @@ export interface InteractionRouteDeps {
 }
 
 const GENERIC_FAILURE = 'The email or password is not correct.';
+
+/** "30 seconds", "4 minutes", "2 hours". */
+export function waitPhrase(seconds: number): string {
+  if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  if (seconds < 90 * 60) return `${Math.ceil(seconds / 60)} minutes`;
+  return `${Math.ceil(seconds / 3600)} hours`;
+}
 /** How long the "send the link again" button of the unverified page works (an interaction's lifetime). */
 const RESEND_TICKET_SECONDS = 30 * 60;
 
@@ -116,37 +129,42 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         const view = await viewOf(request, reply);
         if (!view) return reply;
         const typed = request.body.email.trim();
-        let email: string | undefined;
-        try {
-          email = normalizeEmail(typed);
-        } catch {
-          email = undefined;
-        }
-        const auth = { ...accounts, requireEmailVerification: deps.requireEmailVerification };
-        const result = email
-          ? await authenticate(auth, email, request.body.password)
-          : (await accounts.hasher.burn(request.body.password), { ok: false as const, reason: 'invalid_credentials' as const });
+        const device = deviceOf(request, deps.secrets, deps.secureCookies);
+        const result = await login(deps.login, {
+          email: typed,
+          password: request.body.password,
+          who: { ...requestContext(request), ip: request.ip },
+          trustedDevice: trustedDeviceFor(device, typed),
+          clientId: view.clientId,
+        });
 
         if (result.ok) {
           deps.metrics.logins.inc({ outcome: 'success' });
-          await deps.audit.record({ type: 'login.succeeded', ...requestContext(request), userId: result.user.id, email: result.user.email, clientId: view.clientId });
+          rememberDevice(reply, deps.secrets, deps.secureCookies, device, result.user.email);
           const to = await deps.interactions.finishLogin(request.raw, reply.raw, result.user.id);
           return reply.redirect(to, 303);
         }
-        deps.metrics.logins.inc({ outcome: result.reason });
-        await deps.audit.record({
-          type: 'login.failed',
-          ...requestContext(request),
-          email: email ?? null,
-          userId: 'user' in result ? result.user.id : null,
-          clientId: view.clientId,
-          detail: { reason: result.reason },
-        });
+        deps.metrics.logins.inc({ outcome: result.reason === 'refused' ? result.refusal : result.reason });
+        if (result.reason === 'refused') {
+          deps.metrics.throttles.inc({ reason: result.refusal });
+          if (result.retryAfter > 0) reply.header('retry-after', String(result.retryAfter));
+          const error =
+            result.refusal === 'ip_banned'
+              ? 'Sign-in from this network is blocked.'
+              : `Too many sign-in attempts. Try again in ${waitPhrase(result.retryAfter)}.`;
+          return page(reply, result.refusal === 'ip_banned' ? 403 : 429, loginPage({ uid, csrf: csrfFor(uid), clientName: view.clientName, email: typed, error }));
+        }
         if (result.reason === 'unverified') {
           return page(reply, 403, unverifiedPage({ uid, csrf: csrfFor(uid), ticket: ticketFor(uid, result.user.id), email: result.user.email }));
         }
-        // A banned user who typed the right password learns why (DESIGN.md); everyone else sees one message.
-        const error = result.reason === 'banned' ? 'This account is disabled.' : GENERIC_FAILURE;
+        // Only someone who typed the right password learns about a ban or a disabled password
+        // (DESIGN.md); everyone else sees one message.
+        const error =
+          result.reason === 'banned'
+            ? 'This account is disabled.'
+            : result.reason === 'password_disabled'
+              ? 'This password was disabled after too many failed sign-ins. Choose a new one with “Forgot your password?”.'
+              : GENERIC_FAILURE;
         const status = result.reason === 'invalid_credentials' ? 401 : 403;
         return page(reply, status, loginPage({ uid, csrf: csrfFor(uid), clientName: view.clientName, email: typed, error }));
       },
@@ -161,7 +179,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
 
     app.post<Uid & { Body: { csrf: string; email: string; password: string } }>(
       '/interaction/:uid/signup',
-      { schema: { params: uidParams, body: credentialsBody } },
+      { schema: { params: uidParams, body: credentialsBody }, preHandler: rateLimit('signup', deps.limits) },
       async (request, reply) => {
         const { uid } = request.params;
         if (!checkCsrf(uid, request.body.csrf)) return forged(reply);

@@ -1,0 +1,89 @@
+import type { GuardSettings } from '../config/schema.js';
+import type { LoginGuard, RefusalReason } from '../guard/login-guard.js';
+import type { AuditLog } from '../observability/audit.js';
+import type { RequestContext } from './account-deps.js';
+import { authenticate, type AuthenticateDeps } from './authenticate.js';
+import { passwordDisabledMail } from './mail-messages.js';
+import type { Mailer } from './mailer.js';
+import { normalizeEmail } from './normalize.js';
+import type { User } from './users.js';
+
+export type LoginResult =
+  | { ok: true; user: User }
+  | { ok: false; reason: 'invalid_credentials' }
+  | { ok: false; reason: 'banned' | 'unverified' | 'password_disabled'; user: User }
+  | { ok: false; reason: 'refused'; refusal: RefusalReason; retryAfter: number };
+
+export interface LoginDeps extends AuthenticateDeps {
+  guard: LoginGuard;
+  settings: GuardSettings;
+  audit: AuditLog;
+  mailer: Mailer;
+  background: { run(name: string, task: () => Promise<void>): void };
+  issuer: string;
+}
+
+export interface LoginInput {
+  email: string;
+  password: string;
+  /** Where the attempt came from (client IP per TRUST_PROXY, user agent). */
+  who: RequestContext & { ip: string };
+  /** Set when the browser holds a valid device cookie for this email: it has logged in here before. */
+  trustedDevice?: string;
+  clientId?: string | null;
+}
+
+/**
+ * A login attempt through the guard (DESIGN.md, Defense): the cheap checks (bans, per-IP, per
+ * account+IP or device, per account) decide before any password hash is computed; then the password;
+ * then the counters are settled. At PASSWORD_DISABLE_AFTER consecutive failures the password is
+ * disabled until a reset and the owner is told by mail. Every decision is an audit event.
+ */
+export async function login(deps: LoginDeps, input: LoginInput): Promise<LoginResult> {
+  let email: string;
+  try {
+    email = normalizeEmail(input.email);
+  } catch {
+    // A malformed address is a wrong login like any other, counted under what was typed.
+    email = input.email.trim().toLowerCase().slice(0, 320);
+  }
+  const context = { ...input.who, email, clientId: input.clientId ?? null };
+
+  const admitted = await deps.guard.admit({ email, ip: input.who.ip, ...(input.trustedDevice ? { device: input.trustedDevice } : {}) });
+  if (!admitted.ok) {
+    const { refusal } = admitted;
+    await deps.audit.record({ type: 'login.throttled', ...context, detail: { reason: refusal.reason, retry_after: refusal.retryAfter } });
+    if (refusal.started) await deps.audit.record({ type: 'ip.blocked', ...context, detail: { reason: 'login failures', retry_after: refusal.retryAfter } });
+    return { ok: false, reason: 'refused', refusal: refusal.reason, retryAfter: refusal.retryAfter };
+  }
+
+  const result = email.includes('@') ? await authenticate(deps, email, input.password) : await burn(deps, input.password);
+  if (result.ok || result.reason !== 'invalid_credentials') {
+    // The password was right (even for a banned or unverified account): the counters start afresh.
+    await deps.guard.succeeded(admitted.ticket);
+    await deps.audit.record(
+      result.ok
+        ? { type: 'login.succeeded', ...context, userId: result.user.id, detail: input.trustedDevice ? { device: 'known' } : {} }
+        : { type: 'login.failed', ...context, userId: result.user.id, detail: { reason: result.reason } },
+    );
+    return result;
+  }
+
+  const { consecutive, lockedUntil } = await deps.guard.failed(admitted.ticket);
+  const user = await deps.users.findByEmail(email);
+  await deps.audit.record({ type: 'login.failed', ...context, userId: user?.id ?? null, detail: { reason: 'invalid_credentials', consecutive } });
+  if (lockedUntil !== null && consecutive % deps.settings.lockAfter === 0) {
+    await deps.audit.record({ type: 'user.locked', ...context, userId: user?.id ?? null, detail: { until: new Date(lockedUntil).toISOString(), consecutive } });
+  }
+  if (user && consecutive >= deps.settings.disableAfter && !user.passwordDisabledAt) {
+    await deps.users.update(user.id, { passwordDisabledAt: deps.clock.now(), updatedAt: deps.clock.now() });
+    await deps.audit.record({ type: 'user.password_disabled', ...context, userId: user.id, detail: { consecutive } });
+    deps.background.run('password disabled mail', () => deps.mailer.send(passwordDisabledMail(deps.issuer, user.email)));
+  }
+  return { ok: false, reason: 'invalid_credentials' };
+}
+
+async function burn(deps: LoginDeps, password: string): Promise<{ ok: false; reason: 'invalid_credentials' }> {
+  await deps.hasher.burn(password);
+  return { ok: false, reason: 'invalid_credentials' };
+}

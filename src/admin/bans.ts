@@ -1,0 +1,84 @@
+import { normalizeEmail } from '../accounts/normalize.js';
+import type { UserRepository } from '../accounts/users.js';
+import { badRequest, notFound } from '../errors.js';
+import type { IpBanRepository } from '../guard/bans.js';
+import { parseCidr } from '../guard/ip.js';
+import type { LoginGuard } from '../guard/login-guard.js';
+import type { Clock } from '../lib/clock.js';
+import type { AuditLog } from '../observability/audit.js';
+
+export interface BanDeps {
+  users: UserRepository;
+  ipBans: IpBanRepository;
+  guard: LoginGuard;
+  audit: AuditLog;
+  clock: Clock;
+  /** Ends every session, grant and refresh token of the account. */
+  revokeSessions(userId: string): Promise<number>;
+  /** Who did it (the CLI, or the admin API's client id), for the audit log. */
+  actor: string;
+}
+
+async function userOrThrow(users: UserRepository, email: string) {
+  const normalized = normalizeEmail(email);
+  const user = await users.findByEmail(normalized);
+  if (!user) throw notFound(`no user with email ${normalized}`);
+  return user;
+}
+
+/**
+ * Bans a user: login refused ("This account is disabled" only after the right password), and every
+ * grant, session and refresh token revoked at once, so refresh fails and introspection says inactive
+ * immediately. JWT access tokens already issued die within their lifetime (DESIGN.md).
+ */
+export async function banUser(deps: BanDeps, email: string, reason?: string) {
+  const user = await userOrThrow(deps.users, email);
+  const now = deps.clock.now();
+  await deps.users.update(user.id, { status: 'banned', banReason: reason?.slice(0, 500) ?? null, bannedAt: now, updatedAt: now });
+  const revoked = await deps.revokeSessions(user.id);
+  await deps.audit.record({ type: 'user.banned', userId: user.id, email: user.email, detail: { reason: reason ?? null, revoked, by: deps.actor } });
+  return { email: user.email, status: 'banned' as const, revoked };
+}
+
+export async function unbanUser(deps: BanDeps, email: string) {
+  const user = await userOrThrow(deps.users, email);
+  await deps.users.update(user.id, { status: 'active', banReason: null, bannedAt: null, updatedAt: deps.clock.now() });
+  await deps.audit.record({ type: 'user.unbanned', userId: user.id, email: user.email, detail: { by: deps.actor } });
+  return { email: user.email, status: 'active' as const };
+}
+
+/** Lifts the account's login lock and re-enables a password disabled after too many failures. */
+export async function unlockUser(deps: BanDeps, email: string) {
+  const user = await userOrThrow(deps.users, email);
+  await deps.guard.unlock(user.email);
+  if (user.passwordDisabledAt) await deps.users.update(user.id, { passwordDisabledAt: null, updatedAt: deps.clock.now() });
+  await deps.audit.record({ type: 'user.unlocked', userId: user.id, email: user.email, detail: { password_reenabled: user.passwordDisabledAt !== null, by: deps.actor } });
+  return { email: user.email, unlocked: true as const };
+}
+
+export async function banIp(deps: BanDeps, target: string, options: { seconds?: number; reason?: string } = {}) {
+  const cidr = parseCidr(target);
+  if (!cidr) throw badRequest(`"${target}" is not an IP address or CIDR range`);
+  const now = deps.clock.now();
+  const expiresAt = options.seconds ? new Date(now.getTime() + options.seconds * 1000) : null;
+  await deps.ipBans.put({ cidr, reason: options.reason?.slice(0, 500) ?? null, createdAt: now, expiresAt });
+  await deps.audit.record({ type: 'ip.banned', ip: cidr, detail: { reason: options.reason ?? null, expires_at: expiresAt?.toISOString() ?? null, by: deps.actor } });
+  return { ip: cidr, expires_at: expiresAt?.toISOString() ?? null };
+}
+
+export async function unbanIp(deps: BanDeps, target: string) {
+  const cidr = parseCidr(target);
+  if (!cidr) throw badRequest(`"${target}" is not an IP address or CIDR range`);
+  if (!(await deps.ipBans.delete(cidr))) throw notFound(`no ban for ${cidr}`);
+  await deps.audit.record({ type: 'ip.unbanned', ip: cidr, detail: { by: deps.actor } });
+  return { ip: cidr, banned: false as const };
+}
+
+export async function listIpBans(deps: Pick<BanDeps, 'ipBans' | 'clock'>) {
+  return (await deps.ipBans.active(deps.clock.now())).map((b) => ({
+    ip: b.cidr,
+    reason: b.reason,
+    created_at: b.createdAt.toISOString(),
+    expires_at: b.expiresAt?.toISOString() ?? null,
+  }));
+}

@@ -1,0 +1,16 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { deviceCookieAfterLogin, readDeviceCookie, type Device } from '../lib/device-cookie.js';
+
+/** The device cookie on the wire: `__Host-` on https (Secure, Path=/, no Domain), a year long. */
+const YEAR = 365 * 86400;
+const name = (secure: boolean) => (secure ? '__Host-gatehouse_device' : 'gatehouse_device');
+
+export function deviceOf(request: FastifyRequest, secrets: readonly string[], secure: boolean): Device | undefined {
+  const match = new RegExp(`(?:^|;\\s*)${name(secure)}=([^;]*)`).exec(request.headers.cookie ?? '');
+  return readDeviceCookie(secrets, match?.[1]);
+}
+
+export function rememberDevice(reply: FastifyReply, secrets: readonly string[], secure: boolean, device: Device | undefined, email: string): void {
+  const value = deviceCookieAfterLogin(secrets, device, email);
+  reply.header('set-cookie', `${name(secure)}=${value}; Path=/; Max-Age=${YEAR}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`);
+}

@@ -5,6 +5,7 @@ import type { Test } from 'tap';
 import { readKeyring } from '../../src/keys/keyring-files.ts';
 import { signingKey } from '../../src/keys/schedule.ts';
 import { buildTestApp, type TestApp } from './build-app.ts';
+import type { CountingProxy } from './counting-proxy.ts';
 import { createVerifiedUser, PASSWORD, registerApi, registerClient } from './fixtures.ts';
 import { relyingParty, signIn, startAuthorization } from './relying-party.ts';
 import { basic } from './tokens.ts';
@@ -132,9 +133,15 @@ export interface ShopScenario {
  * A running Gatehouse with SHOP_API and OTHER_API registered, a backend client allowed both, real
  * tokens, and every bad token. The wrong-issuer token comes from a second running Gatehouse that
  * shares the first one's keyring (a copy of the same test keys), so only its `iss` is wrong.
+ * `behind`: the first Gatehouse's public URL (its issuer) is that proxy's.
  */
-export async function shopScenario(t: Test): Promise<ShopScenario> {
-  const [gh, other] = await Promise.all([buildTestApp(t, { listen: true }), buildTestApp(t, { listen: true })]);
+export async function shopScenario(t: Test, options: { behind?: CountingProxy } = {}): Promise<ShopScenario> {
+  const proxy = options.behind;
+  const [gh, other] = await Promise.all([
+    buildTestApp(t, { listen: true, ...(proxy ? { env: { ISSUER: proxy.url } } : {}) }),
+    buildTestApp(t, { listen: true }),
+  ]);
+  if (proxy) proxy.targetPort = gh.config.port;
   for (const app of [gh, other]) {
     await registerApi(app.services, SHOP_API, 'payments:write orders:read');
     await registerApi(app.services, OTHER_API, 'stock:read');

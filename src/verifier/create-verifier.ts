@@ -6,7 +6,7 @@ import { createErrorFactory, type ErrorFactory } from './errors.js';
 import { createFetchJson } from './fetch-json.js';
 import { fromJoseError } from './jose-errors.js';
 import { isScopeToken, resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
-import { createRemoteKeySet, type KeyGetter } from './remote-key-set.js';
+import { createRemoteKeySet, type RemoteKeySet } from './remote-key-set.js';
 
 export interface Verifier {
   /**
@@ -77,8 +77,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   async function verifySignedJwt(token: string): Promise<JWTVerifyResult> {
     const opts = optionsNow();
+    const encodedHeader = token.slice(0, token.indexOf('.'));
     try {
-      return await jwtVerify(token, keys, opts);
+      const known = keys.knownKey(encodedHeader);
+      if (known) return await jwtVerify(token, known, opts);
+      const result = await jwtVerify(token, keys.getKey, opts);
+      keys.remember(encodedHeader, result.key as CryptoKey);
+      return result;
     } catch (err) {
       // A token without `kid` while two keys of its algorithm are published (during a rotation):
       // try each of them (jose's documented pattern).
@@ -104,7 +109,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   });
 }
 
-function keySource(o: ResolvedOptions, fail: ErrorFactory): KeyGetter {
+function keySource(o: ResolvedOptions, fail: ErrorFactory): RemoteKeySet {
   const fetchJson = createFetchJson(o.fetch, o.timeoutDuration);
   const jwksUri = o.jwksUri ? async () => o.jwksUri! : createJwksUriLookup(o.issuer, fetchJson);
   const clock = o.clock;

@@ -97,6 +97,18 @@ t.test('a key published later (rotation) verifies without a restart', async (t) 
   t.equal(await codeOf(verifier.verify(signedByNext)), 'verified');
 });
 
+t.test('a key removed from the JWKS stops verifying at the next fetch, even for tokens seen before', async (t) => {
+  const { fake, clock, verifier, token } = await setup(t);
+  for (let i = 0; i < 3; i++) t.equal(await codeOf(verifier.verify(token)), 'verified', 'seen and verified (its header is remembered)');
+  const next = await testKey();
+  fake.published = [next.jwk]; // the old key revoked, a new one published
+  clock.advance(COOLDOWN_S);
+  // An unknown kid makes the verifier fetch the new set well before cacheMaxAge.
+  t.equal(await codeOf(verifier.verify(await accessToken(fake.issuer, next, clock.now()))), 'verified');
+  t.equal(fake.hits.jwks, 2);
+  t.equal(await codeOf(verifier.verify(token)), 'ERR_TOKEN_SIGNATURE', 'the old key is gone with the old key set');
+});
+
 for (const outage of ['error', 'down'] as const) {
   t.test(`serve stale while Gatehouse is unreachable (${outage === 'error' ? 'HTTP 503' : 'connection dropped'})`, async (t) => {
     const { fake, key, clock, verifier, token } = await setup(t);

@@ -37,7 +37,8 @@ export function hasAccessTokenClaims(payload: JWTPayload): payload is AccessToke
 
 /** Whether the space-separated `granted` list (RFC 6749 §3.3) holds `scope` as a whole word. No allocation. */
 export function hasScope(granted: string | undefined, scope: string): boolean {
-  if (!granted) return false;
+  // An empty scope is never granted (and indexOf('') would match at every position, forever).
+  if (!granted || !scope) return false;
   for (let from = 0; ; ) {
     const at = granted.indexOf(scope, from);
     if (at < 0) return false;

@@ -133,6 +133,7 @@ t.test('verify(): real Gatehouse tokens in, typed claims or coded errors out', a
     );
     await rejects(t, fixed.verify(undefined), 'ERR_TOKEN_MISSING', 401, 'Bearer realm="shop"');
     await t.rejects(verifier.verify(withoutScope, ['bad"scope']), TypeError, 'a scope that would break the header is a programming error');
+    await t.rejects(verifier.verify(withScope, ['']), TypeError, 'so is an empty scope');
   });
 
   t.test('a verifier for the other API accepts the other token and refuses this one', async (t) => {

@@ -39,6 +39,7 @@ t.test('scopes are whole words of a space-separated list', async (t) => {
   t.ok(hasScope('payments payments:write', 'payments:write'), 'a prefix match earlier in the list does not hide a later exact one');
   t.notOk(hasScope('', 'a'));
   t.notOk(hasScope(undefined, 'a'));
+  t.notOk(hasScope('a b', ''), 'an empty scope is never granted (and does not loop)');
   t.same(scopesOf({ scope: 'a  b' }), ['a', 'b']);
   t.same(scopesOf({}), []);
 });

@@ -188,7 +188,7 @@ t.test('a key set that is not a JWK Set counts as a failed fetch', async (t) => 
 });
 
 t.test('jwksUri skips discovery', async (t) => {
-  const { fake, verifier: _unused, token } = await setup(t);
+  const { fake, token } = await setup(t);
   const direct = createVerifier({ issuer: fake.issuer, audience: API, jwksUri: fake.jwksUri });
   t.equal(await codeOf(direct.verify(token)), 'verified');
   t.same(hits(fake), { discovery: 0, jwks: 1 });

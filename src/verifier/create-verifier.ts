@@ -1,0 +1,153 @@
+import { errors, jwtVerify, type CryptoKey, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
+import { readAuthorization } from './authorization-header.js';
+import { hasAccessTokenClaims, hasScope, type AccessTokenClaims } from './claims.js';
+import { createJwksUriLookup } from './discovery.js';
+import { createErrorFactory, type ErrorFactory } from './errors.js';
+import { createFetchJson } from './fetch-json.js';
+import { fromJoseError } from './jose-errors.js';
+import { isScopeToken, resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
+import { createRemoteKeySet, type RemoteKeySet } from './remote-key-set.js';
+
+export interface Verifier {
+  /**
+   * Verifies the access token in an `Authorization` header value (`Bearer <token>`) or a raw token,
+   * and returns its claims. Throws a {@link VerifierError} with a stable `code`, the HTTP `status`
+   * to answer (401, 403, or 503 when Gatehouse's keys cannot be had) and the `WWW-Authenticate`
+   * header; any other error is a bug.
+   *
+   * @param scopes scopes this call needs on top of the verifier's `requiredScopes` (403 when one is missing).
+   */
+  verify(authorization: string | null | undefined, scopes?: readonly string[]): Promise<AccessTokenClaims>;
+  readonly issuer: string;
+  readonly audience: string | readonly string[];
+}
+
+const NO_SCOPES: readonly string[] = Object.freeze([]);
+
+/**
+ * A verifier for Gatehouse access tokens, for resource servers: offline, no call to Gatehouse per
+ * request. Create one per process and reuse it (it holds the key cache).
+ *
+ * What `verify()` checks, in order:
+ * - the request carries a Bearer token (header, RFC 6750 §2.1) or a raw token;
+ * - it is a JWS compact JWT whose `alg` is in `algorithms` (default ES256; `none` and HS* can never
+ *   be configured), with no unknown `crit` header;
+ * - its signature, with the key named by `kid` in the issuer's JWKS, found through discovery
+ *   (`jwks_uri`, metadata `issuer` identical to `issuer`), cached `cacheMaxAge`, refetched on an
+ *   unknown `kid` at most once per `cooldownDuration`, served stale up to `staleIfError` while
+ *   Gatehouse is unreachable; keys marked `key_ops` without `verify` or `use` other than `sig` are
+ *   never used;
+ * - header `typ` is `at+jwt` (RFC 9068 §2.1), so an ID token or any other JWT from the same keys is
+ *   refused;
+ * - `iss` equals `issuer` exactly; `aud` names `audience`;
+ * - `exp` is present and in the future and `nbf`, if present, in the past, both with `clockTolerance`;
+ * - `sub`, `iat`, `jti`, `client_id` are present (RFC 9068 §2.2) and `scope`, if present, is a string;
+ * - `scope` holds every scope of `requiredScopes` and of the call.
+ *
+ * What it does NOT check (know this before relying on it):
+ * - revocation: a token stays valid until `exp` even after its grant is revoked, its user banned or
+ *   its client deleted. Gatehouse keeps access tokens short (10 min by default); call Gatehouse's
+ *   introspection endpoint if you need a live answer;
+ * - replay: the same token may be presented any number of times before it expires (`jti` is not
+ *   remembered), and sender-constraint (DPoP proofs, mTLS `cnf` binding) is not verified;
+ * - a removed or revoked signing key keeps verifying until this process refetches the key set (up
+ *   to `cacheMaxAge`, or `cacheMaxAge + staleIfError` while Gatehouse is unreachable);
+ * - `iat` is not compared with the clock (a token is as good as its `exp`), and there is no maximum
+ *   token age;
+ * - what `sub` means: a user id, or the client id for client credentials; whether that subject may
+ *   do what the request asks (ownership, roles) is the service's decision;
+ * - `client_id` is not restricted to a list of applications, and `auth_time`, `acr` or `amr` are not
+ *   checked;
+ * - tokens in query strings or form bodies (RFC 6750 §2.2, §2.3) are never read.
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const o = resolveOptions(options);
+  const fail = createErrorFactory(o.realm);
+  const keys = keySource(o, fail);
+  // Built once: jose re-reads them per call, nothing per call is allocated here.
+  const joseOptions: JWTVerifyOptions = Object.freeze({
+    issuer: o.issuer,
+    audience: o.audience,
+    typ: 'at+jwt',
+    algorithms: o.algorithms,
+    clockTolerance: o.clockTolerance,
+  });
+  const clock = o.clock;
+  const optionsNow = clock ? () => ({ ...joseOptions, currentDate: clock.now() }) : () => joseOptions;
+
+  async function verifySignedJwt(token: string): Promise<JWTVerifyResult> {
+    const opts = optionsNow();
+    const encodedHeader = token.slice(0, token.indexOf('.'));
+    try {
+      const known = keys.knownKey(encodedHeader);
+      if (known) return await jwtVerify(token, known, opts);
+      const result = await jwtVerify(token, keys.getKey, opts);
+      keys.remember(encodedHeader, result.key as CryptoKey);
+      return result;
+    } catch (err) {
+      // A token without `kid` while two keys of its algorithm are published (during a rotation):
+      // try each of them (jose's documented pattern).
+      if (err instanceof errors.JWKSMultipleMatchingKeys) return verifyWithEach(token, err, opts, fail);
+      throw fromJoseError(err, fail) ?? err;
+    }
+  }
+
+  return Object.freeze({
+    issuer: o.issuer,
+    audience: o.audience,
+    async verify(authorization: string | null | undefined, scopes: readonly string[] = NO_SCOPES): Promise<AccessTokenClaims> {
+      const presented = readAuthorization(authorization);
+      if (presented.kind === 'missing') throw fail('ERR_TOKEN_MISSING');
+      if (presented.kind === 'malformed') throw fail('ERR_TOKEN_MALFORMED');
+      const { payload } = await verifySignedJwt(presented.token);
+      if (!hasAccessTokenClaims(payload)) throw fail('ERR_TOKEN_MALFORMED');
+      if (!hasEvery(payload.scope, o.requiredScopes) || !hasEvery(payload.scope, scopes)) {
+        throw fail.insufficientScope(requiredList(o.requiredScopes, scopes));
+      }
+      return payload;
+    },
+  });
+}
+
+function keySource(o: ResolvedOptions, fail: ErrorFactory): RemoteKeySet {
+  const fetchJson = createFetchJson(o.fetch, o.timeoutDuration);
+  const jwksUri = o.jwksUri ? async () => o.jwksUri! : createJwksUriLookup(o.issuer, fetchJson);
+  const clock = o.clock;
+  return createRemoteKeySet({
+    load: async () => fetchJson(await jwksUri(), 'application/jwk-set+json, application/json'),
+    now: clock ? () => clock.now().getTime() : Date.now,
+    cacheMaxAge: o.cacheMaxAge,
+    cooldownDuration: o.cooldownDuration,
+    staleIfError: o.staleIfError,
+    unavailable: (cause) => fail('ERR_KEYS_UNAVAILABLE', cause),
+  });
+}
+
+async function verifyWithEach(
+  token: string,
+  candidates: errors.JWKSMultipleMatchingKeys,
+  opts: JWTVerifyOptions,
+  fail: ErrorFactory,
+): Promise<JWTVerifyResult> {
+  for await (const key of candidates as AsyncIterable<CryptoKey>) {
+    try {
+      return await jwtVerify(token, key, opts);
+    } catch (err) {
+      if (!(err instanceof errors.JWSSignatureVerificationFailed)) throw fromJoseError(err, fail) ?? err;
+    }
+  }
+  throw fail('ERR_TOKEN_SIGNATURE');
+}
+
+function hasEvery(granted: string | undefined, required: readonly string[]): boolean {
+  for (const scope of required) if (!hasScope(granted, scope)) return false;
+  return true;
+}
+
+function requiredList(fixed: readonly string[], call: readonly string[]): string[] {
+  const all = [...new Set([...fixed, ...call])];
+  // Scopes go into a quoted header attribute: refuse anything that could break out of it.
+  const bad = all.find((s) => !isScopeToken(s));
+  if (bad !== undefined) throw new TypeError(`verify(): ${JSON.stringify(bad)} is not a scope token (RFC 6749 §3.3)`);
+  return all;
+}

@@ -1,0 +1,152 @@
+/**
+ * The verifier's options, validated once when it is created: every problem is reported together
+ * and the result is frozen (nothing is re-checked per request).
+ */
+
+/**
+ * Signature algorithms a verifier may accept. Only asymmetric ones: `none` is never a signature, and
+ * an HMAC (`HS*`) "verified" with a public key is the classic algorithm-confusion forgery.
+ */
+export type AsymmetricAlgorithm = 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'EdDSA' | 'Ed25519';
+
+const ASYMMETRIC: ReadonlySet<string> = new Set<AsymmetricAlgorithm>(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519']);
+
+export interface VerifierOptions {
+  /** Gatehouse's issuer URL, exactly as its tokens' `iss` (the server's `ISSUER`), e.g. `https://id.example.com`. */
+  issuer: string;
+  /** This API's audience (`gatehouse resources create --audience`). A token must name it in `aud`; a list accepts any of them. */
+  audience: string | readonly string[];
+  /** Accepted signature algorithms. Default `['ES256']`, what Gatehouse signs access tokens with. */
+  algorithms?: readonly AsymmetricAlgorithm[];
+  /** Seconds of clock skew allowed on `exp` and `nbf`. Default 5. */
+  clockTolerance?: number;
+  /** Scopes every token must carry (a list, or one space-separated string), checked on every `verify()`. */
+  requiredScopes?: readonly string[] | string;
+  /** `realm` of the `WWW-Authenticate` challenges. Default: none. */
+  realm?: string;
+  /** The JWKS URL, to skip discovery. Default: `jwks_uri` from `${issuer}/.well-known/openid-configuration`. */
+  jwksUri?: string;
+  /** Milliseconds a fetched key set is used before it is fetched again. Default 600 000 (10 min), as jose. */
+  cacheMaxAge?: number;
+  /**
+   * Minimum milliseconds between two fetches of discovery or the key set, whatever happens (unknown
+   * `kid`s, failures): a flood of forged tokens costs Gatehouse at most one request per cooldown.
+   * Default 30 000, as jose.
+   */
+  cooldownDuration?: number;
+  /**
+   * Milliseconds past `cacheMaxAge` during which the last good key set keeps verifying tokens when
+   * Gatehouse cannot be reached (RFC 5861's stale-if-error). Default 3 600 000 (1 h). 0 fails closed
+   * at once.
+   */
+  staleIfError?: number;
+  /** Milliseconds one HTTP request to Gatehouse may take. Default 5 000. */
+  timeoutDuration?: number;
+  /** The `fetch` used for discovery and the key set. Default: the global one. */
+  fetch?: typeof fetch;
+  /** The source of time for `exp`, `nbf` and the key cache. Default: the system clock. */
+  clock?: { now(): Date };
+}
+
+export interface ResolvedOptions {
+  readonly issuer: string;
+  readonly audience: string | string[];
+  readonly algorithms: AsymmetricAlgorithm[];
+  readonly clockTolerance: number;
+  readonly requiredScopes: readonly string[];
+  readonly realm: string | undefined;
+  readonly jwksUri: URL | undefined;
+  readonly cacheMaxAge: number;
+  readonly cooldownDuration: number;
+  readonly staleIfError: number;
+  readonly timeoutDuration: number;
+  readonly fetch: typeof fetch;
+  readonly clock: { now(): Date } | undefined;
+}
+
+/** Thrown by `createVerifier` for bad options, naming every problem at once (a programming error). */
+export class VerifierOptionsError extends TypeError {
+  readonly code = 'ERR_VERIFIER_OPTIONS';
+  readonly problems: readonly string[];
+
+  constructor(problems: string[]) {
+    super(`Invalid verifier options:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'VerifierOptionsError';
+    this.problems = Object.freeze([...problems]);
+  }
+}
+
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), safe inside a quoted challenge.
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+// RFC 9110 quoted-string without quote, backslash or control characters.
+const REALM = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
+
+export function isScopeToken(value: unknown): value is string {
+  return typeof value === 'string' && SCOPE_TOKEN.test(value);
+}
+
+const httpUrl = (value: unknown): URL | undefined => {
+  const url = typeof value === 'string' ? URL.parse(value) : null;
+  return url && (url.protocol === 'https:' || url.protocol === 'http:') && !url.search && !url.hash ? url : undefined;
+};
+
+const duration = (problems: string[], name: string, value: unknown, fallback: number): number => {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) problems.push(`${name}: must be a non-negative number of milliseconds`);
+  return value as number;
+};
+
+export function resolveOptions(options: VerifierOptions): ResolvedOptions {
+  const o = (options ?? {}) as Partial<VerifierOptions>;
+  const problems: string[] = [];
+
+  if (!httpUrl(o.issuer)) problems.push('issuer: must be the http(s) issuer URL, e.g. https://id.example.com');
+  const audiences = typeof o.audience === 'string' ? [o.audience] : Array.isArray(o.audience) ? [...o.audience] : [];
+  if (audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
+    problems.push("audience: must be this API's audience (a non-empty string, or a list of them)");
+  }
+
+  const algorithms = o.algorithms === undefined ? ['ES256' as const] : [...o.algorithms];
+  if (algorithms.length === 0) problems.push('algorithms: must list at least one algorithm');
+  for (const alg of algorithms) {
+    if (!ASYMMETRIC.has(alg)) problems.push(`algorithms: ${String(alg)} is not accepted (only ${[...ASYMMETRIC].join(', ')}; never none or HS*)`);
+  }
+
+  const clockTolerance = o.clockTolerance ?? 5;
+  if (typeof clockTolerance !== 'number' || !Number.isFinite(clockTolerance) || clockTolerance < 0) {
+    problems.push('clockTolerance: must be a non-negative number of seconds');
+  }
+
+  const scopes = typeof o.requiredScopes === 'string' ? o.requiredScopes.split(' ').filter(Boolean) : [...(o.requiredScopes ?? [])];
+  for (const s of scopes) if (!isScopeToken(s)) problems.push(`requiredScopes: ${JSON.stringify(s)} is not a scope token (RFC 6749 §3.3)`);
+
+  if (o.realm !== undefined && !(typeof o.realm === 'string' && REALM.test(o.realm))) {
+    problems.push('realm: must be printable ASCII without quotes or backslashes');
+  }
+  const jwksUri = o.jwksUri === undefined ? undefined : httpUrl(o.jwksUri);
+  if (o.jwksUri !== undefined && !jwksUri) problems.push('jwksUri: must be an http(s) URL');
+
+  const cacheMaxAge = duration(problems, 'cacheMaxAge', o.cacheMaxAge, 600_000);
+  const cooldownDuration = duration(problems, 'cooldownDuration', o.cooldownDuration, 30_000);
+  const staleIfError = duration(problems, 'staleIfError', o.staleIfError, 3_600_000);
+  const timeoutDuration = duration(problems, 'timeoutDuration', o.timeoutDuration, 5_000);
+  if (o.fetch !== undefined && typeof o.fetch !== 'function') problems.push('fetch: must be a function');
+  if (o.clock !== undefined && typeof o.clock?.now !== 'function') problems.push('clock: must have a now() method returning a Date');
+
+  if (problems.length > 0) throw new VerifierOptionsError(problems);
+  return Object.freeze({
+    issuer: o.issuer!,
+    audience: audiences.length === 1 ? audiences[0]! : audiences,
+    algorithms: algorithms as AsymmetricAlgorithm[],
+    clockTolerance,
+    requiredScopes: Object.freeze(scopes),
+    realm: o.realm,
+    jwksUri,
+    cacheMaxAge,
+    cooldownDuration,
+    staleIfError,
+    timeoutDuration: Math.round(timeoutDuration),
+    fetch: o.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args)),
+    clock: o.clock,
+  });
+}

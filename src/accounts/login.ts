@@ -72,7 +72,7 @@ export async function login(deps: LoginDeps, input: LoginInput): Promise<LoginRe
   const { consecutive, lockedUntil } = await deps.guard.failed(admitted.ticket);
   const user = await deps.users.findByEmail(email);
   await deps.audit.record({ type: 'login.failed', ...context, userId: user?.id ?? null, detail: { reason: 'invalid_credentials', consecutive } });
-  if (lockedUntil !== null && consecutive % deps.settings.lockAfter === 0) {
+  if (lockedUntil !== null) {
     await deps.audit.record({ type: 'user.locked', ...context, userId: user?.id ?? null, detail: { until: new Date(lockedUntil).toISOString(), consecutive } });
   }
   if (user && consecutive >= deps.settings.disableAfter && !user.passwordDisabledAt) {

@@ -17,6 +17,8 @@ export interface BanDeps {
   revokeSessions(userId: string): Promise<number>;
   /** Who did it (the CLI, or the admin API's client id), for the audit log. */
   actor: string;
+  /** Where the admin API call came from. */
+  who?: { ip?: string | null; userAgent?: string | null };
 }
 
 async function userOrThrow(users: UserRepository, email: string) {
@@ -36,14 +38,14 @@ export async function banUser(deps: BanDeps, email: string, reason?: string) {
   const now = deps.clock.now();
   await deps.users.update(user.id, { status: 'banned', banReason: reason?.slice(0, 500) ?? null, bannedAt: now, updatedAt: now });
   const revoked = await deps.revokeSessions(user.id);
-  await deps.audit.record({ type: 'user.banned', userId: user.id, email: user.email, detail: { reason: reason ?? null, revoked, by: deps.actor } });
+  await deps.audit.record({ ...deps.who, type: 'user.banned', userId: user.id, email: user.email, detail: { reason: reason ?? null, revoked, by: deps.actor } });
   return { email: user.email, status: 'banned' as const, revoked };
 }
 
 export async function unbanUser(deps: BanDeps, email: string) {
   const user = await userOrThrow(deps.users, email);
   await deps.users.update(user.id, { status: 'active', banReason: null, bannedAt: null, updatedAt: deps.clock.now() });
-  await deps.audit.record({ type: 'user.unbanned', userId: user.id, email: user.email, detail: { by: deps.actor } });
+  await deps.audit.record({ ...deps.who, type: 'user.unbanned', userId: user.id, email: user.email, detail: { by: deps.actor } });
   return { email: user.email, status: 'active' as const };
 }
 
@@ -52,7 +54,7 @@ export async function unlockUser(deps: BanDeps, email: string) {
   const user = await userOrThrow(deps.users, email);
   await deps.guard.unlock(user.email);
   if (user.passwordDisabledAt) await deps.users.update(user.id, { passwordDisabledAt: null, updatedAt: deps.clock.now() });
-  await deps.audit.record({ type: 'user.unlocked', userId: user.id, email: user.email, detail: { password_reenabled: user.passwordDisabledAt !== null, by: deps.actor } });
+  await deps.audit.record({ ...deps.who, type: 'user.unlocked', userId: user.id, email: user.email, detail: { password_reenabled: user.passwordDisabledAt !== null, by: deps.actor } });
   return { email: user.email, unlocked: true as const };
 }
 
@@ -62,7 +64,7 @@ export async function banIp(deps: BanDeps, target: string, options: { seconds?: 
   const now = deps.clock.now();
   const expiresAt = options.seconds ? new Date(now.getTime() + options.seconds * 1000) : null;
   await deps.ipBans.put({ cidr, reason: options.reason?.slice(0, 500) ?? null, createdAt: now, expiresAt });
-  await deps.audit.record({ type: 'ip.banned', ip: cidr, detail: { reason: options.reason ?? null, expires_at: expiresAt?.toISOString() ?? null, by: deps.actor } });
+  await deps.audit.record({ ...deps.who, type: 'ip.banned', detail: { target: cidr, reason: options.reason ?? null, expires_at: expiresAt?.toISOString() ?? null, by: deps.actor } });
   return { ip: cidr, expires_at: expiresAt?.toISOString() ?? null };
 }
 
@@ -70,7 +72,7 @@ export async function unbanIp(deps: BanDeps, target: string) {
   const cidr = parseCidr(target);
   if (!cidr) throw badRequest(`"${target}" is not an IP address or CIDR range`);
   if (!(await deps.ipBans.delete(cidr))) throw notFound(`no ban for ${cidr}`);
-  await deps.audit.record({ type: 'ip.unbanned', ip: cidr, detail: { by: deps.actor } });
+  await deps.audit.record({ ...deps.who, type: 'ip.unbanned', detail: { target: cidr, by: deps.actor } });
   return { ip: cidr, banned: false as const };
 }
 

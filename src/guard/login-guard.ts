@@ -22,6 +22,8 @@ export interface LoginTicket {
   pairKey: string;
   accountKey: string;
   countedOnAccount: boolean;
+  /** This attempt was the one that locked the account (if it fails, the lock stands). */
+  lockUntil: number | null;
 }
 
 export interface LoginGuardDeps {
@@ -69,30 +71,37 @@ export function createLoginGuard(deps: LoginGuardDeps) {
 
       const accountKey = `login:account:${who}`;
       const countedOnAccount = !input.device;
+      let lockUntil: number | null = null;
       if (countedOnAccount) {
-        const acct = await decideAndWrite(store, accountKey, t, (c) => admitAccount(c, t, settings));
+        let before = 0;
+        const acct = await decideAndWrite(store, accountKey, t, (c) => {
+          before = c.lockedUntil;
+          return admitAccount(c, t, settings);
+        });
         if (!acct.admit) {
           await decideAndWrite(store, ipKey, t, refund);
           return { ok: false, refusal: { reason: 'account_locked', retryAfter: retryAfter(acct.retryAt, t), started: false } };
         }
+        if (acct.next.lockedUntil > t && acct.next.lockedUntil !== before) lockUntil = acct.next.lockedUntil;
       }
-      return { ok: true, ticket: { ipKey, pairKey, accountKey, countedOnAccount } };
+      return { ok: true, ticket: { ipKey, pairKey, accountKey, countedOnAccount, lockUntil } };
     },
 
-    /** The password was right: this IP's attempt does not count as a failure, and the pair and the
-     * account start afresh. */
+    /** The password was right: this IP's attempt does not count as a failure and the pair starts
+     * afresh. The account's count starts afresh only for a login from an unknown browser: the owner
+     * logging in from a trusted device must not hand an ongoing attack a fresh allowance. */
     async succeeded(ticket: LoginTicket): Promise<void> {
       const t = now();
       await decideAndWrite(store, ticket.ipKey, t, refund);
       await decideAndWrite(store, ticket.pairKey, t, clear);
-      await decideAndWrite(store, ticket.accountKey, t, clear);
+      if (ticket.countedOnAccount) await decideAndWrite(store, ticket.accountKey, t, clear);
     },
 
     /** The password was wrong. Returns the account's consecutive failures (to disable the password at
-     * PASSWORD_DISABLE_AFTER) and whether this failure started a lock. */
+     * PASSWORD_DISABLE_AFTER) and, when this failure locked the account, until when. */
     async failed(ticket: LoginTicket): Promise<{ consecutive: number; lockedUntil: number | null }> {
       const c = (await store.get(ticket.accountKey)) ?? EMPTY;
-      return { consecutive: c.count, lockedUntil: ticket.countedOnAccount && c.lockedUntil > now() ? c.lockedUntil : null };
+      return { consecutive: c.count, lockedUntil: ticket.lockUntil };
     },
 
     /** An operator's unlock (or a password reset): the account's lock and failure count go. */

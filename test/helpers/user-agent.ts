@@ -13,6 +13,14 @@ export interface Step {
 export class UserAgent {
   private readonly jar = new Map<string, string>();
 
+  /** `headers` go with every request (e.g. X-Forwarded-For as a trusted proxy would send it). */
+  constructor(private readonly headers: Record<string, string> = {}) {}
+
+  /** A cookie's current value, if the browser holds it. */
+  cookie(name: string): string | undefined {
+    return this.jar.get(name);
+  }
+
   private cookieHeader(): string {
     return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
   }
@@ -30,7 +38,7 @@ export class UserAgent {
   }
 
   async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Step> {
-    const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
+    const headers: Record<string, string> = { accept: 'text/html', ...this.headers, ...init.headers };
     if (this.jar.size > 0) headers.cookie = this.cookieHeader();
     let body: string | undefined;
     if (init.form) {

@@ -18,8 +18,11 @@ export interface AdminRouteDeps {
   verifyOwnToken(token: string, audience: string): Promise<Record<string, unknown>>;
 }
 
-const unauthorized = (description: string) =>
-  new AppError('invalid_token', description, { statusCode: 401, headers: { 'www-authenticate': `Bearer realm="gatehouse-admin", error="invalid_token", error_description="${description}"` } });
+/** RFC 6750 §3: the challenge; its error_description must be printable ASCII without quotes. */
+const challenge = (description: string) =>
+  `Bearer realm="gatehouse-admin", error="invalid_token", error_description="${description.replace(/[^\x20-\x7e]|["\\]/g, '')}"`;
+
+const unauthorized = (description: string) => new AppError('invalid_token', description, { statusCode: 401, headers: { 'www-authenticate': challenge(description) } });
 
 /**
  * The admin API: what the CLI does, over HTTP, for an access token carrying `gatehouse:admin` for the
@@ -33,7 +36,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
   const authenticate = async (request: FastifyRequest) => {
     const header = request.headers.authorization ?? '';
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
-    if (!match) throw unauthorized('an admin access token is required (Authorization: Bearer …)');
+    if (!match) throw unauthorized('an admin access token is required (Authorization: Bearer <token>)');
     let claims: Record<string, unknown>;
     try {
       claims = await deps.verifyOwnToken(match[1]!, audience);
@@ -60,6 +63,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
     clock: s.clock,
     revokeSessions: (userId) => s.oidcStore.revokeByAccountId(userId),
     actor: actor(request),
+    who: { ip: request.ip, userAgent: request.headers['user-agent'] ?? null },
   });
   const clientDeps = { clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock };
   const keyDeps = { config: s.config, resources: s.resources, audit: s.audit, clock: s.clock };

@@ -1,0 +1,46 @@
+import { join } from 'node:path';
+import * as jose from 'jose';
+import t from 'tap';
+import { packageRoot } from '../../src/lib/package-root.ts';
+import { buildTestApp } from '../helpers/build-app.ts';
+import { cli } from '../helpers/cli.ts';
+import { registerApi, registerClient } from '../helpers/fixtures.ts';
+import { freePort, startProcess, waitForStatus } from '../helpers/processes.ts';
+import { basic, postForm } from '../helpers/tokens.ts';
+
+/**
+ * After a rotation, tokens signed with the new key verify in the running example service — no
+ * restart — because the verifier refetches the JWKS when it meets an unknown kid (at most once per
+ * 30 s cooldown). The pre-publication window is just over that cooldown.
+ */
+const SHOP = 'https://shop.example.com';
+const SERVER_JS = join(packageRoot(), 'examples', 'shop-api', 'server.js');
+const PREPUBLISH = 33;
+
+t.test('the example service accepts tokens of a new key without a restart', async (t) => {
+  const gh = await buildTestApp(t, { listen: true, env: { KEY_PREPUBLISH: `${PREPUBLISH}s`, KEY_RELOAD_INTERVAL: '1s' } });
+  await registerApi(gh.services, SHOP, 'payments:write orders:read');
+  const client = await registerClient(gh.services, { name: 'checkout', grants: ['client_credentials'], resources: [SHOP] });
+  const token = async () => String((await postForm(`${gh.issuer}/token`, { grant_type: 'client_credentials', scope: 'orders:read' }, basic(client.client_id, client.client_secret!))).json.access_token);
+
+  const port = await freePort();
+  startProcess(t, SERVER_JS, [], { GATEHOUSE_ISSUER: gh.issuer, SHOP_AUDIENCE: SHOP, PORT: String(port), LOG_LEVEL: 'warn' }, packageRoot());
+  await waitForStatus(`http://127.0.0.1:${port}/pool`, 200, 10_000);
+  const profile = async (tok: string) => (await fetch(`http://127.0.0.1:${port}/profile`, { headers: { authorization: `Bearer ${tok}` } })).status;
+
+  const before = await token();
+  t.equal(await profile(before), 200, 'the service has fetched and cached the current keys');
+
+  const rotated = await cli(['keys', 'rotate', '--json'], { DATABASE_URL: gh.config.databaseUrl, KEYS_DIR: gh.config.keysDir, KEY_PREPUBLISH: `${PREPUBLISH}s`, LOG_LEVEL: 'silent' }, gh.config.dataDir);
+  t.equal(rotated.code, 0, rotated.stderr);
+  const next = rotated.json().find((k: { alg: string; state: string }) => k.alg === 'ES256' && k.state === 'next');
+  await gh.keys.reload();
+  t.equal(jose.decodeProtectedHeader(await token()).kid, jose.decodeProtectedHeader(before).kid, 'the old key signs during pre-publication');
+
+  // Wait for the activation (the server switches at the scheduled moment by itself).
+  await new Promise((r) => setTimeout(r, Date.parse(next.activates_at) - Date.now() + 1500));
+  const after = await token();
+  t.equal(jose.decodeProtectedHeader(after).kid, next.kid, 'the new key signs');
+  t.equal(await profile(after), 200, 'and the running service verifies it');
+  t.equal(await profile(before), 200, 'tokens of the retired key still verify');
+});

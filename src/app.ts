@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { sendErrorPage, errorHandlerPlugin } from './http/plugins/error-handler.js';
@@ -62,7 +63,9 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
   if (!config.secrets || config.secrets.length === 0) throw new Error('buildApp needs resolved SECRETS (resolveSecrets)');
   const secrets = config.secrets;
   const services = buildServices(deps);
-  const metrics = createMetrics();
+  const metrics = createMetrics({
+    bans: async () => ({ users: await services.users.countByStatus('banned'), ips: (await services.ipBans.active(clock.now())).length }),
+  });
 
   const initial = await loadOrCreateKeyring(config.keysDir, clock);
   if (initial.created) {
@@ -142,6 +145,9 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     routerOptions: { maxParamLength: 200 },
   });
 
+  // Cookie parsing and serialising only; our cookies are signed by their own code (device, CSRF) or
+  // by oidc-provider (sessions, interactions).
+  await app.register(cookie);
   await app.register(errorHandlerPlugin);
   await app.register(requestLogPlugin, { metrics });
   await app.register(pageHeadersPlugin);

@@ -36,6 +36,7 @@ export interface UserRepository {
   findByEmail(email: string): Promise<User | undefined>;
   findById(id: string): Promise<User | undefined>;
   list(options: { limit: number; offset: number }): Promise<User[]>;
+  countByStatus(status: UserStatus): Promise<number>;
   update(id: string, changes: Partial<Omit<User, 'id' | 'createdAt'>>): Promise<User | undefined>;
 }
 
@@ -55,6 +56,9 @@ export function createMemoryUserRepository(): UserRepository {
     },
     async findById(id) {
       return copy(rows.get(id));
+    },
+    async countByStatus(status) {
+      return [...rows.values()].filter((u) => u.status === status).length;
     },
     async list({ limit, offset }) {
       return [...rows.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).slice(offset, offset + limit).map((u) => ({ ...u }));

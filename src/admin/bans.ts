@@ -21,6 +21,24 @@ export interface BanDeps {
   who?: { ip?: string | null; userAgent?: string | null };
 }
 
+/** The ban use cases' dependencies from the app's services (the CLI and the admin API share this). */
+export function banDependencies(
+  s: Pick<BanDeps, 'users' | 'ipBans' | 'guard' | 'audit' | 'clock'> & { oidcStore: { revokeByAccountId(userId: string): Promise<number> } },
+  actor: string,
+  who?: BanDeps['who'],
+): BanDeps {
+  return {
+    users: s.users,
+    ipBans: s.ipBans,
+    guard: s.guard,
+    audit: s.audit,
+    clock: s.clock,
+    revokeSessions: (userId) => s.oidcStore.revokeByAccountId(userId),
+    actor,
+    ...(who ? { who } : {}),
+  };
+}
+
 async function userOrThrow(users: UserRepository, email: string) {
   const normalized = normalizeEmail(email);
   const user = await users.findByEmail(normalized);

@@ -6,11 +6,9 @@ const YEAR = 365 * 86400;
 const name = (secure: boolean) => (secure ? '__Host-gatehouse_device' : 'gatehouse_device');
 
 export function deviceOf(request: FastifyRequest, secrets: readonly string[], secure: boolean): Device | undefined {
-  const match = new RegExp(`(?:^|;\\s*)${name(secure)}=([^;]*)`).exec(request.headers.cookie ?? '');
-  return readDeviceCookie(secrets, match?.[1]);
+  return readDeviceCookie(secrets, request.cookies[name(secure)]);
 }
 
 export function rememberDevice(reply: FastifyReply, secrets: readonly string[], secure: boolean, device: Device | undefined, email: string): void {
-  const value = deviceCookieAfterLogin(secrets, device, email);
-  reply.header('set-cookie', `${name(secure)}=${value}; Path=/; Max-Age=${YEAR}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`);
+  reply.setCookie(name(secure), deviceCookieAfterLogin(secrets, device, email), { path: '/', maxAge: YEAR, httpOnly: true, sameSite: 'lax', secure });
 }

@@ -13,11 +13,10 @@ const INTERACTION_TTL_SECONDS = 30 * 60;
 
 export function rememberInteraction(reply: FastifyReply, uid: string, secure: boolean): void {
   if (!UID.test(uid)) return;
-  reply.header('set-cookie', `${NAME}=${uid}; Path=/account; Max-Age=${INTERACTION_TTL_SECONDS}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`);
+  reply.setCookie(NAME, uid, { path: '/account', maxAge: INTERACTION_TTL_SECONDS, httpOnly: true, sameSite: 'lax', secure });
 }
 
 export function rememberedInteraction(request: FastifyRequest): string | undefined {
-  const match = new RegExp(`(?:^|;\\s*)${NAME}=([^;]*)`).exec(request.headers.cookie ?? '');
-  const uid = match?.[1];
+  const uid = request.cookies[NAME];
   return uid && UID.test(uid) ? uid : undefined;
 }

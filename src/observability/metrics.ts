@@ -3,7 +3,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /**
  * Prometheus metrics for one app instance (its own registry: no global state, tests build many).
  */
-export function createMetrics() {
+export interface MetricSources {
+  /** Read at scrape time from the database, so every instance reports the same state. */
+  bans?(): Promise<{ users: number; ips: number }>;
+}
+
+export function createMetrics(sources: MetricSources = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_process_' });
   const m = {
@@ -51,11 +56,17 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
-    bans: new Counter({
-      name: 'gatehouse_bans_total',
-      help: 'Bans applied, by kind',
+    bans: new Gauge({
+      name: 'gatehouse_bans',
+      help: 'Banned users and active IP bans right now',
       labelNames: ['kind'] as const,
       registers: [registry],
+      async collect() {
+        if (!sources.bans) return;
+        const { users, ips } = await sources.bans();
+        this.set({ kind: 'user' }, users);
+        this.set({ kind: 'ip' }, ips);
+      },
     }),
     keys: new Gauge({
       name: 'gatehouse_signing_keys',

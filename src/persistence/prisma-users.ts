@@ -24,6 +24,9 @@ export function createPrismaUserRepository(db: Db): UserRepository {
       const row = await db.user.findUnique({ where: { id } });
       return row ? toUser(row) : undefined;
     },
+    async countByStatus(status) {
+      return db.user.count({ where: { status } });
+    },
     async list({ limit, offset }) {
       return (await db.user.findMany({ orderBy: { createdAt: 'asc' }, take: limit, skip: offset })).map(toUser);
     },

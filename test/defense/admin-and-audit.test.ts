@@ -38,6 +38,7 @@ t.test('the admin API: a gatehouse:admin token for $ISSUER/admin does what the C
   t.equal(ban.status, 200);
   t.equal(((await ban.json()) as { status: string }).status, 'banned');
   t.equal((await attemptLogin(configs[0]!, REDIRECT, new UserAgent(), victim.email, PASSWORD)).status, 403);
+  t.match(await (await fetch(`${gh.issuer}/metrics`)).text(), /gatehouse_bans\{kind="user"\} 1/, '/metrics counts banned users');
   t.equal((await admin('POST', `/admin/users/${encodeURIComponent(victim.email)}/unban`)).status, 200);
   t.equal((await admin('POST', '/admin/users/nobody%40example.com/ban', {})).status, 404);
   t.equal((await admin('POST', '/admin/ips/ban', { ip: '203.0.113.0/24', for: '1h' })).status, 200);

@@ -1,20 +1,12 @@
 import { queryAudit } from '../../admin/audit.js';
-import { banIp, banUser, listIpBans, unbanIp, unbanUser, unlockUser, type BanDeps } from '../../admin/bans.js';
+import { banDependencies, banIp, banUser, listIpBans, unbanIp, unbanUser, unlockUser, type BanDeps } from '../../admin/bans.js';
 import { UsageError } from '../../errors.js';
 import { parseDuration } from '../../lib/duration.js';
 import type { Services } from '../../services.js';
 import type { Command, CommandContext } from '../command.js';
 import { withServices } from '../open-services.js';
 
-const banDeps = (s: Services): BanDeps => ({
-  users: s.users,
-  ipBans: s.ipBans,
-  guard: s.guard,
-  audit: s.audit,
-  clock: s.clock,
-  revokeSessions: (userId) => s.oidcStore.revokeByAccountId(userId),
-  actor: 'cli',
-});
+const banDeps = (s: Services): BanDeps => banDependencies(s, 'cli');
 
 const one = (ctx: CommandContext, what: string) => {
   if (ctx.positionals.length !== 1) throw new UsageError(`expected one ${what}`);

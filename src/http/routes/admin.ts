@@ -3,7 +3,7 @@ import { createUser } from '../../accounts/create-user.js';
 import { normalizeEmail } from '../../accounts/normalize.js';
 import { ADMIN_SCOPE, adminAudience } from '../../admin/admin-resource.js';
 import { queryAudit } from '../../admin/audit.js';
-import { banIp, banUser, listIpBans, unbanIp, unbanUser, unlockUser, type BanDeps } from '../../admin/bans.js';
+import { banDependencies, banIp, banUser, listIpBans, unbanIp, unbanUser, unlockUser, type BanDeps } from '../../admin/bans.js';
 import { createClient, deleteClient, listClients, showClient } from '../../admin/clients.js';
 import { listSigningKeys, pruneSigningKeys, revokeSigningKey, rotateSigningKeys } from '../../admin/keys.js';
 import { createResource, deleteResource, listResources } from '../../admin/resources.js';
@@ -55,16 +55,8 @@ export function adminRoutes(deps: AdminRouteDeps) {
     (request as FastifyRequest & { adminClient?: string }).adminClient = clientId;
   };
   const actor = (request: FastifyRequest) => `admin api (client ${(request as FastifyRequest & { adminClient?: string }).adminClient})`;
-  const banDeps = (request: FastifyRequest): BanDeps => ({
-    users: s.users,
-    ipBans: s.ipBans,
-    guard: s.guard,
-    audit: s.audit,
-    clock: s.clock,
-    revokeSessions: (userId) => s.oidcStore.revokeByAccountId(userId),
-    actor: actor(request),
-    who: { ip: request.ip, userAgent: request.headers['user-agent'] ?? null },
-  });
+  const banDeps = (request: FastifyRequest): BanDeps =>
+    banDependencies(s, actor(request), { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
   const clientDeps = { clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock };
   const keyDeps = { config: s.config, resources: s.resources, audit: s.audit, clock: s.clock };
   const emailParam = { type: 'object', required: ['email'], properties: { email: { type: 'string', maxLength: 320 } } } as const;

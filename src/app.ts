@@ -5,6 +5,7 @@ import { sendErrorPage, errorHandlerPlugin } from './http/plugins/error-handler.
 import { ipBanPlugin } from './http/plugins/ip-ban.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { ensureAdminResource } from './admin/admin-resource.js';
+import { cachedResources } from './admin/cached-resources.js';
 import { createOwnTokenVerifier } from './keys/own-token-verifier.js';
 import { oidcMount } from './http/plugins/oidc-mount.js';
 import { pageHeadersPlugin } from './http/plugins/page-headers.js';
@@ -72,18 +73,21 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     await services.audit.record({ type: 'keys.created', detail: { kids: initial.manifest.keys.map((k) => k.kid) } });
   }
   let keyring: Keyring = initial;
+  // Recomputed whenever the keyring changes (the watcher fires at every scheduled change too).
+  let nextKeyChange = nextChangeAt(initial.manifest.keys, clock.now());
+  const apiCache = cachedResources(services.resources, 5000);
   const buildProvider = (ring: Keyring) =>
     createProvider({
       config,
       jwks: providerJwks(ring, clock.now()),
       clientAuthFailed: (clientId, ip) => services.guard.clientFailed(clientId, ip),
-      jwksCacheSeconds: () => jwksMaxAge(clock.now(), config.keyPrepublish, nextChangeAt(keyring.manifest.keys, clock.now())),
+      jwksCacheSeconds: () => jwksMaxAge(clock.now(), config.keyPrepublish, nextKeyChange),
       oidcStore: services.oidcStore,
       clientMetadata: async (id) => {
         const client = await services.clients.findById(id);
         return client ? clientMetadata(client) : undefined;
       },
-      resources: services.resources,
+      resources: apiCache,
       users: services.users,
       pages: protocolPages,
       rotations: services.rotations,
@@ -121,8 +125,9 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
         }
       : undefined,
     onChange: (ring) => {
-      providers.swap(buildProvider(ring));
       keyring = ring;
+      nextKeyChange = nextChangeAt(ring.manifest.keys, clock.now());
+      providers.swap(buildProvider(ring));
       recordKeyMetrics(ring);
       const now = clock.now();
       logger.info(

@@ -94,14 +94,16 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   // JWKS: cacheable, but never past the next key change or half the pre-publication window; with an
   // ETag so a resource server's revalidation costs a 304.
+  // The key set is fixed for this engine's life: its ETag is computed once.
+  let jwksEtag: string | undefined;
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.oidc?.route !== 'jwks' || ctx.status !== 200) return;
-    const etag = `"${sha256(JSON.stringify(ctx.body))}"`;
+    jwksEtag ??= `"${sha256(JSON.stringify(ctx.body))}"`;
     ctx.set('cache-control', `public, max-age=${deps.jwksCacheSeconds()}`);
-    ctx.set('etag', etag);
+    ctx.set('etag', jwksEtag);
     const ifNoneMatch = ctx.get('if-none-match');
-    if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {
+    if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === jwksEtag)) {
       ctx.status = 304;
       ctx.body = null;
     }

@@ -26,6 +26,8 @@ export const PROVIDER_PATHS = [
   '/request',
 ] as const;
 
+const QUIET = new Set<string>(['/jwks', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']);
+
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded'] as const;
 
 export function oidcMount(host: ProviderHost, options: { trustProxy: boolean }) {
@@ -45,7 +47,8 @@ export function oidcMount(host: ProviderHost, options: { trustProxy: boolean }) 
       reply.hijack();
       await handlerFor(host.current())(request.raw, reply.raw);
     };
-    for (const path of PROVIDER_PATHS) app.all(path, handler);
+    // Machine polling (resource servers fetching keys and metadata) is logged only when it fails.
+    for (const path of PROVIDER_PATHS) app.all(path, { logLevel: QUIET.has(path) ? 'warn' : 'info' }, handler);
   };
 }
 

@@ -2,30 +2,11 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { createClient } from '@libsql/client';
-import pg from 'pg';
 import type { DatabaseKind } from '../../src/config/schema.ts';
 import { migrate, migrationsFolder, readMigrations, type Migration } from '../../src/persistence/migrate.ts';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../helpers/databases.ts';
+import { createTestDatabase, DATABASE_KINDS, rawQuery, type TestDatabase } from '../helpers/databases.ts';
 
-/** Reads with the raw driver, independent of the code under test. */
-async function query(db: TestDatabase, sql: string): Promise<Record<string, unknown>[]> {
-  if (db.kind === 'sqlite') {
-    const client = createClient({ url: db.url });
-    try {
-      return (await client.execute(sql)).rows as unknown as Record<string, unknown>[];
-    } finally {
-      client.close();
-    }
-  }
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = rawQuery;
 
 async function tables(db: TestDatabase): Promise<string[]> {
   const sql =

@@ -1,31 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
-import { createClient } from '@libsql/client';
 import t from 'tap';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../helpers/databases.ts';
+import { createTestDatabase, DATABASE_KINDS, rawQuery } from '../helpers/databases.ts';
 import { freePort, MAIN_JS, runProcess, startProcess, waitForStatus } from '../helpers/processes.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
 /** The server as an operator starts it: `node dist/main.js` (what `npm start` runs). */
 
-async function execute(db: TestDatabase, sql: string): Promise<unknown[]> {
-  if (db.kind === 'sqlite') {
-    const c = createClient({ url: db.url });
-    try {
-      return (await c.execute(sql)).rows;
-    } finally {
-      c.close();
-    }
-  }
-  const c = new pg.Client({ connectionString: db.url });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const execute = rawQuery;
 
 for (const kind of DATABASE_KINDS) {
   t.test(`${kind}: starts, serves health within 5 s, drains on SIGTERM, restarts on the same data`, async (t) => {

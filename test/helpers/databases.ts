@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { createClient } from '@libsql/client';
 import pg from 'pg';
 import type { Test } from 'tap';
 import type { DatabaseKind } from '../../src/config/schema.ts';
@@ -31,6 +32,25 @@ export async function createTestDatabase(t: Test, kind: DatabaseKind = DEFAULT_K
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   return { kind, url: url.href };
+}
+
+/** Runs SQL with the raw driver, independent of the code under test; returns the rows. */
+export async function rawQuery(db: TestDatabase, sql: string): Promise<Record<string, unknown>[]> {
+  if (db.kind === 'sqlite') {
+    const client = createClient({ url: db.url });
+    try {
+      return (await client.execute(sql)).rows as unknown as Record<string, unknown>[];
+    } finally {
+      client.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 async function adminQuery(sql: string): Promise<void> {

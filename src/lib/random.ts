@@ -4,3 +4,21 @@ import { randomBytes } from 'node:crypto';
 export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
 }
+
+let lastMs = 0;
+let sequence = 0;
+
+/**
+ * An id that sorts (as a string) in creation order within this process: 12 hex digits of
+ * wall-clock milliseconds, 6 of a per-millisecond sequence, then 64 random bits so ids from
+ * different processes never collide. Rows written in the same millisecond keep their order.
+ */
+export function orderedId(now = Date.now()): string {
+  if (now > lastMs) {
+    lastMs = now;
+    sequence = 0;
+  } else {
+    sequence++;
+  }
+  return `${lastMs.toString(16).padStart(12, '0')}${sequence.toString(16).padStart(6, '0')}-${randomBytes(8).toString('hex')}`;
+}

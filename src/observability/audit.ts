@@ -1,4 +1,5 @@
 import type { Clock } from '../lib/clock.js';
+import { orderedId } from '../lib/random.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -77,7 +78,7 @@ export function createAuditLog(store: AuditStore, logger: Logger, clock: Clock):
   return {
     async record(event) {
       const stored: StoredAuditEvent = {
-        id: crypto.randomUUID(),
+        id: orderedId(),
         at: clock.now(),
         type: event.type,
         ip: event.ip ?? null,
@@ -103,7 +104,7 @@ export function createMemoryAuditStore(): AuditStore & { events: StoredAuditEven
     async query(filter) {
       return events
         .filter((e) => (!filter.email || e.email === filter.email) && (!filter.type || e.type === filter.type) && (!filter.since || e.at >= filter.since))
-        .sort((a, b) => b.at.getTime() - a.at.getTime())
+        .sort((a, b) => b.at.getTime() - a.at.getTime() || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0))
         .slice(0, filter.limit);
     },
   };

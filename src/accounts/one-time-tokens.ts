@@ -31,6 +31,18 @@ export type OneTimeTokenState =
   | { status: 'expired' }
   | { status: 'unknown' };
 
+/** What a stored row (or its absence) means for a token presented for `purpose` at `now`. */
+export function classifyOneTimeToken(
+  row: { purpose: string; userId: string; expiresAt: Date; consumedAt: Date | null } | null | undefined,
+  purpose: OneTimeTokenPurpose,
+  now: Date,
+): OneTimeTokenState {
+  if (!row || row.purpose !== purpose) return { status: 'unknown' };
+  if (row.consumedAt) return { status: 'used' };
+  if (row.expiresAt <= now) return { status: 'expired' };
+  return { status: 'valid', userId: row.userId };
+}
+
 export interface OneTimeTokenStore {
   insert(record: OneTimeTokenRecord): Promise<void>;
   /** Reads without consuming (the page a mail link opens; mail scanners prefetch links). */
@@ -73,13 +85,8 @@ export async function issueOneTimeToken(
 /** The reference implementation: a Map. Single process only (unit tests). */
 export function createMemoryOneTimeTokenStore(): OneTimeTokenStore {
   const rows = new Map<string, OneTimeTokenRecord & { consumedAt: Date | null }>();
-  const state = (hash: string, purpose: OneTimeTokenPurpose, now: Date): OneTimeTokenState => {
-    const row = rows.get(hash);
-    if (!row || row.purpose !== purpose) return { status: 'unknown' };
-    if (row.consumedAt) return { status: 'used' };
-    if (row.expiresAt <= now) return { status: 'expired' };
-    return { status: 'valid', userId: row.userId };
-  };
+  const state = (hash: string, purpose: OneTimeTokenPurpose, now: Date): OneTimeTokenState =>
+    classifyOneTimeToken(rows.get(hash), purpose, now);
   return {
     async insert(record) {
       if (rows.has(record.hash)) throw new Error('one-time token already exists');

@@ -1,17 +1,12 @@
-import type { OneTimeTokenPurpose, OneTimeTokenState, OneTimeTokenStore } from '../accounts/one-time-tokens.js';
+import { classifyOneTimeToken, type OneTimeTokenPurpose, type OneTimeTokenState, type OneTimeTokenStore } from '../accounts/one-time-tokens.js';
 import type { Db } from './database.js';
 
 /** One-time tokens in the `one_time_tokens` table (only their SHA-256 is stored), SQLite or PostgreSQL. */
 export function createPrismaOneTimeTokenStore(db: Db): OneTimeTokenStore {
   const rows = db.oneTimeToken;
 
-  const state = async (hash: string, purpose: OneTimeTokenPurpose, now: Date): Promise<OneTimeTokenState> => {
-    const row = await rows.findUnique({ where: { hash } });
-    if (!row || row.purpose !== purpose) return { status: 'unknown' };
-    if (row.consumedAt) return { status: 'used' };
-    if (row.expiresAt <= now) return { status: 'expired' };
-    return { status: 'valid', userId: row.userId };
-  };
+  const state = async (hash: string, purpose: OneTimeTokenPurpose, now: Date): Promise<OneTimeTokenState> =>
+    classifyOneTimeToken(await rows.findUnique({ where: { hash } }), purpose, now);
 
   return {
     async insert(record) {

@@ -82,11 +82,24 @@ async function openPostgres({ databaseUrl, logger, poolSize = 10 }: DatabaseOpti
   };
 }
 
-/** The database holds password hashes and sessions: owner-only. SQLite gives its -wal and -shm files
- * the same mode as the database file, so creating that file first with 0600 covers all three. */
+/**
+ * The database holds password hashes and sessions: owner-only. SQLite gives its -wal and -shm files
+ * the same mode as the database file, so creating that file first with 0600 covers all three.
+ *
+ * Never opens a file that already exists. SQLite's locks are POSIX advisory locks, which belong to
+ * the process: closing ANY descriptor of the database file drops every lock the process holds on it,
+ * including those of its open SQLite connections, while SQLite goes on believing it holds them. With
+ * its shared lock gone, another process (the CLI) closing its connection finds itself "last", checkpoints
+ * and unlinks the -wal and -shm files under the server, whose later writes then go to an unlinked file
+ * and are lost. So: create the file exclusively when it is missing, and only chmod an existing one.
+ */
 export async function createPrivateFile(path: string): Promise<void> {
-  const handle = await open(path, 'a', 0o600);
-  await handle.close();
+  try {
+    const handle = await open(path, 'wx', 0o600);
+    await handle.close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {

@@ -2,7 +2,9 @@ import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DatabaseKind } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
+import type { Config as LibSqlConfig } from '@libsql/client';
 import type { PrismaClient } from './generated/sqlite/client.js';
+import { SQLITE_BUSY_TIMEOUT_MS, withConnectionSettings } from './sqlite-settings.js';
 
 /**
  * The one client shape repositories are written against. Both generated clients expose the same
@@ -26,9 +28,6 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
-/** SQLite waits this long for a lock held by another connection or process before failing. */
-const SQLITE_BUSY_TIMEOUT_MS = 5000;
-
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.databaseKind === 'sqlite' ? openSqlite(options) : openPostgres(options);
 }
@@ -41,10 +40,15 @@ async function openSqlite({ databaseUrl }: DatabaseOptions): Promise<Database> {
     import('@prisma/adapter-libsql'),
     import('./generated/sqlite/client.js'),
   ]);
-  const prisma = new PrismaClient({ adapter: new PrismaLibSql({ url: `file:${path}`, timeout: SQLITE_BUSY_TIMEOUT_MS }) });
-  // WAL lets readers proceed during a write and is persistent in the file; NORMAL sync is safe with WAL.
+  // Every connection the adapter opens gets the settings in sqlite-settings.ts.
+  class SettledLibSql extends PrismaLibSql {
+    override createClient(config: LibSqlConfig) {
+      return withConnectionSettings(super.createClient(config));
+    }
+  }
+  const prisma = new PrismaClient({ adapter: new SettledLibSql({ url: `file:${path}`, timeout: SQLITE_BUSY_TIMEOUT_MS }) });
+  // WAL is a property of the file: set once, kept by every later connection and process.
   await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
-  await prisma.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
   return {
     kind: 'sqlite',
     prisma,

@@ -95,7 +95,7 @@ export async function cliVisibility(t: Test, kind: DatabaseKind): Promise<void> 
   await json(gh, ['clients', 'delete', job.client_id]);
   const gone = await tokenRequest(server, job);
   t.equal(gone.status, 401, 'a deleted client is refused at once');
-  t.equal((await gone.json()).error, 'invalid_client');
+  t.equal(((await gone.json()) as { error: string }).error, 'invalid_client');
 
   // resources create / delete → within the 5 s API cache.
   const biller = await json(gh, ['clients', 'create', '--name', 'biller', '--grant', 'client_credentials', '--resource', API, '--scope', 'orders:read']);

@@ -143,6 +143,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
               grant_types: { type: 'array', maxItems: 4, items: { type: 'string', maxLength: 100 } },
               scope: { type: 'string', maxLength: 2000 },
               resources: { type: 'array', maxItems: 20, items: { type: 'string', maxLength: 500 } },
+              introspects: { type: 'array', maxItems: 20, items: { type: 'string', maxLength: 500 } },
               public: { type: 'boolean' },
               token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'client_secret_post'] },
             },
@@ -151,7 +152,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
         },
       },
       async (request, reply) => {
-        const b = request.body as { name: string; redirect_uris?: string[]; post_logout_redirect_uris?: string[]; grant_types?: string[]; scope?: string; resources?: string[]; public?: boolean; token_endpoint_auth_method?: string };
+        const b = request.body as { name: string; redirect_uris?: string[]; post_logout_redirect_uris?: string[]; grant_types?: string[]; scope?: string; resources?: string[]; introspects?: string[]; public?: boolean; token_endpoint_auth_method?: string };
         const created = await createClient(clientDeps, {
           name: b.name,
           ...(b.redirect_uris ? { redirectUris: b.redirect_uris } : {}),
@@ -159,6 +160,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
           ...(b.grant_types ? { grants: b.grant_types } : {}),
           ...(b.scope !== undefined ? { scope: b.scope } : {}),
           ...(b.resources ? { resources: b.resources } : {}),
+          ...(b.introspects ? { introspects: b.introspects } : {}),
           ...(b.public ? { public: true } : {}),
           ...(b.token_endpoint_auth_method ? { authMethod: b.token_endpoint_auth_method } : {}),
         });

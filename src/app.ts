@@ -167,6 +167,8 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
           if (missing.length > 0) throw new Error(`no active signing key for ${missing.join(', ')}`);
         },
       },
+      // A keyring on disk refused at reload: still serving, on the last good key set.
+      { name: 'keyring', check: async () => keys.problem() && `last good key set in use; refused ${keys.problem()}` },
     ]),
   );
   await app.register(metricsRoutes(metrics));

@@ -70,6 +70,8 @@ export function watchKeyring(options: KeyringWatcherOptions) {
 
   const tick = async () => {
     clearTimeout(timer);
+    // A read already under way may have started before the change this tick is for: read again after it.
+    await running;
     running ??= check().finally(() => {
       running = undefined;
     });

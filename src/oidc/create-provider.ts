@@ -16,6 +16,8 @@ export interface ProviderDeps extends ConfigurationDeps {
   clientAuthFailed(clientId: string, ip: string): Promise<{ retryAfter: number } | undefined>;
   /** Seconds the JWKS may be cached by resource servers right now (see keys/rotation.ts jwksMaxAge). */
   jwksCacheSeconds(): number;
+  /** The signing key `kid` is not revoked on disk right now (keys/key-state-probe.ts). */
+  keyUsable(kid: string | undefined): Promise<boolean>;
   rotations: RefreshRotationStore;
   audit: AuditLog;
   metrics: Metrics;
@@ -88,6 +90,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       jwks: deps.jwks,
       grantAlive: (ref) => deps.oidcStore.grantAlive(ref),
       clientExists: async (id) => (await deps.clientMetadata(id)) !== undefined,
+      keyUsable: deps.keyUsable,
       now: () => deps.clock.now(),
     }) as never,
   );

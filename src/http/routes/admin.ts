@@ -16,6 +16,8 @@ export interface AdminRouteDeps {
   services: Services;
   issuer: string;
   verifyOwnToken(token: string, audience: string): Promise<Record<string, unknown>>;
+  /** Re-read the keyring now: a key change made through this instance takes effect here at once. */
+  reloadKeys(): Promise<void>;
 }
 
 /** RFC 6750 §3: the challenge; its error_description must be printable ASCII without quotes. */
@@ -194,12 +196,21 @@ export function adminRoutes(deps: AdminRouteDeps) {
     app.post<{ Body: { now?: boolean } }>(
       '/admin/keys/rotate',
       { schema: { body: { type: 'object', properties: { now: { type: 'boolean' } }, additionalProperties: false } } },
-      async (request) => (await rotateSigningKeys(keyDeps, { now: request.body?.now === true })).keys,
+      async (request) => {
+        const result = await rotateSigningKeys(keyDeps, { now: request.body?.now === true });
+        await deps.reloadKeys();
+        return result.keys;
+      },
     );
     app.post<{ Body: { kid: string } }>(
       '/admin/keys/revoke',
       { schema: { body: { type: 'object', required: ['kid'], properties: { kid: { type: 'string', maxLength: 200 } }, additionalProperties: false } } },
-      async (request) => revokeSigningKey(keyDeps, request.body.kid),
+      async (request) => {
+        const result = await revokeSigningKey(keyDeps, request.body.kid);
+        // An emergency: this instance stops signing with the key now, not at its next reload.
+        await deps.reloadKeys();
+        return result;
+      },
     );
     app.post('/admin/keys/prune', async () => pruneSigningKeys(keyDeps));
   };

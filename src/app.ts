@@ -87,6 +87,13 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
       clientAuthFailed: (clientId, ip) => services.guard.clientFailed(clientId, ip),
       jwksCacheSeconds: () => jwksMaxAge(clock.now(), config.keyPrepublish, nextKeyChange),
       keyUsable: (kid) => keyStates.keyUsable(kid),
+      userCodes: {
+        admit: async (ip) => {
+          const d = await services.guard.admitUserCode(ip);
+          return d.ok ? d : { ok: false, retryAfter: d.refusal.retryAfter, started: d.refusal.started, banned: d.refusal.reason === 'ip_banned' };
+        },
+        settle: (ip) => services.guard.userCodeRight(ip),
+      },
       oidcStore: services.oidcStore,
       clientMetadata: async (id) => {
         const client = await services.clients.findById(id);

@@ -120,6 +120,23 @@ export function createLoginGuard(deps: LoginGuardDeps) {
     },
 
     /**
+     * One submission of a device user code (RFC 8628 §5.1): reserved on the IP's failure window that
+     * failed logins count on, so guessing codes and guessing passwords share one budget per IP.
+     */
+    async admitUserCode(ip: string): Promise<{ ok: true } | { ok: false; refusal: Refusal }> {
+      const t = now();
+      const ban = await findIpBan(deps.bans, deps.clock, ip);
+      if (ban) return { ok: false, refusal: { reason: 'ip_banned', retryAfter: ban.expiresAt ? retryAfter(ban.expiresAt.getTime(), t) : 0, started: false } };
+      const d = await decideAndWrite(store, `login:ip:${ipUnit(ip)}`, t, (c) => admitWindow(c, t, settings.ipFailures, settings.ipWindow, settings.ipBlock));
+      return d.admit ? { ok: true } : { ok: false, refusal: { reason: 'ip_blocked', retryAfter: retryAfter(d.retryAt, t), started: Boolean(d.next) } };
+    },
+
+    /** The user code was right: its reserved attempt is not a failure. */
+    async userCodeRight(ip: string): Promise<void> {
+      await decideAndWrite(store, `login:ip:${ipUnit(ip)}`, now(), refund);
+    },
+
+    /**
      * A client presented a wrong secret: counted per client and IP (free attempts, then doubling
      * waits) and per IP (the failure window). Returns a refusal once over a limit. A right secret
      * costs nothing here: 256-bit secrets are not guessed, so the token endpoint's fast path stays a

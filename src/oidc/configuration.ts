@@ -11,6 +11,7 @@ import { addGrantReference } from './jwt-introspection.js';
 import type { OidcStore } from './oidc-store.js';
 import type { ProviderPages } from './pages.js';
 import { resourceIndicators } from './resource-indicators.js';
+import { wrongUserCodes } from './user-code-throttle.js';
 
 export interface ConfigurationDeps {
   config: Readonly<Config>;
@@ -120,6 +121,8 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         mask: '****-****',
         userCodeInputSource: async (ctx, form, _out, err) => {
           const e = err as { userCode?: string; name?: string } | undefined;
+          // A code that is not live (unknown, expired, used) was a guess: it counts against the IP.
+          if (e?.userCode) wrongUserCodes.add(ctx);
           const message = !err
             ? { text: 'Enter the code shown on your device.', error: false }
             : e?.userCode || e?.name === 'NoCodeError'

@@ -40,7 +40,7 @@ async function cluster(t: Test, env: Record<string, string>) {
   await run('resources', 'create', '--audience', API, '--scope', 'orders:read');
   const client = JSON.parse((await run('clients', 'create', '--name', 'load', '--grant', 'client_credentials', '--resource', API)).stdout);
   const instances = [p1, p2].map((port) => startProcess(t, MAIN_JS, [], { ...common, PORT: String(port) }, dir));
-  for (const port of [p1, p2]) await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, 10_000);
+  for (const port of [p1, p2]) await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200);
   const urls = [p1, p2].map((p) => `http://127.0.0.1:${p}`);
   const auth = basic(client.client_id, client.client_secret);
   return { urls, issuer: common.ISSUER, run, instances, auth };

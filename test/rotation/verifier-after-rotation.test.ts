@@ -25,7 +25,7 @@ t.test('the example service accepts tokens of a new key without a restart', asyn
 
   const port = await freePort();
   startProcess(t, SERVER_JS, [], { GATEHOUSE_ISSUER: gh.issuer, SHOP_AUDIENCE: SHOP, PORT: String(port), LOG_LEVEL: 'warn' }, packageRoot());
-  await waitForStatus(`http://127.0.0.1:${port}/pool`, 200, 10_000);
+  await waitForStatus(`http://127.0.0.1:${port}/pool`, 200);
   const profile = async (tok: string) => (await fetch(`http://127.0.0.1:${port}/profile`, { headers: { authorization: `Bearer ${tok}` } })).status;
 
   const before = await token();

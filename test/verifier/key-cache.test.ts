@@ -98,6 +98,20 @@ t.test('a key published later (rotation) verifies without a restart', async (t) 
   t.equal(await codeOf(verifier.verify(signedByNext)), 'verified');
 });
 
+t.test('cooldownDuration sets the least time between two fetches', async (t) => {
+  const { fake, clock, verifier, token } = await setup(t, { cooldownDuration: 5_000 });
+  await verifier.verify(token);
+  const next = await testKey();
+  fake.published = [...fake.published, next.jwk];
+  const signedByNext = await accessToken(fake.issuer, next, clock.now());
+  clock.advance(4);
+  t.equal(await codeOf(verifier.verify(signedByNext)), 'ERR_TOKEN_SIGNATURE', '4 s after the last fetch: not fetched again');
+  t.equal(fake.hits.jwks, 1);
+  clock.advance(1);
+  t.equal(await codeOf(verifier.verify(signedByNext)), 'verified', '5 s after it: fetched, the new key found');
+  t.equal(fake.hits.jwks, 2);
+});
+
 t.test('a key removed from the JWKS stops verifying at the next fetch, even for tokens seen before', async (t) => {
   const { fake, clock, verifier, token } = await setup(t);
   for (let i = 0; i < 3; i++) t.equal(await codeOf(verifier.verify(token)), 'verified', 'seen and verified (its header is remembered)');

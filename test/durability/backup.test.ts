@@ -143,7 +143,7 @@ t.test('a backup taken under traffic restores into a new data folder: every ackn
   await run(['users', 'create', 'alice@example.com', '--password-stdin', '--verified'], `${PASSWORD}\n`);
 
   const server = startProcess(t, MAIN_JS, [], env, dir);
-  await waitForStatus(`${issuer}/readyz`, 200, 20_000);
+  await waitForStatus(`${issuer}/readyz`, 200);
   const earlyToken = (await postForm(`${issuer}/token`, { grant_type: 'client_credentials' }, basic(job.client_id, job.client_secret))).json.access_token as string;
   t.ok(earlyToken, 'a token from the original server');
 
@@ -205,7 +205,7 @@ t.test('a backup taken under traffic restores into a new data folder: every ackn
 
   const env2 = { ...env, DATA_DIR: restoredData };
   const second = startProcess(t, MAIN_JS, [], env2, dir);
-  await waitForStatus(`${issuer}/readyz`, 200, 20_000);
+  await waitForStatus(`${issuer}/readyz`, 200);
 
   t.equal(await logIn(issuer, shop, 'alice@example.com'), 'alice@example.com', 'a user created before the backup logs in');
   const firstSignup = ackedBefore.find((a) => a.worker === 'signup-a')!.email;

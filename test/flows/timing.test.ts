@@ -79,7 +79,7 @@ t.test('login, signup and forgot-password take the same time for known and unkno
   t.equal(created.code, 0);
   const client = created.json() as { client_id: string; client_secret: string };
   const server = startProcess(t, MAIN_JS, [], env, dir);
-  await waitForStatus(`${issuer}/readyz`, 200, 10_000);
+  await waitForStatus(`${issuer}/readyz`, 200);
   const config = await oidc.discovery(new URL(issuer), client.client_id, client.client_secret, undefined, { execute: [oidc.allowInsecureRequests] });
   const start = await startAuthorization(config, { redirect_uri: REDIRECT });
   const ua = new UserAgent();

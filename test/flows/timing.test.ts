@@ -74,6 +74,7 @@ t.test('login, signup and forgot-password take the same time for known and unkno
     IP_RESET_LIMIT: '100000',
     ACCOUNT_LOCK_AFTER: '10000',
   };
+  t.equal((await cli(['migrate'], env, dir)).code, 0);
   t.equal((await cli(['users', 'create', 'known@example.com', '--password-stdin', '--verified'], env, dir, PASSWORD)).code, 0);
   const created = await cli(['clients', 'create', '--name', 'Shop', '--redirect-uri', REDIRECT, '--grant', 'authorization_code', '--scope', 'openid email', '--json'], env, dir);
   t.equal(created.code, 0);

@@ -46,6 +46,7 @@ async function cluster(t: Test, env: Record<string, string>) {
     ...env,
   };
   const run = (...argv: string[]) => runProcess(CLI_JS, [...argv, '--json'], common, dir);
+  await run('migrate');
   await run('resources', 'create', '--audience', API, '--scope', 'orders:read');
   const client = JSON.parse((await run('clients', 'create', '--name', 'load', '--grant', 'client_credentials', '--resource', API)).stdout);
   const instances = [p1, p2].map((port) => startProcess(t, MAIN_JS, [], { ...common, PORT: String(port) }, dir));

@@ -1,6 +1,7 @@
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DatabaseKind } from '../config/schema.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Config as LibSqlConfig } from '@libsql/client';
 import type { PrismaClient } from './generated/sqlite/client.js';
@@ -26,16 +27,32 @@ export interface DatabaseOptions {
   logger: Logger;
   /** Connection pool size (PostgreSQL). */
   poolSize?: number;
+  /** SQLite: fail when the file does not exist instead of creating an empty database. */
+  mustExist?: boolean;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.databaseKind === 'sqlite' ? openSqlite(options) : openPostgres(options);
 }
 
-async function openSqlite({ databaseUrl }: DatabaseOptions): Promise<Database> {
-  const path = databaseUrl.slice('file:'.length);
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await createPrivateFile(path);
+/** The file behind a `file:` URL (configuration has made it absolute). */
+export function sqlitePath(databaseUrl: string): string {
+  return databaseUrl.slice('file:'.length);
+}
+
+async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): Promise<Database> {
+  const path = sqlitePath(databaseUrl);
+  if (mustExist) {
+    // stat, not open: closing any descriptor of the file would drop this process's SQLite locks on it.
+    const found = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!found?.isFile()) throw new AppError('not_found', `no SQLite database at ${path} (start the server or run gatehouse migrate to create it)`, { statusCode: 404 });
+  } else {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await createPrivateFile(path);
+  }
   const [{ PrismaLibSql }, { PrismaClient }] = await Promise.all([
     import('@prisma/adapter-libsql'),
     import('./generated/sqlite/client.js'),

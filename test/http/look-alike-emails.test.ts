@@ -3,6 +3,7 @@ import { buildTestApp } from '../helpers/build-app.ts';
 import { cli } from '../helpers/cli.ts';
 import { createTestDatabase, DEFAULT_KIND } from '../helpers/databases.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
+import { migrate } from '../../src/persistence/migrate.ts';
 
 const PASSWORD = 'a kettle singing at dawn';
 
@@ -61,6 +62,8 @@ t.test('signup API: forms that normalise to the same address are one account', a
 t.test('gatehouse users create refuses look-alikes with the reason', async (t) => {
   const dir = await tempDir(t);
   const db = await createTestDatabase(t, DEFAULT_KIND);
+  // Only `gatehouse migrate` and the server's start create the schema.
+  await migrate(db.kind, db.url);
   const vars = { DATABASE_URL: db.url, DATA_DIR: dir, LOG_LEVEL: 'silent' };
   for (const [name, email, says] of REFUSED.slice(0, 8)) {
     const r = await cli(['users', 'create', email, '--password-stdin', '--json'], vars, dir, `${PASSWORD}\n`);

@@ -5,6 +5,7 @@ import { constantTimeEqual, sha256 } from '../lib/digest.js';
 import type { Clock } from '../lib/clock.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
+import { grantLabel, oauthErrorLabel } from '../observability/metric-labels.js';
 import type { Metrics } from '../observability/metrics.js';
 import { buildConfiguration, type ConfigurationDeps } from './configuration.js';
 import type { RefreshRotationStore } from './refresh-rotation-store.js';
@@ -128,10 +129,10 @@ export function createProvider(deps: ProviderDeps): Provider {
   });
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
-    metrics.tokensIssued.inc({ grant: String(ctx.oidc.params?.grant_type ?? 'unknown') });
+    metrics.tokensIssued.inc({ grant: grantLabel(ctx.oidc.params?.grant_type) });
   });
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: { error?: string; error_detail?: string; status?: number }) => {
-    metrics.tokenErrors.inc({ grant: String(ctx.oidc?.params?.grant_type ?? 'unknown'), error: String(err.error ?? 'server_error') });
+    metrics.tokenErrors.inc({ grant: grantLabel(ctx.oidc?.params?.grant_type), error: oauthErrorLabel(err.error ?? 'server_error') });
     const reuse =
       err.error_detail === 'refresh token already used'
         ? 'refresh.reuse_detected'

@@ -7,6 +7,7 @@ import { resendVerification } from '../../accounts/verify-email.js';
 import { csrfToken, verifyCsrfToken } from '../../lib/csrf.js';
 import { seal, unseal } from '../../lib/seal.js';
 import type { AuditLog } from '../../observability/audit.js';
+import { loginOutcomeLabel, throttleLabel } from '../../observability/metric-labels.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { InteractionNotFound, type InteractionView, type Interactions } from '../../oidc/interactions.js';
 import { formSentence } from '../form-errors.js';
@@ -144,9 +145,9 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
           const to = await deps.interactions.finishLogin(request.raw, reply.raw, result.user.id);
           return reply.redirect(to, 303);
         }
-        deps.metrics.logins.inc({ outcome: result.reason === 'refused' ? result.refusal : result.reason });
+        deps.metrics.logins.inc({ outcome: loginOutcomeLabel(result.reason === 'refused' ? result.refusal : result.reason) });
         if (result.reason === 'refused') {
-          deps.metrics.throttles.inc({ reason: result.refusal });
+          deps.metrics.throttles.inc({ reason: throttleLabel(result.refusal) });
           if (result.retryAfter > 0) reply.header('retry-after', String(result.retryAfter));
           const error =
             result.refusal === 'ip_banned'

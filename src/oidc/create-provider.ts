@@ -2,6 +2,7 @@ import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import als from 'oidc-provider/lib/helpers/als.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 import { constantTimeEqual, sha256 } from '../lib/digest.js';
+import { FORM_ACTION_SELF, formActionSource, widenFormAction } from '../lib/form-action.js';
 import type { Clock } from '../lib/clock.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
@@ -34,7 +35,7 @@ class TooManyFailures extends errors.OIDCProviderError {
 
 /** Security headers on everything the engine answers; set before it renders, so the form_post
  * page can add its script hash to the policy. */
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+const PAGE_CSP = `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; ${FORM_ACTION_SELF}; frame-ancestors 'none'`;
 
 /**
  * One configured oidc-provider instance. A new instance is built whenever the key set changes (there
@@ -116,6 +117,19 @@ export function createProvider(deps: ProviderDeps): Provider {
     ctx.set('x-content-type-options', 'nosniff');
     ctx.set('referrer-policy', 'no-referrer');
     await next();
+    // The logout confirmation posts to us and is then redirected to the app's
+    // post_logout_redirect_uri; a form_post response posts straight to its redirect_uri. The engine
+    // rendered the page only after checking the URI is registered for the client.
+    if (ctx.type === 'text/html' && ctx.oidc?.client) {
+      const { client, params } = ctx.oidc;
+      const targets = [
+        typeof params?.redirect_uri === 'string' && client.redirectUriAllowed(params.redirect_uri) ? formActionSource(params.redirect_uri) : undefined,
+        typeof params?.post_logout_redirect_uri === 'string' && client.postLogoutRedirectUriAllowed(params.post_logout_redirect_uri)
+          ? formActionSource(params.post_logout_redirect_uri)
+          : undefined,
+      ];
+      ctx.set('content-security-policy', widenFormAction(ctx.response.get('content-security-policy'), targets));
+    }
     // RFC 9700 §4.11: after a POSTed form, redirect with 303 so the browser does not re-POST.
     if (ctx.method === 'POST' && (ctx.status === 302 || ctx.status === 307)) ctx.status = 303;
     if (ctx.type === 'text/html') ctx.set('cache-control', 'no-store');

@@ -56,6 +56,11 @@ t.test('authorization code + PKCE end to end: login, consent, token, userinfo, r
   const confirm = await ua.follow(logout.href);
   t.equal(confirm.status, 200);
   t.match(confirm.body, /Sign out/);
+  t.match(
+    confirm.headers.get('content-security-policy'),
+    /form-action 'self' https:\/\/app\.example\.com;/,
+    'the logout form may end at the registered post-logout origin, and nowhere else',
+  );
   t.equal(confirm.headers.get('x-frame-options'), 'DENY');
   const action = /action="([^"]+)"/.exec(confirm.body)![1]!;
   const done = await ua.request(new URL(action, gh.issuer).href, { form: { xsrf: hiddenField(confirm.body, 'xsrf'), logout: 'yes' } });
@@ -85,6 +90,11 @@ t.test('a wrong password shows one generic message, keeps the email, and does no
   const ua = new UserAgent();
   const start = await startAuthorization(config, { redirect_uri: REDIRECT });
   const login = await ua.follow(start.url.href, REDIRECT);
+  t.match(
+    login.headers.get('content-security-policy'),
+    /form-action 'self' https:\/\/app\.example\.com;/,
+    "the login form may end (after our redirects) at the app's redirect_uri origin, and nowhere else",
+  );
   const uid = /\/interaction\/([A-Za-z0-9_-]+)/.exec(login.url)![1]!;
   const base = new URL(login.url).origin;
   const wrong = await ua.request(`${base}/interaction/${uid}/login`, { form: { csrf: hiddenField(login.body, 'csrf'), email: 'alice@example.com', password: 'not my password' } });

@@ -13,6 +13,7 @@ import { InteractionNotFound, type InteractionView, type Interactions } from '..
 import { formSentence } from '../form-errors.js';
 import { trustedDeviceFor } from '../../lib/device-cookie.js';
 import { deviceOf, rememberDevice } from '../device.js';
+import { allowFormTarget } from '../plugins/page-headers.js';
 import { rateLimit, type RateLimitDeps } from '../rate-limit.js';
 import { requestContext } from '../request-context.js';
 import { rememberInteraction } from '../return-to-interaction.js';
@@ -86,7 +87,10 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
   /** The pending interaction, or undefined after the "expired" page was sent. */
   const viewOf = async (request: FastifyRequest, reply: FastifyReply): Promise<InteractionView | undefined> => {
     try {
-      return await deps.interactions.view(request.raw, reply.raw);
+      const view = await deps.interactions.view(request.raw, reply.raw);
+      // Every form of these pages ends, through our redirects, at the app's redirect_uri.
+      allowFormTarget(reply, view.returnTo);
+      return view;
     } catch (err) {
       if (err instanceof InteractionNotFound) {
         expired(reply);

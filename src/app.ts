@@ -169,7 +169,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
       },
     ]),
   );
-  await app.register(metricsRoutes(metrics));
+  await app.register(metricsRoutes(metrics, config.metricsToken));
   await app.register(assetRoutes);
   const secureCookies = config.issuer.startsWith('https:');
   await app.register(async (pages) => {

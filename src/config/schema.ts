@@ -61,6 +61,8 @@ export interface Config {
   mailFrom: string;
   logLevel: LogLevel;
   sweepInterval: number;
+  /** Bearer token /metrics requires; null = /metrics is open (to anyone not IP-banned). */
+  metricsToken: string | null;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -181,6 +183,14 @@ function safely(fn: () => unknown): boolean {
   } catch {
     return false;
   }
+}
+
+function metricsToken(raw: string): Parsed<string | null> {
+  const value = raw.trim();
+  if (value === '') return ok(null);
+  // RFC 6750 §2.1 b64token, long enough not to be guessed.
+  if (!/^[A-Za-z0-9._~+/-]+=*$/.test(value)) return problem('may contain only letters, digits and - . _ ~ + / (then =)');
+  return value.length >= 32 ? ok(value) : problem('must be at least 32 characters (e.g. openssl rand -base64 32)');
 }
 
 function smtpUrl(raw: string): Parsed<string | null> {
@@ -367,5 +377,10 @@ export const FIELDS = [
     key: 'sweepInterval', variable: 'SWEEP_INTERVAL', defaultText: '5m',
     description: 'how often expired tokens, sessions and one-time tokens are deleted',
     defaultValue: () => 300, parse: duration(1, DAY),
+  }),
+  field({
+    key: 'metricsToken', variable: 'METRICS_TOKEN', defaultText: '(unset: /metrics is open)',
+    description: 'bearer token that /metrics requires (Authorization: Bearer <token>); at least 32 characters',
+    secret: true, defaultValue: () => null, parse: metricsToken,
   }),
 ] as const satisfies readonly Field[];

@@ -137,6 +137,7 @@ t.test('signups and reset requests are limited per IP; IP bans refuse everything
   t.equal(page.status, 403);
   t.match(await page.text(), /blocked/);
   t.equal((await fetch(`${gh.issuer}/healthz`, { headers: banned })).status, 200, 'health checks are never banned');
+  t.equal((await fetch(`${gh.issuer}/metrics`, { headers: banned })).status, 403, 'metrics are');
   const login = await attemptLogin(configs[0]!, REDIRECT, new UserAgent({ 'x-forwarded-for': '203.0.113.200' }), victim.email, PASSWORD).catch((e: Error) => e.message);
   t.match(String(typeof login === 'string' ? login : login.status), /403/, 'no login page from a banned range');
   const listed = await cli(['ips', 'list', '--json'], vars, gh.config.dataDir);

@@ -148,7 +148,22 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
+    // A client that sends its headers or body a byte at a time must not hold a socket for ever: Node
+    // answers 408 and closes once headersTimeout / requestTimeout pass (checked every second, not
+    // every 30 s as by default); an idle keep-alive socket closes after keepAliveTimeout; a socket
+    // that stops moving while we write closes after connectionTimeout.
+    requestTimeout: config.httpRequestTimeout * 1000,
+    connectionTimeout: config.httpRequestTimeout * 1000,
+    keepAliveTimeout: config.httpKeepAliveTimeout * 1000,
+    http: {
+      requestTimeout: config.httpRequestTimeout * 1000,
+      headersTimeout: config.httpHeadersTimeout * 1000,
+      connectionsCheckingInterval: 1000,
+    },
   });
+  // Beyond this many open sockets, new ones are closed on arrival (slow clients cannot exhaust file
+  // descriptors and memory).
+  app.server.maxConnections = config.httpMaxConnections;
 
   // Cookie parsing and serialising only; our cookies are signed by their own code (device, CSRF) or
   // by oidc-provider (sessions, interactions).

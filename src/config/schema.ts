@@ -63,6 +63,14 @@ export interface Config {
   sweepInterval: number;
   /** Bearer token /metrics requires; null = /metrics is open (to anyone not IP-banned). */
   metricsToken: string | null;
+  /** Seconds a client has to send a whole request (headers and body); also the socket inactivity limit. */
+  httpRequestTimeout: number;
+  /** Seconds a client has to send the request headers (at most httpRequestTimeout). */
+  httpHeadersTimeout: number;
+  /** Seconds an idle keep-alive connection stays open between requests. */
+  httpKeepAliveTimeout: number;
+  /** Open connections accepted at once; further ones are closed on arrival. */
+  httpMaxConnections: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -377,6 +385,33 @@ export const FIELDS = [
     key: 'sweepInterval', variable: 'SWEEP_INTERVAL', defaultText: '5m',
     description: 'how often expired tokens, sessions and one-time tokens are deleted',
     defaultValue: () => 300, parse: duration(1, DAY),
+  }),
+  field({
+    key: 'httpRequestTimeout', variable: 'HTTP_REQUEST_TIMEOUT', defaultText: '30s',
+    description: 'time a client has to send a whole request, headers and body (a slow client is cut off with 408)',
+    defaultValue: () => 30, parse: duration(1, HOUR),
+  }),
+  field({
+    key: 'httpHeadersTimeout', variable: 'HTTP_HEADERS_TIMEOUT', defaultText: '10s (at most HTTP_REQUEST_TIMEOUT)',
+    description: 'time a client has to send the request headers',
+    defaultValue: (ctx) => Math.min(10, ctx.partial.httpRequestTimeout ?? 30),
+    parse: (raw, ctx) => {
+      const parsed = duration(1, HOUR)(raw);
+      if ('value' in parsed && ctx.partial.httpRequestTimeout !== undefined && parsed.value > ctx.partial.httpRequestTimeout) {
+        return problem(`must not exceed HTTP_REQUEST_TIMEOUT (${ctx.partial.httpRequestTimeout}s)`);
+      }
+      return parsed;
+    },
+  }),
+  field({
+    key: 'httpKeepAliveTimeout', variable: 'HTTP_KEEP_ALIVE_TIMEOUT', defaultText: '72s',
+    description: 'how long an idle keep-alive connection stays open (keep it above your load balancer\'s idle timeout)',
+    defaultValue: () => 72, parse: duration(1, HOUR),
+  }),
+  field({
+    key: 'httpMaxConnections', variable: 'HTTP_MAX_CONNECTIONS', defaultText: '1000',
+    description: 'open connections accepted at once; further ones are closed on arrival',
+    defaultValue: () => 1000, parse: integer(1, 1_000_000),
   }),
   field({
     key: 'metricsToken', variable: 'METRICS_TOKEN', defaultText: '(unset: /metrics is open)',

@@ -37,15 +37,22 @@ function decodeUtf8(body: Buffer): string {
 /** A lone UTF-16 surrogate (from a JSON escape) is not text. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
-function assertWellFormed(value: unknown): void {
-  if (typeof value === 'string') {
-    if (LONE_SURROGATE.test(value)) throw badRequest('The request body contains an invalid Unicode escape.');
-  } else if (Array.isArray(value)) {
-    value.forEach(assertWellFormed);
-  } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      assertWellFormed(k);
-      assertWellFormed(v);
+/** Our bodies are flat objects; anything nested deeper is not a request we could accept. */
+const MAX_DEPTH = 16;
+
+/** Walks the parsed body without recursion (a body nested 20,000 deep must be a 400, not a stack
+ * overflow): no lone surrogates, no nesting beyond MAX_DEPTH. */
+function assertWellFormed(body: unknown): void {
+  const pending: { value: unknown; depth: number }[] = [{ value: body, depth: 0 }];
+  while (pending.length > 0) {
+    const { value, depth } = pending.pop()!;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) throw badRequest('The request body contains an invalid Unicode escape.');
+    } else if (value && typeof value === 'object') {
+      if (depth >= MAX_DEPTH) throw badRequest(`The request body is nested too deeply (more than ${MAX_DEPTH} levels).`);
+      for (const [k, v] of Object.entries(value)) {
+        pending.push({ value: k, depth: depth + 1 }, { value: v, depth: depth + 1 });
+      }
     }
   }
 }

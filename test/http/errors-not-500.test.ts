@@ -1,0 +1,51 @@
+import t from 'tap';
+import { buildTestApp } from '../helpers/build-app.ts';
+import { createVerifiedUser, PASSWORD, registerClient } from '../helpers/fixtures.ts';
+import { relyingParty, startAuthorization } from '../helpers/relying-party.ts';
+import { hiddenField, UserAgent } from '../helpers/user-agent.ts';
+
+const REDIRECT = 'https://app.example.com/callback';
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  t.test(`a NUL byte in the login email is a failed login with its audit row (${kind})`, async (t) => {
+    const gh = await buildTestApp(t, { listen: true, kind });
+    const client = await registerClient(gh.services, { name: 'Shop', redirectUris: [REDIRECT], grants: ['authorization_code'] });
+    await createVerifiedUser(gh.services, 'alice@example.com', PASSWORD);
+    const config = await relyingParty(gh, client);
+    const ua = new UserAgent();
+    const start = await startAuthorization(config, { redirect_uri: REDIRECT });
+    const login = await ua.follow(start.url.href, REDIRECT);
+    const uid = /\/interaction\/([A-Za-z0-9_-]+)/.exec(login.url)![1]!;
+    const res = await ua.request(`${gh.issuer}/interaction/${uid}/login`, {
+      form: { csrf: hiddenField(login.body, 'csrf'), email: 'alice\u0000@example.com', password: PASSWORD },
+    });
+    t.equal(res.status, 401, 'the one generic failure, not a 500');
+    t.match(res.body, /The email or password is not correct\./);
+    const [event] = await gh.services.auditStore.query({ type: 'login.failed', limit: 10 });
+    t.ok(event, 'the audit row was written');
+    t.equal(event?.email, 'alice\uFFFD@example.com', 'under what was typed, the NUL made visible');
+    t.match(event?.detail, { reason: 'invalid_credentials' });
+    t.equal((await ua.request(`${gh.issuer}/interaction/${uid}/login`, { form: { csrf: hiddenField(login.body, 'csrf'), email: 'alice@example.com', password: PASSWORD } })).status, 303, 'the real login still works');
+  });
+}
+
+t.test('JSON nested 20,000 deep is a 400, not a stack overflow', async (t) => {
+  const gh = await buildTestApp(t);
+  const deep = (open: string, close: string) => `${open.repeat(20_000)}${close.repeat(20_000)}`;
+  const bodies = {
+    arrays: deep('[', ']'),
+    // as deep as fits in the 64 KB body limit
+    'objects 12,000 deep': `${'{"":'.repeat(12_000)}1${'}'.repeat(12_000)}`,
+    'inside a field': `{"email":"a@example.com","password":${deep('[', ']')}}`,
+    'with a prototype key': `{"constructor":${deep('[', ']')}}`,
+  };
+  for (const [name, payload] of Object.entries(bodies)) {
+    for (const url of ['/account/signup', '/account/password/forgot']) {
+      const res = await gh.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload });
+      t.equal(res.statusCode, 400, `${name} at ${url}`);
+      t.match(res.json(), { error: 'invalid_request', error_description: /nested too deeply|malformed/ }, name);
+    }
+  }
+  const shallow = await gh.app.inject({ method: 'POST', url: '/account/password/forgot', headers: { 'content-type': 'application/json' }, payload: { email: 'a@example.com' } });
+  t.equal(shallow.statusCode, 202, 'an ordinary body is still fine');
+});

@@ -225,7 +225,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     await admin.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
     await admin.register(adminRoutes({ services, issuer: config.issuer, verifyOwnToken }));
   });
-  await app.register(oidcMount(providers, { trustProxy: config.trustProxy.length > 0 }));
+  await app.register(oidcMount(providers, { issuer: config.issuer }));
 
   // Expired codes, tokens, sessions and rotation records are deleted on a timer (every instance
   // sweeps; the deletes are idempotent).

@@ -45,9 +45,10 @@ const PAGE_CSP = `default-src 'none'; script-src 'self'; style-src 'self'; img-s
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, audit, metrics, logger } = deps;
   const provider = new Provider(config.issuer, buildConfiguration(deps));
-  // Behind TLS-terminating proxies the engine must believe X-Forwarded-* (the HTTP layer only lets
-  // them through from TRUST_PROXY addresses, normalised to one hop).
-  provider.proxy = config.trustProxy.length > 0;
+  // The engine reads its origin and the client address from X-Forwarded-*, which the HTTP layer
+  // (http/plugins/oidc-mount.ts) always sets itself: the issuer's host and protocol, and the client
+  // IP as decided with TRUST_PROXY. Whatever a caller sent is dropped before.
+  provider.proxy = true;
 
   // Client secrets are stored as SHA-256 (see admin/clients.ts): compare digests in constant time.
   // This is the extension point oidc-provider's author recommends for hashed secrets (issue #631).

@@ -151,3 +151,24 @@ t.test('unregistered redirect URI: an error page, never a redirect; response_typ
   t.equal(fragment.get('error'), 'unsupported_response_type');
   t.notOk(fragment.get('access_token'), 'no token');
 });
+
+t.test('response_mode=form_post: the auto-submitting page may post to the app, and nowhere else', async (t) => {
+  const { config } = await setup(t);
+  const ua = new UserAgent();
+  const start = await startAuthorization(config, { redirect_uri: REDIRECT, response_mode: 'form_post' });
+  let step = await ua.follow(start.url.href, REDIRECT);
+  for (let i = 0; i < 3 && !step.body.includes(`action="${REDIRECT}"`); i++) {
+    const uid = /\/interaction\/([A-Za-z0-9_-]+)/.exec(step.url)![1]!;
+    const base = new URL(step.url).origin;
+    const csrf = hiddenField(step.body, 'csrf');
+    step = step.body.includes('name="password"')
+      ? await ua.follow(`${base}/interaction/${uid}/login`, REDIRECT, { form: { csrf, email: 'alice@example.com', password: PASSWORD } })
+      : await ua.follow(`${base}/interaction/${uid}/confirm`, REDIRECT, { form: { csrf } });
+  }
+  t.equal(step.status, 200);
+  t.match(step.body, new RegExp(`<form method="post" action="${REDIRECT}">`), 'the form_post page');
+  t.match(step.body, /name="code"/);
+  const csp = step.headers.get('content-security-policy') ?? '';
+  t.match(csp, /form-action 'self' https:\/\/app\.example\.com(;|$)/, 'its form may reach the app origin');
+  t.match(csp, /script-src 'self' 'sha256-/, "the engine's script hash survived");
+});

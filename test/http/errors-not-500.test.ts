@@ -2,6 +2,7 @@ import t from 'tap';
 import { buildTestApp } from '../helpers/build-app.ts';
 import { createVerifiedUser, PASSWORD, registerClient } from '../helpers/fixtures.ts';
 import { relyingParty, startAuthorization } from '../helpers/relying-party.ts';
+import { basic } from '../helpers/tokens.ts';
 import { hiddenField, UserAgent } from '../helpers/user-agent.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
@@ -49,3 +50,38 @@ t.test('JSON nested 20,000 deep is a 400, not a stack overflow', async (t) => {
   const shallow = await gh.app.inject({ method: 'POST', url: '/account/password/forgot', headers: { 'content-type': 'application/json' }, payload: { email: 'a@example.com' } });
   t.equal(shallow.statusCode, 202, 'an ordinary body is still fine');
 });
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  t.test(`a NUL in a JSON body, a query string or a path is a 400, not a database error (${kind})`, async (t) => {
+    const gh = await buildTestApp(t, { kind });
+    const ops = await registerClient(gh.services, { name: 'ops', grants: ['client_credentials'], resources: [`${gh.issuer}/admin`], scope: 'gatehouse:admin' });
+    await createVerifiedUser(gh.services, 'victim@example.com', PASSWORD);
+    const issued = await gh.app.inject({
+      method: 'POST',
+      url: '/token',
+      headers: { authorization: basic(ops.client_id, ops.client_secret!), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'grant_type=client_credentials&scope=gatehouse:admin',
+    });
+    const authorization = `Bearer ${String(issued.json().access_token)}`;
+    const cases = [
+      { method: 'POST', url: '/admin/users/victim%40example.com/ban', payload: { reason: 'chargeback\u0000s' }, what: /request body contains a NUL/ },
+      { method: 'POST', url: '/admin/ips/ban', payload: { ip: '203.0.113.1', reason: 'scan\u0000ner' }, what: /request body contains a NUL/ },
+      { method: 'GET', url: '/admin/audit?user=victim%00%40example.com', what: /query string contains a NUL/ },
+      { method: 'GET', url: '/admin/clients/abc%00def', what: /URL path contains a NUL/ },
+      { method: 'POST', url: '/account/password/forgot', payload: { email: 'victim\u0000@example.com' }, what: /request body contains a NUL/ },
+    ] as const;
+    for (const c of cases) {
+      const res = await gh.app.inject({
+        method: c.method,
+        url: c.url,
+        headers: { authorization, ...('payload' in c ? { 'content-type': 'application/json' } : {}) },
+        ...('payload' in c ? { payload: JSON.stringify(c.payload) } : {}),
+      });
+      t.equal(res.statusCode, 400, `${c.method} ${c.url}`);
+      t.match(res.json(), { error: 'invalid_request', error_description: c.what });
+    }
+    t.equal((await gh.services.users.findByEmail('victim@example.com'))!.status, 'active', 'nothing was written');
+    const ban = await gh.app.inject({ method: 'POST', url: '/admin/users/victim%40example.com/ban', headers: { authorization, 'content-type': 'application/json' }, payload: { reason: 'chargebacks' } });
+    t.equal(ban.statusCode, 200, 'an ordinary ban still works');
+  });
+}

@@ -85,3 +85,16 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     t.equal(ban.statusCode, 200, 'an ordinary ban still works');
   });
 }
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  t.test(`a NUL in what the protocol engine looks up is an ordinary miss, not a database error (${kind})`, async (t) => {
+    const gh = await buildTestApp(t, { kind });
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const post = await gh.app.inject({ method: 'POST', url: '/token', headers: form, payload: 'grant_type=client_credentials&client_id=a%00b&client_secret=x' });
+    t.equal(post.statusCode, 401, 'client_secret_post with a NUL in client_id');
+    t.match(post.json(), { error: 'invalid_client' });
+    const auth = await gh.app.inject({ method: 'GET', url: '/auth?client_id=a%00b&response_type=code&scope=openid' });
+    t.equal(auth.statusCode, 400, 'an authorization request for such a client');
+    t.match(auth.body, /Error code: invalid_client/, 'the error page names the unknown client');
+  });
+}

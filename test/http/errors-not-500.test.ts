@@ -98,3 +98,22 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     t.match(auth.body, /Error code: invalid_client/, 'the error page names the unknown client');
   });
 }
+
+t.test('the device code form posted without a live session starts again instead of a 500', async (t) => {
+  const gh = await buildTestApp(t, { listen: true });
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  for (const [name, headers] of [
+    ['no session cookie', form],
+    ['a session cookie the server does not know', { ...form, cookie: 'gatehouse_session=unknown-session-id' }],
+  ] as const) {
+    const res = await fetch(`${gh.issuer}/device`, { method: 'POST', headers, body: 'xsrf=forged&user_code=BCDF-GHJK', redirect: 'manual' });
+    t.equal(res.status, 303, name);
+    t.equal(res.headers.get('location'), `${gh.issuer}/device`, 'back to the code page');
+  }
+  const ua = new UserAgent();
+  const input = await ua.follow(`${gh.issuer}/device`);
+  t.equal(input.status, 200);
+  const retry = await ua.follow(`${gh.issuer}/device`, undefined, { form: { xsrf: hiddenField(input.body, 'xsrf'), user_code: 'BCDF-GHJK' } });
+  t.equal(retry.status, 200, 'with the session from that page, an unknown code is the ordinary page again');
+  t.match(retry.body, /That code is not valid or has expired/);
+});

@@ -31,8 +31,9 @@ export const pageHeadersPlugin = fp(async function pageHeaders(app: FastifyInsta
     if (type.startsWith('text/html')) {
       reply.headers(PAGE_HEADERS);
       reply.header('content-security-policy', widenFormAction(PAGE_HEADERS['content-security-policy'], [formTargets.get(reply)]));
+    } else {
+      reply.header('x-content-type-options', 'nosniff');
     }
-    else reply.header('x-content-type-options', 'nosniff');
     return payload;
   });
 });

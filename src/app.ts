@@ -160,7 +160,22 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
+    // A client that sends its headers or body a byte at a time must not hold a socket for ever: Node
+    // answers 408 and closes once headersTimeout / requestTimeout pass (checked every second, not
+    // every 30 s as by default); an idle keep-alive socket closes after keepAliveTimeout; a socket
+    // that stops moving while we write closes after connectionTimeout.
+    requestTimeout: config.httpRequestTimeout * 1000,
+    connectionTimeout: config.httpRequestTimeout * 1000,
+    keepAliveTimeout: config.httpKeepAliveTimeout * 1000,
+    http: {
+      requestTimeout: config.httpRequestTimeout * 1000,
+      headersTimeout: config.httpHeadersTimeout * 1000,
+      connectionsCheckingInterval: 1000,
+    },
   });
+  // Beyond this many open sockets, new ones are closed on arrival (slow clients cannot exhaust file
+  // descriptors and memory).
+  app.server.maxConnections = config.httpMaxConnections;
 
   // Cookie parsing and serialising only; our cookies are signed by their own code (device, CSRF) or
   // by oidc-provider (sessions, interactions).
@@ -183,7 +198,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
       { name: 'keyring', check: async () => keys.problem() && `last good key set in use; refused ${keys.problem()}` },
     ]),
   );
-  await app.register(metricsRoutes(metrics));
+  await app.register(metricsRoutes(metrics, config.metricsToken));
   await app.register(assetRoutes);
   const secureCookies = config.issuer.startsWith('https:');
   await app.register(async (pages) => {
@@ -224,7 +239,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     await admin.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
     await admin.register(adminRoutes({ services, issuer: config.issuer, verifyOwnToken, reloadKeys: () => keys.reload() }));
   });
-  await app.register(oidcMount(providers, { trustProxy: config.trustProxy.length > 0 }));
+  await app.register(oidcMount(providers, { issuer: config.issuer }));
 
   // Expired codes, tokens, sessions and rotation records are deleted on a timer (every instance
   // sweeps; the deletes are idempotent).

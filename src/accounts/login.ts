@@ -45,8 +45,10 @@ export async function login(deps: LoginDeps, input: LoginInput): Promise<LoginRe
   try {
     email = normalizeEmail(input.email);
   } catch {
-    // A malformed address is a wrong login like any other, counted under what was typed.
-    email = input.email.trim().toLowerCase().slice(0, 320);
+    // A malformed address is a wrong login like any other, counted under what was typed, with
+    // control characters made visible (PostgreSQL text cannot hold a NUL; a counter key or audit row
+    // must never fail on one).
+    email = visible(input.email.trim().toLowerCase().slice(0, 320));
   }
   const context = { ...input.who, email, clientId: input.clientId ?? null };
 
@@ -86,6 +88,9 @@ export async function login(deps: LoginDeps, input: LoginInput): Promise<LoginRe
   }
   return { ok: false, reason: 'invalid_credentials' };
 }
+
+/** Control characters (NUL included) as U+FFFD. */
+const visible = (text: string) => text.replace(/[\x00-\x1f\x7f]/g, '\uFFFD');
 
 async function burn(deps: LoginDeps, password: string): Promise<{ ok: false; reason: 'invalid_credentials' }> {
   await deps.hasher.burn(password);

@@ -63,6 +63,16 @@ export interface Config {
   mailFrom: string;
   logLevel: LogLevel;
   sweepInterval: number;
+  /** Bearer token /metrics requires; null = /metrics is open (to anyone not IP-banned). */
+  metricsToken: string | null;
+  /** Seconds a client has to send a whole request (headers and body); also the socket inactivity limit. */
+  httpRequestTimeout: number;
+  /** Seconds a client has to send the request headers (at most httpRequestTimeout). */
+  httpHeadersTimeout: number;
+  /** Seconds an idle keep-alive connection stays open between requests. */
+  httpKeepAliveTimeout: number;
+  /** Open connections accepted at once; further ones are closed on arrival. */
+  httpMaxConnections: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -183,6 +193,14 @@ function safely(fn: () => unknown): boolean {
   } catch {
     return false;
   }
+}
+
+function metricsToken(raw: string): Parsed<string | null> {
+  const value = raw.trim();
+  if (value === '') return ok(null);
+  // RFC 6750 §2.1 b64token, long enough not to be guessed.
+  if (!/^[A-Za-z0-9._~+/-]+=*$/.test(value)) return problem('may contain only letters, digits and - . _ ~ + / (then =)');
+  return value.length >= 32 ? ok(value) : problem('must be at least 32 characters (e.g. openssl rand -base64 32)');
 }
 
 function smtpUrl(raw: string): Parsed<string | null> {
@@ -375,5 +393,37 @@ export const FIELDS = [
     key: 'sweepInterval', variable: 'SWEEP_INTERVAL', defaultText: '5m',
     description: 'how often expired tokens, sessions and one-time tokens are deleted',
     defaultValue: () => 300, parse: duration(1, DAY),
+  }),
+  field({
+    key: 'httpRequestTimeout', variable: 'HTTP_REQUEST_TIMEOUT', defaultText: '30s',
+    description: 'time a client has to send a whole request, headers and body (a slow client is cut off with 408)',
+    defaultValue: () => 30, parse: duration(1, HOUR),
+  }),
+  field({
+    key: 'httpHeadersTimeout', variable: 'HTTP_HEADERS_TIMEOUT', defaultText: '10s (at most HTTP_REQUEST_TIMEOUT)',
+    description: 'time a client has to send the request headers',
+    defaultValue: (ctx) => Math.min(10, ctx.partial.httpRequestTimeout ?? 30),
+    parse: (raw, ctx) => {
+      const parsed = duration(1, HOUR)(raw);
+      if ('value' in parsed && ctx.partial.httpRequestTimeout !== undefined && parsed.value > ctx.partial.httpRequestTimeout) {
+        return problem(`must not exceed HTTP_REQUEST_TIMEOUT (${ctx.partial.httpRequestTimeout}s)`);
+      }
+      return parsed;
+    },
+  }),
+  field({
+    key: 'httpKeepAliveTimeout', variable: 'HTTP_KEEP_ALIVE_TIMEOUT', defaultText: '72s',
+    description: 'how long an idle keep-alive connection stays open (keep it above your load balancer\'s idle timeout)',
+    defaultValue: () => 72, parse: duration(1, HOUR),
+  }),
+  field({
+    key: 'httpMaxConnections', variable: 'HTTP_MAX_CONNECTIONS', defaultText: '1000',
+    description: 'open connections accepted at once; further ones are closed on arrival',
+    defaultValue: () => 1000, parse: integer(1, 1_000_000),
+  }),
+  field({
+    key: 'metricsToken', variable: 'METRICS_TOKEN', defaultText: '(unset: /metrics is open)',
+    description: 'bearer token that /metrics requires (Authorization: Bearer <token>); at least 32 characters',
+    secret: true, defaultValue: () => null, parse: metricsToken,
   }),
 ] as const satisfies readonly Field[];

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { LoginGuard } from '../guard/login-guard.js';
 import { AppError, tooManyRequests } from '../errors.js';
 import type { AuditLog } from '../observability/audit.js';
+import { throttleLabel } from '../observability/metric-labels.js';
 import type { Metrics } from '../observability/metrics.js';
 import { requestContext } from './request-context.js';
 
@@ -21,7 +22,7 @@ export function rateLimit(kind: 'signup' | 'reset', deps: RateLimitDeps) {
     const decision = await deps.guard.admitRate(kind, request.ip);
     if (decision.ok) return;
     const { refusal } = decision;
-    deps.metrics.throttles.inc({ reason: `${kind}_${refusal.reason}` });
+    deps.metrics.throttles.inc({ reason: throttleLabel(`${kind}_${refusal.reason}`) });
     if (refusal.started) {
       await deps.audit.record({ type: 'ip.blocked', ...requestContext(request), detail: { reason: `${kind} limit`, retry_after: refusal.retryAfter } });
     }

@@ -34,6 +34,11 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** No id, uid, user code or client id we store contains U+0000 (all come from safe alphabets), and
+ * PostgreSQL cannot even compare text with one: a lookup for such a key finds nothing, without asking
+ * the database (a client_id with a NUL was a 503, the database error taken for an outage). */
+const unstorable = (key: string) => key.includes('\u0000');
+
 /**
  * oidc-provider's adapter (7 methods) over the OidcStore port. `consume` is the store's atomic
  * conditional update: the loser of a race is told `invalid_grant`, and the grant it was racing for is
@@ -48,15 +53,18 @@ export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSo
     }
 
     find(id: string): Promise<AdapterPayload | undefined> {
+      if (unstorable(id)) return Promise.resolve(undefined);
       if (this.model === 'Client') return guarded(() => clients(id));
       return guarded(() => store.find(this.model, id)) as Promise<AdapterPayload | undefined>;
     }
 
     findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      if (unstorable(userCode)) return Promise.resolve(undefined);
       return guarded(() => store.findByUserCode(this.model, userCode)) as Promise<AdapterPayload | undefined>;
     }
 
     findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      if (unstorable(uid)) return Promise.resolve(undefined);
       return guarded(() => store.findByUid(this.model, uid)) as Promise<AdapterPayload | undefined>;
     }
 

@@ -120,6 +120,17 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         charset: 'base-20',
         mask: '****-****',
         userCodeInputSource: async (ctx, form, _out, err) => {
+          // A code form posted without a live browser session (no cookie, or an expired one) fails
+          // its xsrf check, and the engine then renders a fresh form into a session it never saved,
+          // whose persist() throws: a plain 500. Send the browser to the code page instead, which
+          // starts a session; nothing is saved for this one.
+          const session = ctx.oidc.session as unknown as { exp?: number; touched: boolean } | undefined;
+          if (err && session && typeof session.exp !== 'number') {
+            session.touched = false;
+            ctx.status = 303;
+            ctx.redirect(ctx.oidc.urlFor('code_verification'));
+            return;
+          }
           const e = err as { userCode?: string; name?: string } | undefined;
           // A code that is not live (unknown, expired, used) was a guess: it counts against the IP.
           if (e?.userCode) wrongUserCodes.add(ctx);

@@ -2,9 +2,11 @@ import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import als from 'oidc-provider/lib/helpers/als.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 import { constantTimeEqual, sha256 } from '../lib/digest.js';
+import { FORM_ACTION_SELF, formActionSource, widenFormAction } from '../lib/form-action.js';
 import type { Clock } from '../lib/clock.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
+import { grantLabel, oauthErrorLabel } from '../observability/metric-labels.js';
 import type { Metrics } from '../observability/metrics.js';
 import { buildConfiguration, type ConfigurationDeps } from './configuration.js';
 import type { RefreshRotationStore } from './refresh-rotation-store.js';
@@ -38,7 +40,7 @@ class TooManyFailures extends errors.OIDCProviderError {
 
 /** Security headers on everything the engine answers; set before it renders, so the form_post
  * page can add its script hash to the policy. */
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+const PAGE_CSP = `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; ${FORM_ACTION_SELF}; frame-ancestors 'none'`;
 
 /**
  * One configured oidc-provider instance. A new instance is built whenever the key set changes (there
@@ -48,9 +50,10 @@ const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-s
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, audit, metrics, logger } = deps;
   const provider = new Provider(config.issuer, buildConfiguration(deps));
-  // Behind TLS-terminating proxies the engine must believe X-Forwarded-* (the HTTP layer only lets
-  // them through from TRUST_PROXY addresses, normalised to one hop).
-  provider.proxy = config.trustProxy.length > 0;
+  // The engine reads its origin and the client address from X-Forwarded-*, which the HTTP layer
+  // (http/plugins/oidc-mount.ts) always sets itself: the issuer's host and protocol, and the client
+  // IP as decided with TRUST_PROXY. Whatever a caller sent is dropped before.
+  provider.proxy = true;
 
   // Client secrets are stored as SHA-256 (see admin/clients.ts): compare digests in constant time.
   // This is the extension point oidc-provider's author recommends for hashed secrets (issue #631).
@@ -121,6 +124,19 @@ export function createProvider(deps: ProviderDeps): Provider {
     ctx.set('x-content-type-options', 'nosniff');
     ctx.set('referrer-policy', 'no-referrer');
     await next();
+    // The logout confirmation posts to us and is then redirected to the app's
+    // post_logout_redirect_uri; a form_post response posts straight to its redirect_uri. The engine
+    // rendered the page only after checking the URI is registered for the client.
+    if (ctx.type === 'text/html' && ctx.oidc?.client) {
+      const { client, params } = ctx.oidc;
+      const targets = [
+        typeof params?.redirect_uri === 'string' && client.redirectUriAllowed(params.redirect_uri) ? formActionSource(params.redirect_uri) : undefined,
+        typeof params?.post_logout_redirect_uri === 'string' && client.postLogoutRedirectUriAllowed(params.post_logout_redirect_uri)
+          ? formActionSource(params.post_logout_redirect_uri)
+          : undefined,
+      ];
+      ctx.set('content-security-policy', widenFormAction(ctx.response.get('content-security-policy'), targets));
+    }
     // RFC 9700 §4.11: after a POSTed form, redirect with 303 so the browser does not re-POST.
     if (ctx.method === 'POST' && (ctx.status === 302 || ctx.status === 307)) ctx.status = 303;
     if (ctx.type === 'text/html') ctx.set('cache-control', 'no-store');
@@ -151,10 +167,10 @@ export function createProvider(deps: ProviderDeps): Provider {
   });
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
-    metrics.tokensIssued.inc({ grant: String(ctx.oidc.params?.grant_type ?? 'unknown') });
+    metrics.tokensIssued.inc({ grant: grantLabel(ctx.oidc.params?.grant_type) });
   });
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: { error?: string; error_detail?: string; status?: number }) => {
-    metrics.tokenErrors.inc({ grant: String(ctx.oidc?.params?.grant_type ?? 'unknown'), error: String(err.error ?? 'server_error') });
+    metrics.tokenErrors.inc({ grant: grantLabel(ctx.oidc?.params?.grant_type), error: oauthErrorLabel(err.error ?? 'server_error') });
     const reuse =
       err.error_detail === 'refresh token already used'
         ? 'refresh.reuse_detected'

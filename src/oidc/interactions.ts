@@ -16,6 +16,9 @@ export interface InteractionView {
   scopes: string[];
   /** API scopes to approve, by API audience. */
   apiScopes: Record<string, string[]>;
+  /** Where the browser goes once the interaction ends (the request's redirect_uri, validated by the
+   * engine before the interaction began); undefined for the device flow. */
+  returnTo: string | undefined;
 }
 
 /** Grants approved without "Remember this choice" carry this id prefix (not in nanoid's alphabet). */
@@ -62,6 +65,7 @@ export function createInteractions(host: ProviderHost) {
         loginHint: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : undefined,
         scopes: d.missingOIDCScope ?? [],
         apiScopes: d.missingResourceScopes ?? {},
+        returnTo: typeof interaction.params.redirect_uri === 'string' ? interaction.params.redirect_uri : undefined,
       };
     },
 

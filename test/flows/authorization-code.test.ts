@@ -56,6 +56,11 @@ t.test('authorization code + PKCE end to end: login, consent, token, userinfo, r
   const confirm = await ua.follow(logout.href);
   t.equal(confirm.status, 200);
   t.match(confirm.body, /Sign out/);
+  t.match(
+    confirm.headers.get('content-security-policy'),
+    /form-action 'self' https:\/\/app\.example\.com;/,
+    'the logout form may end at the registered post-logout origin, and nowhere else',
+  );
   t.equal(confirm.headers.get('x-frame-options'), 'DENY');
   const action = /action="([^"]+)"/.exec(confirm.body)![1]!;
   const done = await ua.request(new URL(action, gh.issuer).href, { form: { xsrf: hiddenField(confirm.body, 'xsrf'), logout: 'yes' } });
@@ -85,6 +90,11 @@ t.test('a wrong password shows one generic message, keeps the email, and does no
   const ua = new UserAgent();
   const start = await startAuthorization(config, { redirect_uri: REDIRECT });
   const login = await ua.follow(start.url.href, REDIRECT);
+  t.match(
+    login.headers.get('content-security-policy'),
+    /form-action 'self' https:\/\/app\.example\.com;/,
+    "the login form may end (after our redirects) at the app's redirect_uri origin, and nowhere else",
+  );
   const uid = /\/interaction\/([A-Za-z0-9_-]+)/.exec(login.url)![1]!;
   const base = new URL(login.url).origin;
   const wrong = await ua.request(`${base}/interaction/${uid}/login`, { form: { csrf: hiddenField(login.body, 'csrf'), email: 'alice@example.com', password: 'not my password' } });
@@ -140,4 +150,25 @@ t.test('unregistered redirect URI: an error page, never a redirect; response_typ
   t.ok(implicit.location!.startsWith(REDIRECT));
   t.equal(fragment.get('error'), 'unsupported_response_type');
   t.notOk(fragment.get('access_token'), 'no token');
+});
+
+t.test('response_mode=form_post: the auto-submitting page may post to the app, and nowhere else', async (t) => {
+  const { config } = await setup(t);
+  const ua = new UserAgent();
+  const start = await startAuthorization(config, { redirect_uri: REDIRECT, response_mode: 'form_post' });
+  let step = await ua.follow(start.url.href, REDIRECT);
+  for (let i = 0; i < 3 && !step.body.includes(`action="${REDIRECT}"`); i++) {
+    const uid = /\/interaction\/([A-Za-z0-9_-]+)/.exec(step.url)![1]!;
+    const base = new URL(step.url).origin;
+    const csrf = hiddenField(step.body, 'csrf');
+    step = step.body.includes('name="password"')
+      ? await ua.follow(`${base}/interaction/${uid}/login`, REDIRECT, { form: { csrf, email: 'alice@example.com', password: PASSWORD } })
+      : await ua.follow(`${base}/interaction/${uid}/confirm`, REDIRECT, { form: { csrf } });
+  }
+  t.equal(step.status, 200);
+  t.match(step.body, new RegExp(`<form method="post" action="${REDIRECT}">`), 'the form_post page');
+  t.match(step.body, /name="code"/);
+  const csp = step.headers.get('content-security-policy') ?? '';
+  t.match(csp, /form-action 'self' https:\/\/app\.example\.com(;|$)/, 'its form may reach the app origin');
+  t.match(csp, /script-src 'self' 'sha256-/, "the engine's script hash survived");
 });

@@ -56,7 +56,7 @@ t.test('introspection of JWT access tokens answers from the claims and the grant
   t.equal(ccInfo.status, 200);
   t.match(ccInfo.json, { active: true, client_id: job.client_id, sub: job.client_id, aud: API, scope: 'orders:read', iss: gh.issuer, token_type: 'Bearer' });
 
-  const tokens = await userTokens({ resource: API });
+  const tokens = await userTokens({ resource: API, scope: 'openid email offline_access orders:read' });
   t.equal(jose.decodeProtectedHeader(tokens.access_token).typ, 'at+jwt');
   t.match((await introspect(tokens.access_token)).json, { active: true, sub: user.id, aud: API });
   t.notOk('gh_grant' in (await introspect(tokens.access_token)).json, 'the grant reference stays internal');

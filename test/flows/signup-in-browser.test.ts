@@ -1,3 +1,4 @@
+import * as oidc from 'openid-client';
 import t from 'tap';
 import { launchChromium, artifactPath } from '../helpers/browser.ts';
 import { buildTestApp } from '../helpers/build-app.ts';
@@ -15,8 +16,14 @@ import { relyingParty } from '../helpers/relying-party.ts';
 t.test('a new person signs up, confirms the email, signs in and consents, in Chromium', async (t) => {
   const gh = await buildTestApp(t, { listen: true });
   const demo = await startDemoApp(t);
-  const client = await registerClient(gh.services, { name: 'Demo Shop', redirectUris: [demo.redirectUri], grants: ['authorization_code'] });
-  demo.use(await relyingParty(gh, client));
+  const client = await registerClient(gh.services, {
+    name: 'Demo Shop',
+    redirectUris: [demo.redirectUri],
+    postLogoutRedirectUris: [`${demo.origin}/bye`],
+    grants: ['authorization_code'],
+  });
+  const config = await relyingParty(gh, client);
+  demo.use(config);
 
   const browser = await launchChromium(t);
   const context = await browser.newContext();
@@ -91,6 +98,14 @@ t.test('a new person signs up, confirms the email, signs in and consents, in Chr
   t.equal(claims.email_verified, true);
   t.equal(claims.sub, (await gh.services.users.findByEmail('new.person@example.com'))!.id);
   t.equal((await readOutbox(gh.config.dataDir)).length, 1, 'one mail was sent in all');
+
+  // RP-initiated logout: the confirmation form posts to Gatehouse, which redirects to the app. The
+  // pages' CSP form-action (which Chromium also applies to the redirects after a submission) must
+  // let both this and the consent form above reach the app's origin.
+  await page.goto(oidc.buildEndSessionUrl(config, { id_token_hint: demo.tokens[0]!.id_token!, post_logout_redirect_uri: `${demo.origin}/bye` }).href);
+  await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+  await page.waitForURL(`${demo.origin}/bye`);
+  t.equal(new URL(page.url()).origin, demo.origin, 'signed out and back at the app');
 });
 
 t.test('signing in before confirming offers to send the link again, in Chromium', async (t) => {

@@ -84,7 +84,7 @@ t.test('every JSON endpoint refuses bad input with a 4xx and a sentence, writing
         jsonCase('LF in the email', { ...valid, email: 'owner@example.com\nSubject: hi' }, 400, /not a valid email/),
         jsonCase('a display name', { ...valid, email: 'Owner <owner@example.com>' }, 400, /not a valid email/),
         jsonCase('two addresses', { ...valid, email: 'owner@example.com,other@example.com' }, 400, /not a valid email/),
-        jsonCase('a NUL byte', { ...valid, email: 'owner@example.com\u0000' }, 400, /not a valid email/),
+        jsonCase('a NUL byte', { ...valid, email: 'owner@example.com\u0000' }, 400, /contains a NUL character/),
         jsonCase('too long', { ...valid, email: `${'a'.repeat(400)}@example.com` }, 400, /must NOT have more than 320 characters/),
       );
     }

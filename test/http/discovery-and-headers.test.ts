@@ -39,12 +39,14 @@ t.test('pages deny framing, caching and referrers; the authorization endpoint ha
   t.equal(page.headers.get('cache-control'), 'no-store');
   t.equal(page.headers.get('x-frame-options'), 'DENY');
   t.match(page.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+  t.match(page.headers.get('content-security-policy'), /form-action 'self';/, 'forms post to our own origin only');
   t.equal(page.headers.get('referrer-policy'), 'no-referrer');
 
   const errorPage = await fetch(`${gh.issuer}/auth?client_id=nope`, { headers: { accept: 'text/html' } });
   t.equal(errorPage.status, 400);
   t.equal(errorPage.headers.get('x-frame-options'), 'DENY');
   t.match(errorPage.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+  t.match(errorPage.headers.get('content-security-policy'), /form-action 'self';/);
   t.equal(errorPage.headers.get('cache-control'), 'no-store');
   t.notMatch(await errorPage.text(), /<script/);
 

@@ -4,8 +4,9 @@ import { AppError } from '../../errors.js';
 import type { LoginGuard } from '../../guard/login-guard.js';
 import { sendError, sendErrorPage } from './error-handler.js';
 
-/** Paths an operator's IP ban never blocks: the load balancer's and Prometheus' own. */
-const OPEN = new Set(['/healthz', '/readyz', '/metrics']);
+/** Paths an operator's IP ban never blocks: the load balancer's health checks (they reveal nothing).
+ * /metrics is not among them: it tells an attacker how the defense is doing. */
+const OPEN = new Set(['/healthz', '/readyz']);
 
 /**
  * An operator's IP ban (`gatehouse ips ban`) refuses everything else from that address or range:

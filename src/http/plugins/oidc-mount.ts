@@ -30,7 +30,8 @@ const QUIET = new Set<string>(['/jwks', '/.well-known/openid-configuration', '/.
 
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded'] as const;
 
-export function oidcMount(host: ProviderHost, options: { trustProxy: boolean }) {
+export function oidcMount(host: ProviderHost, options: { issuer: string }) {
+  const issuer = new URL(options.issuer);
   return async function mount(app: FastifyInstance): Promise<void> {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
@@ -43,7 +44,7 @@ export function oidcMount(host: ProviderHost, options: { trustProxy: boolean }) 
       return h;
     };
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-      normaliseForwarded(request, options.trustProxy);
+      pinOrigin(request, issuer);
       reply.hijack();
       await handlerFor(host.current())(request.raw, reply.raw);
     };
@@ -53,16 +54,17 @@ export function oidcMount(host: ProviderHost, options: { trustProxy: boolean }) 
 }
 
 /**
- * The engine (koa, with proxy on) would believe any X-Forwarded-* header. fastify already decided,
- * with TRUST_PROXY, what the client address, protocol and host are; pass exactly that on, one hop,
- * and drop what anyone else sent.
+ * The engine builds every URL it hands out (discovery, device verification URIs, the logout form,
+ * redirects to our pages) from the request's Host and, behind a proxy, X-Forwarded-Host/-Proto. We
+ * never let a caller choose them: the engine (koa with proxy on) is told exactly one hop, with the
+ * issuer's host and protocol, and the client address fastify decided with TRUST_PROXY. Whatever Host
+ * or X-Forwarded-Host arrived (absent, malformed or someone else's), the URLs are ISSUER's.
  */
-function normaliseForwarded(request: FastifyRequest, trustProxy: boolean): void {
-  const { ip, protocol, host } = request;
+function pinOrigin(request: FastifyRequest, issuer: URL): void {
   const headers = request.raw.headers;
   for (const name of FORWARDED) delete headers[name];
-  if (!trustProxy) return;
-  headers['x-forwarded-for'] = ip;
-  headers['x-forwarded-proto'] = protocol;
-  headers['x-forwarded-host'] = host;
+  headers.host = issuer.host;
+  headers['x-forwarded-host'] = issuer.host;
+  headers['x-forwarded-proto'] = issuer.protocol.slice(0, -1);
+  headers['x-forwarded-for'] = request.ip;
 }

@@ -1,23 +1,39 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
+import { FORM_ACTION_SELF, formActionSource, widenFormAction } from '../../lib/form-action.js';
 
 /**
- * Headers for every HTML page we render (SECURITY.md): no caching, no framing, no referrer, a strict
- * CSP (our pages use no script at all).
+ * Headers for every HTML page we render: no caching, no framing, no referrer, a strict CSP (our pages
+ * use no script at all; forms post to our own origin only).
  */
 export const PAGE_HEADERS = {
   'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'content-security-policy': `default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; ${FORM_ACTION_SELF}; frame-ancestors 'none'`,
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',
 } as const;
 
+const formTargets = new WeakMap<FastifyReply, string>();
+
+/**
+ * This page's form ends, after our own redirects, at `uri` (an authorization request's redirect_uri,
+ * already validated by the engine): allow its origin in this response's `form-action`.
+ */
+export function allowFormTarget(reply: FastifyReply, uri: string | undefined): void {
+  const source = formActionSource(uri);
+  if (source) formTargets.set(reply, source);
+}
+
 export const pageHeadersPlugin = fp(async function pageHeaders(app: FastifyInstance) {
   app.addHook('onSend', async (_request, reply, payload) => {
     const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith('text/html')) reply.headers(PAGE_HEADERS);
-    else reply.header('x-content-type-options', 'nosniff');
+    if (type.startsWith('text/html')) {
+      reply.headers(PAGE_HEADERS);
+      reply.header('content-security-policy', widenFormAction(PAGE_HEADERS['content-security-policy'], [formTargets.get(reply)]));
+    } else {
+      reply.header('x-content-type-options', 'nosniff');
+    }
     return payload;
   });
 });

@@ -1,14 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { redactUrl } from '../../observability/logger.js';
+import { methodLabel } from '../../observability/metric-labels.js';
 import type { Metrics } from '../../observability/metrics.js';
 
 /** One access-log line per request, with credential-bearing query values redacted, and the request
- * metrics (labelled by route pattern, never by raw URL). */
+ * metrics (labelled by route pattern, never by raw URL, and by a closed set of methods). */
 export const requestLogPlugin = fp(async function requestLog(app: FastifyInstance, options: { metrics?: Metrics }) {
   app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    options.metrics?.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    // A route is one of our registered patterns; a request no route matched (a 404, whatever its
+    // path) is `unmatched`, never its raw URL.
+    const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
+    options.metrics?.httpRequests.inc({ method: methodLabel(request.method), route, status: String(reply.statusCode) });
     options.metrics?.httpDuration.observe({ route }, reply.elapsedTime / 1000);
     const level = reply.statusCode >= 500 ? 'error' : 'info';
     if (request.routeOptions.logLevel === 'warn' && reply.statusCode < 400) return;

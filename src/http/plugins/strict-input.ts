@@ -37,15 +37,25 @@ function decodeUtf8(body: Buffer): string {
 /** A lone UTF-16 surrogate (from a JSON escape) is not text. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
-function assertWellFormed(value: unknown): void {
-  if (typeof value === 'string') {
-    if (LONE_SURROGATE.test(value)) throw badRequest('The request body contains an invalid Unicode escape.');
-  } else if (Array.isArray(value)) {
-    value.forEach(assertWellFormed);
-  } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      assertWellFormed(k);
-      assertWellFormed(v);
+/** Our bodies are flat objects; anything nested deeper is not a request we could accept. */
+const MAX_DEPTH = 16;
+
+/** Walks the parsed body without recursion (a body nested 20,000 deep must be a 400, not a stack
+ * overflow): no lone surrogates, no nesting beyond MAX_DEPTH, and with `refuseNul` no U+0000 (which
+ * PostgreSQL text and jsonb cannot hold: a ban reason with a NUL was a 500). Forms may carry one: the
+ * login form's email is counted and audited as typed, made visible (accounts/login.ts). */
+function assertWellFormed(body: unknown, what = 'The request body', refuseNul = false): void {
+  const pending: { value: unknown; depth: number }[] = [{ value: body, depth: 0 }];
+  while (pending.length > 0) {
+    const { value, depth } = pending.pop()!;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) throw badRequest(`${what} contains an invalid Unicode escape.`);
+      if (refuseNul && value.includes('\u0000')) throw badRequest(`${what} contains a NUL character.`);
+    } else if (value && typeof value === 'object') {
+      if (depth >= MAX_DEPTH) throw badRequest(`${what} is nested too deeply (more than ${MAX_DEPTH} levels).`);
+      for (const [k, v] of Object.entries(value)) {
+        pending.push({ value: k, depth: depth + 1 }, { value: v, depth: depth + 1 });
+      }
     }
   }
 }
@@ -86,7 +96,7 @@ export const strictInput = fp(async function strictInput(scope: FastifyInstance,
     parseJson(request, text, (err, parsed) => {
       if (err) return done(err, undefined);
       try {
-        assertWellFormed(parsed);
+        assertWellFormed(parsed, 'The request body', true);
       } catch (e) {
         return done(e as Error, undefined);
       }
@@ -101,6 +111,11 @@ export const strictInput = fp(async function strictInput(scope: FastifyInstance,
 
   const ajv = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false });
   scope.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+
+  scope.addHook('preValidation', async (request) => {
+    assertWellFormed(request.query, 'The query string', true);
+    assertWellFormed(request.params, 'The URL path', true);
+  });
 
   scope.addHook('onRequest', async (request) => {
     const site = request.headers['sec-fetch-site'];

@@ -29,7 +29,8 @@ const unauthorized = (description: string) => new AppError('invalid_token', desc
 /**
  * The admin API: what the CLI does, over HTTP, for an access token carrying `gatehouse:admin` for the
  * audience `$ISSUER/admin` (client credentials for a client created with that resource and scope).
- * The token is verified locally against our own keys on every request, and its client must still exist.
+ * The token is verified locally against our own keys on every request; it must be the client's own
+ * (client credentials, not derived from a person's grant), and its client must still exist.
  */
 export function adminRoutes(deps: AdminRouteDeps) {
   const s = deps.services;
@@ -37,7 +38,8 @@ export function adminRoutes(deps: AdminRouteDeps) {
 
   const authenticate = async (request: FastifyRequest) => {
     const header = request.headers.authorization ?? '';
-    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
+    // RFC 9110 §11.1: the auth scheme is case-insensitive (`bearer x` is as good as `Bearer x`).
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
     if (!match) throw unauthorized('an admin access token is required (Authorization: Bearer <token>)');
     let claims: Record<string, unknown>;
     try {
@@ -53,6 +55,10 @@ export function adminRoutes(deps: AdminRouteDeps) {
       });
     }
     const clientId = String(claims.client_id ?? '');
+    // Only the client's own token (client credentials) administers: a token minted from a person's
+    // grant carries that person as `sub`, while oidc-provider sets `sub` to the client id exactly
+    // when no account is involved. A person who consented to an app is not an operator.
+    if (claims.sub !== clientId) throw unauthorized('the admin API accepts only client credentials tokens');
     if (!(await s.clients.findById(clientId))) throw unauthorized('the client of this token no longer exists');
     (request as FastifyRequest & { adminClient?: string }).adminClient = clientId;
   };

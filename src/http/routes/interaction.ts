@@ -7,11 +7,13 @@ import { resendVerification } from '../../accounts/verify-email.js';
 import { csrfToken, verifyCsrfToken } from '../../lib/csrf.js';
 import { seal, unseal } from '../../lib/seal.js';
 import type { AuditLog } from '../../observability/audit.js';
+import { loginOutcomeLabel, throttleLabel } from '../../observability/metric-labels.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { InteractionNotFound, type InteractionView, type Interactions } from '../../oidc/interactions.js';
 import { formSentence } from '../form-errors.js';
 import { trustedDeviceFor } from '../../lib/device-cookie.js';
 import { deviceOf, rememberDevice } from '../device.js';
+import { allowFormTarget } from '../plugins/page-headers.js';
 import { rateLimit, type RateLimitDeps } from '../rate-limit.js';
 import { requestContext } from '../request-context.js';
 import { rememberInteraction } from '../return-to-interaction.js';
@@ -85,7 +87,10 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
   /** The pending interaction, or undefined after the "expired" page was sent. */
   const viewOf = async (request: FastifyRequest, reply: FastifyReply): Promise<InteractionView | undefined> => {
     try {
-      return await deps.interactions.view(request.raw, reply.raw);
+      const view = await deps.interactions.view(request.raw, reply.raw);
+      // Every form of these pages ends, through our redirects, at the app's redirect_uri.
+      allowFormTarget(reply, view.returnTo);
+      return view;
     } catch (err) {
       if (err instanceof InteractionNotFound) {
         expired(reply);
@@ -144,9 +149,9 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
           const to = await deps.interactions.finishLogin(request.raw, reply.raw, result.user.id);
           return reply.redirect(to, 303);
         }
-        deps.metrics.logins.inc({ outcome: result.reason === 'refused' ? result.refusal : result.reason });
+        deps.metrics.logins.inc({ outcome: loginOutcomeLabel(result.reason === 'refused' ? result.refusal : result.reason) });
         if (result.reason === 'refused') {
-          deps.metrics.throttles.inc({ reason: result.refusal });
+          deps.metrics.throttles.inc({ reason: throttleLabel(result.refusal) });
           if (result.retryAfter > 0) reply.header('retry-after', String(result.retryAfter));
           const error =
             result.refusal === 'ip_banned'

@@ -1,10 +1,28 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../../errors.js';
+import { constantTimeEqual } from '../../lib/digest.js';
 import type { Metrics } from '../../observability/metrics.js';
 
-/** Prometheus text format. Like /healthz, meant for the operator's network, not the internet. */
-export function metricsRoutes(metrics: Metrics) {
+const CHALLENGE = 'Bearer realm="gatehouse-metrics"';
+
+/**
+ * Prometheus text format. Like /healthz, meant for the operator's network; with METRICS_TOKEN set, only
+ * a scraper presenting that bearer token reads it (compared in constant time). IP bans apply.
+ */
+export function metricsRoutes(metrics: Metrics, token: string | null) {
+  const authorize = async (request: FastifyRequest) => {
+    if (token === null) return;
+    // RFC 9110 §11.1: the scheme is case-insensitive.
+    const presented = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+    if (!constantTimeEqual(presented, token)) {
+      throw new AppError('invalid_token', 'the metrics token is missing or wrong (Authorization: Bearer <METRICS_TOKEN>)', {
+        statusCode: 401,
+        headers: { 'www-authenticate': CHALLENGE },
+      });
+    }
+  };
   return async function routes(app: FastifyInstance): Promise<void> {
-    app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) =>
+    app.get('/metrics', { logLevel: 'warn', preHandler: authorize }, async (_request, reply) =>
       reply.type(metrics.registry.contentType).header('cache-control', 'no-store').send(await metrics.registry.metrics()),
     );
   };

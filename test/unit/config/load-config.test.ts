@@ -157,3 +157,10 @@ t.test('the description masks secrets and passwords', async (t) => {
   t.match(shown.SECRETS, /1 secret\(s\), masked/);
   t.equal(shown.PORT, 3000);
 });
+
+t.test('METRICS_TOKEN: unset means open; a short or malformed token stops the start', async (t) => {
+  t.equal(loadConfig({}, cwd).metricsToken, null);
+  t.equal(loadConfig({ METRICS_TOKEN: ' abcdefghijklmnopqrstuvwxyz0123456789 ' }, cwd).metricsToken, 'abcdefghijklmnopqrstuvwxyz0123456789');
+  t.match(problems({ METRICS_TOKEN: 'short' }).METRICS_TOKEN, /at least 32/);
+  t.match(problems({ METRICS_TOKEN: 'has spaces in it which no bearer token may have' }).METRICS_TOKEN, /only letters/);
+});

@@ -137,6 +137,7 @@ t.test('a backup taken under traffic restores into a new data folder: every ackn
     if (r.code !== 0) throw new Error(`gatehouse ${argv.join(' ')}: exit ${r.code} ${r.stderr}`);
     return JSON.parse(r.stdout);
   };
+  await run(['migrate']);
   await run(['resources', 'create', '--audience', API, '--scope', 'orders:read']);
   const job = await run(['clients', 'create', '--name', 'job', '--grant', 'client_credentials', '--resource', API]);
   const shop = await run(['clients', 'create', '--name', 'shop', '--redirect-uri', CALLBACK, '--scope', 'openid email']);

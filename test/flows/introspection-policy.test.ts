@@ -22,7 +22,9 @@ async function setup(t: Test) {
   await createVerifiedUser(gh.services, 'alice@example.com', PASSWORD);
   const rp = { web: await relyingParty(gh, web), job: await relyingParty(gh, job), ordersApi: await relyingParty(gh, ordersApi) };
   const userTokens = async (params: Record<string, string> = {}) => {
-    const start = await startAuthorization(rp.web, { redirect_uri: REDIRECT, scope: 'openid email offline_access', prompt: 'consent', ...params });
+    // A token for an API asks for one of its scopes (a resource with none of them is invalid_scope).
+    const apiScope = { [ORDERS]: ' orders:read', [BILLING]: ' billing:read' }[params.resource ?? ''] ?? '';
+    const start = await startAuthorization(rp.web, { redirect_uri: REDIRECT, scope: `openid email offline_access${apiScope}`, prompt: 'consent', ...params });
     const step = await signIn(new UserAgent(), start.url, REDIRECT, 'alice@example.com', PASSWORD);
     const tokens = await oidc.authorizationCodeGrant(rp.web, new URL(step.location!), { pkceCodeVerifier: start.verifier, expectedState: start.state }, params);
     return { access_token: tokens.access_token, refresh_token: tokens.refresh_token! };

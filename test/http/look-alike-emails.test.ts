@@ -22,7 +22,8 @@ const REFUSED: [string, string, RegExp][] = [
   ['Hangul filler', 'alice\u3164@example.com', /invisible/],
   ['variation selector', 'alice\ufe0f@example.com', /invisible/],
   ['no-break space', 'ali\u00a0ce@example.com', /invisible/],
-  ['a NUL byte', 'alice\u0000@example.com', /invisible/],
+  // A NUL in any JSON body is refused before the route runs (strict input).
+  ['a NUL byte', 'alice\u0000@example.com', /NUL character/],
 ];
 
 /** Each is the same account as its plain form after NFKC and lower-casing. */

@@ -1,5 +1,6 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { ClientRecord } from '../admin/records.js';
+import { guarded } from './engine-errors.js';
 import type { OidcPayload, OidcStore } from './oidc-store.js';
 
 /** Where client metadata comes from (the clients table, through the admin repository). */
@@ -11,28 +12,6 @@ const ALREADY_USED: Record<string, string> = {
   RefreshToken: 'refresh token already used',
   DeviceCode: 'device code already consumed',
 };
-
-/** A failing database must fail closed and say so: 503, retryable, nothing issued. */
-function unavailable(cause: unknown): Error {
-  const err = new errors.TemporarilyUnavailable('the service is temporarily unavailable; retry shortly', { cause }) as Error & {
-    status: number;
-    statusCode: number;
-    expose: boolean;
-  };
-  err.status = 503;
-  err.statusCode = 503;
-  err.expose = true;
-  return err;
-}
-
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof errors.OIDCProviderError) throw err;
-    throw unavailable(err);
-  }
-}
 
 /**
  * oidc-provider's adapter (7 methods) over the OidcStore port. `consume` is the store's atomic

@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { buildConfiguration, type ConfigurationDeps } from './configuration.js';
 import type { RefreshRotationStore } from './refresh-rotation-store.js';
+import { guarded, unavailableAnswers } from './engine-errors.js';
 import { jwtIntrospection } from './jwt-introspection.js';
 import { withRefreshGrace } from './refresh-grace.js';
 
@@ -55,7 +56,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     if (typeof this.clientSecret === 'string' && constantTimeEqual(this.clientSecret, sha256(actual))) return true;
     const ctx = als.getStore();
     const ip = ctx?.ip ?? 'unknown';
-    const refusal = await deps.clientAuthFailed(this.clientId, ip);
+    const refusal = await guarded(() => deps.clientAuthFailed(this.clientId, ip));
     void audit
       .record({ type: 'client_auth.failed', ip, clientId: this.clientId, detail: refusal ? { throttled: true, retry_after: refusal.retryAfter } : {} })
       .catch((e: unknown) => logger.error({ err: e }, 'audit write failed'));
@@ -81,6 +82,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       }) as never,
     );
   }
+
+  // Outermost: a failing database is a 503 with Retry-After wherever in the engine it shows.
+  provider.use(unavailableAnswers as never);
 
   provider.use(
     jwtIntrospection({

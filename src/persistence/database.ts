@@ -2,13 +2,16 @@ import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DatabaseKind } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import type { PrismaClient } from './generated/sqlite/client.js';
+import { withDatabaseErrors } from './database-errors.js';
+import type { Prisma, PrismaClient } from './generated/sqlite/client.js';
 
 /**
  * The one client shape repositories are written against. Both generated clients expose the same
  * model API (the models are shared); the PostgreSQL client is adapted to this type once, here.
  */
 export type Db = PrismaClient;
+/** The same model API, bound to one interactive transaction. */
+export type DbTransaction = Prisma.TransactionClient;
 
 export interface Database {
   readonly kind: DatabaseKind;
@@ -30,7 +33,9 @@ export interface DatabaseOptions {
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.databaseKind === 'sqlite' ? openSqlite(options) : openPostgres(options);
+  const database = options.databaseKind === 'sqlite' ? await openSqlite(options) : await openPostgres(options);
+  // Repositories see a failing database as one coded error (503), never as a driver's own error.
+  return { ...database, prisma: withDatabaseErrors(database.prisma) };
 }
 
 async function openSqlite({ databaseUrl }: DatabaseOptions): Promise<Database> {

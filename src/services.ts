@@ -58,7 +58,7 @@ export function buildServices({ config, db, logger, clock }: ServiceDeps) {
     clients: createPrismaClientRepository(db.prisma),
     resources: createPrismaResourceRepository(db.prisma),
     oidcStore,
-    rotations: createPrismaRefreshRotationStore(db.prisma),
+    rotations: createPrismaRefreshRotationStore(db.prisma, clock),
     oneTimeTokens,
     auditStore,
     audit,

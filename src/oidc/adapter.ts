@@ -1,6 +1,7 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { ClientRecord } from '../admin/records.js';
 import { guarded } from './engine-errors.js';
+import { activeHold } from './held-writes.js';
 import type { OidcPayload, OidcStore } from './oidc-store.js';
 
 /** Where client metadata comes from (the clients table, through the admin repository). */
@@ -17,13 +18,19 @@ const ALREADY_USED: Record<string, string> = {
  * oidc-provider's adapter (7 methods) over the OidcStore port. `consume` is the store's atomic
  * conditional update: the loser of a race is told `invalid_grant`, and the grant it was racing for is
  * revoked — a code or refresh token used twice is treated as stolen (RFC 9700 §4.14, §2.2.2).
+ * While a token grant runs with its writes held (held-writes.ts), the writes are recorded for its
+ * one commit instead; the consume then happens, conditionally, in that commit.
  */
 export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSource) {
   return class GatehouseAdapter implements Adapter {
     constructor(readonly model: string) {}
 
     upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      return guarded(() => store.upsert(this.model, id, payload as OidcPayload, expiresIn || undefined));
+      const model = this.model;
+      const stored = { ...payload } as OidcPayload;
+      const hold = activeHold();
+      if (hold) return Promise.resolve(hold.write((s) => s.upsert(model, id, stored, expiresIn || undefined)));
+      return guarded(() => store.upsert(model, id, stored, expiresIn || undefined));
     }
 
     find(id: string): Promise<AdapterPayload | undefined> {
@@ -40,6 +47,8 @@ export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSo
     }
 
     async consume(id: string): Promise<void> {
+      const hold = activeHold();
+      if (hold) return hold.consume(this.model, id);
       const result = await guarded(() => store.consume(this.model, id));
       if (result.status === 'consumed') return;
       if (result.status === 'already_consumed' && result.grantId) await guarded(() => store.revokeByGrantId(result.grantId!));
@@ -47,10 +56,15 @@ export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSo
     }
 
     destroy(id: string): Promise<void> {
-      return guarded(() => store.destroy(this.model, id));
+      const model = this.model;
+      const hold = activeHold();
+      if (hold) return Promise.resolve(hold.write((s) => s.destroy(model, id)));
+      return guarded(() => store.destroy(model, id));
     }
 
     revokeByGrantId(grantId: string): Promise<void> {
+      const hold = activeHold();
+      if (hold) return Promise.resolve(hold.write((s) => s.revokeByGrantId(grantId)));
       return guarded(() => store.revokeByGrantId(grantId));
     }
   };

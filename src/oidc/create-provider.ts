@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { buildConfiguration, type ConfigurationDeps } from './configuration.js';
 import type { RefreshRotationStore } from './refresh-rotation-store.js';
+import { withAtomicGrant } from './atomic-grant.js';
 import { guarded, unavailableAnswers } from './engine-errors.js';
 import { jwtIntrospection } from './jwt-introspection.js';
 import { withRefreshGrace } from './refresh-grace.js';
@@ -68,6 +69,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     return false;
   } as never;
 
+  // Every grant that redeems something commits its writes at once (atomic-grant.ts).
   const handlers = instance(provider).grantTypeHandlers;
   const refresh = handlers.get('refresh_token');
   if (refresh) {
@@ -75,17 +77,19 @@ export function createProvider(deps: ProviderDeps): Provider {
       'refresh_token',
       withRefreshGrace(refresh as never, {
         store: deps.rotations,
-        oidcStore: deps.oidcStore,
         graceSeconds: config.refreshGraceSeconds,
         secrets: config.secrets ?? [],
         clock: deps.clock,
       }) as never,
     );
   }
+  for (const grant of ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code']) {
+    const handler = handlers.get(grant);
+    if (handler) handlers.set(grant, withAtomicGrant(handler as never, deps.rotations) as never);
+  }
 
   // Outermost: a failing database is a 503 with Retry-After wherever in the engine it shows.
   provider.use(unavailableAnswers as never);
-
   provider.use(
     jwtIntrospection({
       issuer: config.issuer,

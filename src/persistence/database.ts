@@ -1,7 +1,9 @@
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DatabaseKind } from '../config/schema.js';
+import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { Logger } from '../observability/logger.js';
+import { withAmbientTransactions } from './ambient-transaction.js';
 import { withDatabaseErrors } from './database-errors.js';
 import type { Prisma, PrismaClient } from './generated/sqlite/client.js';
 
@@ -16,6 +18,8 @@ export type DbTransaction = Prisma.TransactionClient;
 export interface Database {
   readonly kind: DatabaseKind;
   readonly prisma: Db;
+  /** Runs work whose writes through `prisma` commit together (see ambient-transaction.ts). */
+  readonly atomically: UnitOfWork;
   /** Resolves when the database answers a trivial query within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -35,10 +39,10 @@ const SQLITE_BUSY_TIMEOUT_MS = 5000;
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const database = options.databaseKind === 'sqlite' ? await openSqlite(options) : await openPostgres(options);
   // Repositories see a failing database as one coded error (503), never as a driver's own error.
-  return { ...database, prisma: withDatabaseErrors(database.prisma) };
+  return { ...database, ...withAmbientTransactions(withDatabaseErrors(database.prisma)) };
 }
 
-async function openSqlite({ databaseUrl }: DatabaseOptions): Promise<Database> {
+async function openSqlite({ databaseUrl }: DatabaseOptions): Promise<Omit<Database, 'atomically'>> {
   const path = databaseUrl.slice('file:'.length);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await createPrivateFile(path);
@@ -58,7 +62,7 @@ async function openSqlite({ databaseUrl }: DatabaseOptions): Promise<Database> {
   };
 }
 
-async function openPostgres({ databaseUrl, logger, poolSize = 10 }: DatabaseOptions): Promise<Database> {
+async function openPostgres({ databaseUrl, logger, poolSize = 10 }: DatabaseOptions): Promise<Omit<Database, 'atomically'>> {
   const [{ PrismaPg }, { PrismaClient }, { default: pg }] = await Promise.all([
     import('@prisma/adapter-pg'),
     import('./generated/postgres/client.js'),

@@ -58,8 +58,16 @@ async function userOrThrow(users: UserRepository, email: string) {
 export async function banUser(deps: BanDeps, email: string, reason?: string) {
   const user = await userOrThrow(deps.users, email);
   const now = deps.clock.now();
+  // Banning again (to revoke what a session made meanwhile, say) keeps the first ban's time and, unless
+  // a new one is given, its reason: the record says why and since when, not who ran the command last.
+  const again = user.status === 'banned';
   const revoked = await deps.atomically(async () => {
-    await deps.users.update(user.id, { status: 'banned', banReason: reason?.slice(0, 500) ?? null, bannedAt: now, updatedAt: now });
+    await deps.users.update(user.id, {
+      status: 'banned',
+      banReason: reason?.slice(0, 500) ?? (again ? user.banReason : null),
+      bannedAt: again && user.bannedAt ? user.bannedAt : now,
+      updatedAt: now,
+    });
     const count = await deps.revokeSessions(user.id);
     await deps.audit.record({ ...deps.who, type: 'user.banned', userId: user.id, email: user.email, detail: { reason: reason ?? null, revoked: count, by: deps.actor } });
     return count;

@@ -1,11 +1,14 @@
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DatabaseKind } from '../config/schema.js';
+import { AppError } from '../errors.js';
 import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { Logger } from '../observability/logger.js';
+import type { Config as LibSqlConfig } from '@libsql/client';
 import { withAmbientTransactions } from './ambient-transaction.js';
 import { withDatabaseErrors } from './database-errors.js';
 import type { Prisma, PrismaClient } from './generated/sqlite/client.js';
+import { SQLITE_BUSY_TIMEOUT_MS, withConnectionSettings } from './sqlite-settings.js';
 
 /**
  * The one client shape repositories are written against. Both generated clients expose the same
@@ -31,10 +34,9 @@ export interface DatabaseOptions {
   logger: Logger;
   /** Connection pool size (PostgreSQL). */
   poolSize?: number;
+  /** SQLite: fail when the file does not exist instead of creating an empty database. */
+  mustExist?: boolean;
 }
-
-/** SQLite waits this long for a lock held by another connection or process before failing. */
-const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const database = options.databaseKind === 'sqlite' ? await openSqlite(options) : await openPostgres(options);
@@ -42,18 +44,37 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return { ...database, ...withAmbientTransactions(withDatabaseErrors(database.prisma)) };
 }
 
-async function openSqlite({ databaseUrl }: DatabaseOptions): Promise<Omit<Database, 'atomically'>> {
-  const path = databaseUrl.slice('file:'.length);
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await createPrivateFile(path);
+/** The file behind a `file:` URL (configuration has made it absolute). */
+export function sqlitePath(databaseUrl: string): string {
+  return databaseUrl.slice('file:'.length);
+}
+
+async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): Promise<Omit<Database, 'atomically'>> {
+  const path = sqlitePath(databaseUrl);
+  if (mustExist) {
+    // stat, not open: closing any descriptor of the file would drop this process's SQLite locks on it.
+    const found = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!found?.isFile()) throw new AppError('not_found', `no SQLite database at ${path} (start the server or run gatehouse migrate to create it)`, { statusCode: 404 });
+  } else {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await createPrivateFile(path);
+  }
   const [{ PrismaLibSql }, { PrismaClient }] = await Promise.all([
     import('@prisma/adapter-libsql'),
     import('./generated/sqlite/client.js'),
   ]);
-  const prisma = new PrismaClient({ adapter: new PrismaLibSql({ url: `file:${path}`, timeout: SQLITE_BUSY_TIMEOUT_MS }) });
-  // WAL lets readers proceed during a write and is persistent in the file; NORMAL sync is safe with WAL.
+  // Every connection the adapter opens gets the settings in sqlite-settings.ts.
+  class SettledLibSql extends PrismaLibSql {
+    override createClient(config: LibSqlConfig) {
+      return withConnectionSettings(super.createClient(config));
+    }
+  }
+  const prisma = new PrismaClient({ adapter: new SettledLibSql({ url: `file:${path}`, timeout: SQLITE_BUSY_TIMEOUT_MS }) });
+  // WAL is a property of the file: set once, kept by every later connection and process.
   await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
-  await prisma.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
   return {
     kind: 'sqlite',
     prisma,
@@ -91,11 +112,24 @@ async function openPostgres({ databaseUrl, logger, poolSize = 10 }: DatabaseOpti
   };
 }
 
-/** The database holds password hashes and sessions: owner-only. SQLite gives its -wal and -shm files
- * the same mode as the database file, so creating that file first with 0600 covers all three. */
+/**
+ * The database holds password hashes and sessions: owner-only. SQLite gives its -wal and -shm files
+ * the same mode as the database file, so creating that file first with 0600 covers all three.
+ *
+ * Never opens a file that already exists. SQLite's locks are POSIX advisory locks, which belong to
+ * the process: closing ANY descriptor of the database file drops every lock the process holds on it,
+ * including those of its open SQLite connections, while SQLite goes on believing it holds them. With
+ * its shared lock gone, another process (the CLI) closing its connection finds itself "last", checkpoints
+ * and unlinks the -wal and -shm files under the server, whose later writes then go to an unlinked file
+ * and are lost. So: create the file exclusively when it is missing, and only chmod an existing one.
+ */
 export async function createPrivateFile(path: string): Promise<void> {
-  const handle = await open(path, 'a', 0o600);
-  await handle.close();
+  try {
+    const handle = await open(path, 'wx', 0o600);
+    await handle.close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DatabaseKind } from '../config/schema.js';
 import { packageRoot } from '../lib/package-root.js';
@@ -137,25 +137,25 @@ async function sqliteDriver(databaseUrl: string): Promise<Driver> {
   const path = databaseUrl.slice('file:'.length);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await createPrivateFile(path);
-  const { createClient } = await import('@libsql/client');
-  // Its own connection, outside Prisma, so the run can hold one write lock throughout. libsql waits
-  // for a busy database synchronously (blocking the event loop) and leaves the failed statement
-  // behind on its connection; so wait briefly there, and retry here on a fresh connection.
-  type Client = ReturnType<typeof createClient>;
-  let client: Client | undefined;
-  let tx: Awaited<ReturnType<Client['transaction']>> | undefined;
+  const { default: Database } = await import('libsql');
+  // Its own connection, outside Prisma, so the run can hold one write lock throughout. It is libsql's
+  // plain connection, not @libsql/client: that client's transaction() takes its connection away and
+  // nothing closes it afterwards, so every start leaked an open connection (and a descriptor) on the
+  // database file. Here the one connection is closed when the run ends. libsql waits for a busy
+  // database synchronously (blocking the event loop), so wait briefly there and retry here.
+  let db: InstanceType<typeof Database> | undefined;
   const current = () => {
-    if (!tx) throw new Error('migration lock not held');
-    return tx;
+    if (!db?.inTransaction) throw new Error('migration lock not held');
+    return db;
   };
   const deadline = Date.now() + 30_000;
   const lock = async () => {
     for (;;) {
-      const attempt = createClient({ url: `file:${path}`, timeout: 50 } as Parameters<typeof createClient>[0]);
+      const attempt = new Database(path, { timeout: 50 });
       try {
-        await attempt.execute('PRAGMA journal_mode = WAL');
-        tx = await attempt.transaction('write');
-        client = attempt;
+        attempt.exec('PRAGMA journal_mode = WAL');
+        attempt.exec('BEGIN IMMEDIATE');
+        db = attempt;
         return;
       } catch (err) {
         attempt.close();
@@ -179,27 +179,29 @@ async function sqliteDriver(databaseUrl: string): Promise<Driver> {
     // The whole run is one IMMEDIATE transaction: other processes wait for it, then see all of it.
     lock,
     unlock: async () => {
-      if (tx && !tx.closed) await tx.commit();
-      tx?.close();
-      tx = undefined;
+      if (db?.inTransaction) db.exec('COMMIT');
     },
     exec: async (sql) => {
-      await current().executeMultiple(sql);
+      current().exec(sql);
     },
     // Inside the run's transaction each script gets a savepoint of its own.
     apply: async (script) => {
       try {
-        await current().executeMultiple(`SAVEPOINT gatehouse_migration;\n${script}\n;RELEASE gatehouse_migration;`);
+        current().exec(`SAVEPOINT gatehouse_migration;\n${script}\n;RELEASE gatehouse_migration;`);
       } catch (err) {
-        await current().executeMultiple('ROLLBACK TO gatehouse_migration; RELEASE gatehouse_migration;');
+        current().exec('ROLLBACK TO gatehouse_migration; RELEASE gatehouse_migration;');
         throw err;
       }
     },
-    query: async (sql, params) => (await current().execute({ sql, args: params as never })).rows as unknown as Row[],
+    query: async (sql, params) => current().prepare(sql).all(...params) as Row[],
     run: async (sql, params) => {
-      await current().execute({ sql, args: params as never });
+      current().prepare(sql).run(...params);
     },
-    close: async () => client?.close(),
+    close: async () => {
+      if (db?.inTransaction) db.exec('ROLLBACK');
+      db?.close();
+      db = undefined;
+    },
   };
 }
 
@@ -243,4 +245,47 @@ async function postgresDriver(databaseUrl: string): Promise<Driver> {
     },
     close: async () => client.end(),
   };
+}
+
+/**
+ * The migrations this version knows that the database has not applied (all of them for a database
+ * that does not exist yet). Reads only: never creates the database, a table or a lock. Commands other
+ * than `gatehouse migrate` and the server's start use it to refuse an out-of-date schema.
+ */
+export async function pendingMigrations(kind: DatabaseKind, databaseUrl: string, migrations?: Migration[]): Promise<string[]> {
+  const known = (migrations ?? (await readMigrations(kind))).map((m) => m.name);
+  const applied = kind === 'sqlite' ? await appliedSqlite(databaseUrl) : await appliedPostgres(databaseUrl);
+  return known.filter((name) => !applied.has(name));
+}
+
+async function appliedSqlite(databaseUrl: string): Promise<Set<string>> {
+  const path = databaseUrl.slice('file:'.length);
+  // stat, never open: opening creates the file, and closing a descriptor drops this process's locks.
+  const exists = await stat(path).then(() => true, (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? false : Promise.reject(err)));
+  if (!exists) return new Set();
+  const { default: Database } = await import('libsql');
+  const db = new Database(path, { timeout: 5000 });
+  try {
+    const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'").all();
+    if (table.length === 0) return new Set();
+    const rows = db.prepare('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL').all() as { migration_name: string }[];
+    return new Set(rows.map((r) => r.migration_name));
+  } finally {
+    db.close();
+  }
+}
+
+async function appliedPostgres(databaseUrl: string): Promise<Set<string>> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const table = await client.query("SELECT to_regclass('_prisma_migrations') IS NOT NULL AS present");
+    if (!table.rows[0]?.present) return new Set();
+    const { rows } = await client.query('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL');
+    return new Set(rows.map((r: { migration_name: string }) => r.migration_name));
+  } finally {
+    await client.end();
+  }
 }

@@ -1,17 +1,18 @@
 import t, { type Test } from 'tap';
 import { sha256 } from '../../src/lib/digest.ts';
-import { PG_ADMIN_URL, rawQuery } from '../helpers/databases.ts';
+import { PG_ADMIN_URL, rawQuery, type TestDatabase } from '../helpers/databases.ts';
+import { gatehouseDeployment } from '../helpers/gatehouse-process.ts';
 import { relyingParty, startAuthorization } from '../helpers/relying-party.ts';
 import {
   authorizationCode,
   redeemCode,
   REDIRECT,
+  cliJson,
+  databaseOf,
   refreshWith,
   registerWebApp,
-  serverHarness,
   type App,
-  type ServerHarness,
-} from '../helpers/server-process.ts';
+} from '../helpers/oauth-app.ts';
 import { basic, postForm } from '../helpers/tokens.ts';
 import { hiddenField, UserAgent, type Step } from '../helpers/user-agent.ts';
 
@@ -81,14 +82,21 @@ function createTally() {
 }
 type Tally = ReturnType<typeof createTally>;
 
+/** The server under test: where to send requests, and its database for the checks afterwards. */
+interface Target {
+  issuer: string;
+  db: TestDatabase;
+}
+
 async function setup(t: Test) {
-  const h = await serverHarness(t, 'postgres', { IP_SIGNUP_LIMIT: '1000000', IP_RESET_LIMIT: '1000000' });
-  const server = await h.start();
-  const app = await registerWebApp(h);
-  await h.cli(['users', 'create', EMAIL, '--password-stdin', '--verified'], `${PASSWORD}\n`);
-  await h.cli(['resources', 'create', '--audience', API, '--scope', 'orders:read']);
-  const service = await h.cli(['clients', 'create', '--name', 'job', '--grant', 'client_credentials', '--resource', API]);
-  const ops = await h.cli(['clients', 'create', '--name', 'ops', '--grant', 'client_credentials', '--resource', `${h.issuer}/admin`, '--scope', 'gatehouse:admin']);
+  const d = await gatehouseDeployment(t, 'postgres', { env: { IP_SIGNUP_LIMIT: '1000000', IP_RESET_LIMIT: '1000000' } });
+  const server = await d.start();
+  const h: Target = { issuer: server.url, db: databaseOf(d) };
+  const app = await registerWebApp(d);
+  await cliJson(d, ['users', 'create', EMAIL, '--password-stdin', '--verified'], `${PASSWORD}\n`);
+  await cliJson(d, ['resources', 'create', '--audience', API, '--scope', 'orders:read']);
+  const service = await cliJson(d, ['clients', 'create', '--name', 'job', '--grant', 'client_credentials', '--resource', API]);
+  const ops = await cliJson(d, ['clients', 'create', '--name', 'ops', '--grant', 'client_credentials', '--resource', `${h.issuer}/admin`, '--scope', 'gatehouse:admin']);
   return {
     h,
     server,
@@ -122,7 +130,7 @@ const page = (step: Step): Answer => ({ status: step.status, headers: step.heade
 
 /** A person signs in through the pages (any page may answer the 503 page; they start over) and the
  * app redeems the code (a 503 is retried with the same code, which must then work). */
-async function signInAndRedeem(h: ServerHarness, app: App, config: RelyingParty, tally: Tally, acked: Acknowledged): Promise<void> {
+async function signInAndRedeem(h: Target, app: App, config: RelyingParty, tally: Tally, acked: Acknowledged): Promise<void> {
   const start = await startAuthorization(config, { redirect_uri: REDIRECT, scope: 'openid email offline_access', prompt: 'consent' });
   const ua = new UserAgent();
   let step: Step = await ua.follow(start.url.href, REDIRECT);
@@ -155,7 +163,7 @@ async function signInAndRedeem(h: ServerHarness, app: App, config: RelyingParty,
   }
 }
 
-function startLoad(h: ServerHarness, s: Awaited<ReturnType<typeof setup>>, config: RelyingParty, tally: Tally, acked: Acknowledged) {
+function startLoad(h: Target, s: Awaited<ReturnType<typeof setup>>, config: RelyingParty, tally: Tally, acked: Acknowledged) {
   let stopped = false;
   const loop = (work: () => Promise<void>) =>
     (async () => {
@@ -244,7 +252,7 @@ t.test('postgres: connections terminated under load on every surface — 200 or 
   await load.stop();
 
   t.same(tally.problems, [], 'every answer was the expected one or a 503 with Retry-After and a readable body');
-  t.equal(s.server.child.exitCode, null, 'the same server process throughout (no restart)');
+  t.equal(s.server.process.child.exitCode, null, 'the same server process throughout (no restart)');
   t.equal((await fetch(`${h.issuer}/readyz`)).status, 200, 'ready');
 
   // Nothing half-written.

@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap';
 import { sha256 } from '../../src/lib/digest.ts';
-import { DATABASE_KINDS, PG_ADMIN_URL, rawQuery } from '../helpers/databases.ts';
-import type { RunningProcess } from '../helpers/processes.ts';
-import { authorizationCode, redeemCode, refreshWith, registerWebApp, serverHarness, type App, type ServerHarness } from '../helpers/server-process.ts';
+import { DATABASE_KINDS, PG_ADMIN_URL, rawQuery, type TestDatabase } from '../helpers/databases.ts';
+import { gatehouseDeployment, type GatehouseServer } from '../helpers/gatehouse-process.ts';
+import { authorizationCode, cliJson, databaseOf, redeemCode, refreshWith, registerWebApp, type App } from '../helpers/oauth-app.ts';
 
 /**
  * A refresh rotation is one atomic step: the server killed (SIGKILL) or its database connections
@@ -32,18 +32,18 @@ interface Traffic {
 }
 
 async function prepare(t: Test, kind: 'sqlite' | 'postgres') {
-  const h = await serverHarness(t, kind, { REFRESH_GRACE_SECONDS: '300' });
-  await h.cli(['migrate']);
-  const app = await registerWebApp(h);
-  await h.cli(['users', 'create', EMAIL, '--password-stdin', '--verified'], `${PASSWORD}\n`);
-  const server = await h.start();
+  const d = await gatehouseDeployment(t, kind, { env: { REFRESH_GRACE_SECONDS: '300' } });
+  await cliJson(d, ['migrate']);
+  const app = await registerWebApp(d);
+  await cliJson(d, ['users', 'create', EMAIL, '--password-stdin', '--verified'], `${PASSWORD}\n`);
+  const server = await d.start();
   const families: Family[] = [];
   for (let i = 0; i < FAMILIES; i++) {
-    const tokens = await redeemCode(h.issuer, app, await authorizationCode(h.issuer, app, EMAIL, PASSWORD));
+    const tokens = await redeemCode(server.url, app, await authorizationCode(server.url, app, EMAIL, PASSWORD));
     t.equal(tokens.status, 200, `family ${i + 1} starts`);
     families.push({ token: String(tokens.json.refresh_token) });
   }
-  return { h, app, server, families };
+  return { d, db: databaseOf(d), issuer: server.url, app, server, families };
 }
 
 /**
@@ -51,7 +51,7 @@ async function prepare(t: Test, kind: 'sqlite' | 'postgres') {
  * `stop()`; `untilRotations(n)` resolves when n rotations have been answered in all. A request the
  * server dies under ends that family's loop and is reported in `interrupted`.
  */
-function runTraffic(h: ServerHarness, app: App, families: Family[], traffic: Traffic) {
+function runTraffic(issuer: string, app: App, families: Family[], traffic: Traffic) {
   let stopped = false;
   let waiter: { target: number; resolve: () => void } | undefined;
   const interrupted = new Set<Family>();
@@ -59,7 +59,7 @@ function runTraffic(h: ServerHarness, app: App, families: Family[], traffic: Tra
     while (!stopped) {
       let r;
       try {
-        r = await refreshWith(h.issuer, app, f.token);
+        r = await refreshWith(issuer, app, f.token);
       } catch {
         interrupted.add(f);
         return;
@@ -93,14 +93,14 @@ function runTraffic(h: ServerHarness, app: App, families: Family[], traffic: Tra
 }
 
 /** After the run: no reuse was detected, and each family has exactly one live token: the client's. */
-async function checkFamilies(t: Test, h: ServerHarness, families: Family[]) {
-  const reuse = await rawQuery(h.db, "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'refresh.reuse_detected'");
+async function checkFamilies(t: Test, db: TestDatabase, families: Family[]) {
+  const reuse = await rawQuery(db, "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'refresh.reuse_detected'");
   t.equal(Number(reuse[0]!.n), 0, 'no refresh.reuse_detected audited');
-  const live = await rawQuery(h.db, "SELECT grant_id, COUNT(*) AS n FROM oidc_payloads WHERE model = 'RefreshToken' AND consumed_at IS NULL GROUP BY grant_id");
+  const live = await rawQuery(db, "SELECT grant_id, COUNT(*) AS n FROM oidc_payloads WHERE model = 'RefreshToken' AND consumed_at IS NULL GROUP BY grant_id");
   t.equal(live.length, FAMILIES, 'every family (grant) is alive');
   t.ok(live.every((row) => Number(row.n) === 1), 'no family forked: one live refresh token each');
   const ids = families.map((f) => `'${sha256(f.token)}'`).join(', ');
-  const held = await rawQuery(h.db, `SELECT COUNT(*) AS n FROM oidc_payloads WHERE model = 'RefreshToken' AND consumed_at IS NULL AND id IN (${ids})`);
+  const held = await rawQuery(db, `SELECT COUNT(*) AS n FROM oidc_payloads WHERE model = 'RefreshToken' AND consumed_at IS NULL AND id IN (${ids})`);
   t.equal(Number(held[0]!.n), FAMILIES, "and that token is the one each client holds");
 }
 
@@ -108,27 +108,26 @@ const randomInt = (from: number, to: number) => from + Math.floor(Math.random() 
 
 for (const kind of DATABASE_KINDS) {
   t.test(`${kind}: kill -9 in the middle of refresh rotations — every retry succeeds, no family revoked or forked`, async (t) => {
-    const { h, app, families, server: first } = await prepare(t, kind);
-    let server: RunningProcess = first;
+    const { d, db, issuer, app, families, server: first } = await prepare(t, kind);
+    let server: GatehouseServer = first;
     const traffic: Traffic = { rotations: 0, unavailable: 0, unexpected: [] };
     const counts = { kills: 0, interrupted: 0, committedBeforeKill: 0, retried: 0 };
     for (let k = 0; k < KILLS; k++) {
-      const run = runTraffic(h, app, families, traffic);
+      const run = runTraffic(issuer, app, families, traffic);
       // The kill lands right after the n-th answer, while the other families' requests are in flight.
       await run.untilRotations(traffic.rotations + randomInt(1, 2 * FAMILIES));
-      server.child.kill('SIGKILL');
-      await server.exited;
+      await server.kill9();
       await run.stop();
       counts.kills += 1;
       counts.interrupted += run.interrupted.size;
       for (const f of run.interrupted) {
-        const rows = await rawQuery(h.db, `SELECT consumed_at FROM oidc_payloads WHERE model = 'RefreshToken' AND id = '${sha256(f.token)}'`);
+        const rows = await rawQuery(db, `SELECT consumed_at FROM oidc_payloads WHERE model = 'RefreshToken' AND id = '${sha256(f.token)}'`);
         t.equal(rows.length, 1, 'the token the client holds is still there');
         if (rows[0]?.consumed_at) counts.committedBeforeKill += 1;
       }
-      server = await h.start();
+      server = await d.start();
       for (const f of run.interrupted) {
-        const r = await refreshWith(h.issuer, app, f.token);
+        const r = await refreshWith(issuer, app, f.token);
         t.equal(r.status, 200, `after kill ${k + 1}: the retry with the token the client holds succeeds ${r.text.slice(0, 200)}`);
         f.token = String(r.json.refresh_token);
         counts.retried += 1;
@@ -137,13 +136,12 @@ for (const kind of DATABASE_KINDS) {
     t.same(traffic.unexpected, [], 'no other answer than 200 while the server was up');
     t.ok(counts.interrupted > 0, 'the kills interrupted rotations');
     for (const f of families) {
-      const r = await refreshWith(h.issuer, app, f.token);
+      const r = await refreshWith(issuer, app, f.token);
       t.equal(r.status, 200, 'each family still rotates');
       f.token = String(r.json.refresh_token);
     }
-    server.child.kill('SIGKILL');
-    await server.exited;
-    await checkFamilies(t, h, families);
+    await server.kill9();
+    await checkFamilies(t, db, families);
     t.comment(
       `${kind}: kills ${counts.kills}, rotations ${traffic.rotations}, requests interrupted ${counts.interrupted} ` +
         `(committed before the kill, answered from the record: ${counts.committedBeforeKill}), retries ${counts.retried} all 200, ` +
@@ -153,10 +151,10 @@ for (const kind of DATABASE_KINDS) {
 }
 
 t.test('postgres: connections terminated (pg_terminate_backend) in the middle of rotations — 503 or 200, never a revoked family', async (t) => {
-  const { h, app, families, server } = await prepare(t, 'postgres');
+  const { db, issuer, app, families, server } = await prepare(t, 'postgres');
   const traffic: Traffic = { rotations: 0, unavailable: 0, unexpected: [] };
-  const run = runTraffic(h, app, families, traffic);
-  const database = new URL(h.db.url).pathname.slice(1);
+  const run = runTraffic(issuer, app, families, traffic);
+  const database = new URL(db.url).pathname.slice(1);
   let terminated = 0;
   for (let i = 0; i < TERMINATIONS; i++) {
     await run.untilRotations(traffic.rotations + randomInt(1, 2 * FAMILIES));
@@ -171,14 +169,13 @@ t.test('postgres: connections terminated (pg_terminate_backend) in the middle of
   await run.stop();
   t.same(traffic.unexpected, [], 'every answer was 200 or 503 with Retry-After');
   t.equal(run.interrupted.size, 0, 'no request lost its connection to the server');
-  t.equal(server.child.exitCode, null, 'the same server process throughout');
+  t.equal(server.process.child.exitCode, null, 'the same server process throughout');
   for (const f of families) {
-    const r = await refreshWith(h.issuer, app, f.token);
+    const r = await refreshWith(issuer, app, f.token);
     t.equal(r.status, 200, 'each family still rotates');
     f.token = String(r.json.refresh_token);
   }
-  server.child.kill('SIGKILL');
-  await server.exited;
-  await checkFamilies(t, h, families);
+  await server.kill9();
+  await checkFamilies(t, db, families);
   t.comment(`postgres: terminations ${TERMINATIONS} (${terminated} connections), rotations ${traffic.rotations}, 503s ${traffic.unavailable}, 500s 0, reuse detected 0`);
 });

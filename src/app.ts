@@ -22,6 +22,7 @@ import { rotationTiming } from './admin/keys.js';
 import type { Keyring } from './keys/keyring-files.js';
 import { rotateIfDue } from './keys/keyring-ops.js';
 import { watchKeyring, type KeyringWatcher } from './keys/keyring-watcher.js';
+import { createKeyStateProbe } from './keys/key-state-probe.js';
 import { loadOrCreateKeyring } from './keys/load-keyring.js';
 import { providerJwks } from './keys/provider-jwks.js';
 import { jwksMaxAge } from './keys/rotation.js';
@@ -73,6 +74,9 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     await services.audit.record({ type: 'keys.created', detail: { kids: initial.manifest.keys.map((k) => k.kid) } });
   }
   let keyring: Keyring = initial;
+  // Our own token checks re-read the manifest, so a revocation by the CLI counts at once; seeing it
+  // also reloads this instance's key set, so it stops signing with the revoked key now.
+  const keyStates = createKeyStateProbe({ dir: config.keysDir, clock, initial: initial.manifest.keys, onChange: () => keys.reload() });
   // Recomputed whenever the keyring changes (the watcher fires at every scheduled change too).
   let nextKeyChange = nextChangeAt(initial.manifest.keys, clock.now());
   const apiCache = cachedResources(services.resources, 5000);
@@ -82,6 +86,14 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
       jwks: providerJwks(ring, clock.now()),
       clientAuthFailed: (clientId, ip) => services.guard.clientFailed(clientId, ip),
       jwksCacheSeconds: () => jwksMaxAge(clock.now(), config.keyPrepublish, nextKeyChange),
+      keyUsable: (kid) => keyStates.keyUsable(kid),
+      userCodes: {
+        admit: async (ip) => {
+          const d = await services.guard.admitUserCode(ip);
+          return d.ok ? d : { ok: false, retryAfter: d.refusal.retryAfter, started: d.refusal.started, banned: d.refusal.reason === 'ip_banned' };
+        },
+        settle: (ip) => services.guard.userCodeRight(ip),
+      },
       oidcStore: services.oidcStore,
       clientMetadata: async (id) => {
         const client = await services.clients.findById(id);
@@ -167,6 +179,8 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
           if (missing.length > 0) throw new Error(`no active signing key for ${missing.join(', ')}`);
         },
       },
+      // A keyring on disk refused at reload: still serving, on the last good key set.
+      { name: 'keyring', check: async () => keys.problem() && `last good key set in use; refused ${keys.problem()}` },
     ]),
   );
   await app.register(metricsRoutes(metrics));
@@ -205,10 +219,10 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     await account.register(accountRoutes({ accounts: services.accounts, limits: { guard: services.guard, audit: services.audit, metrics }, metrics, secrets, secureCookies }));
   });
   await ensureAdminResource(services.resources, config.issuer, clock);
-  const verifyOwnToken = createOwnTokenVerifier(config.issuer, () => keyring, () => clock.now());
+  const verifyOwnToken = createOwnTokenVerifier(config.issuer, () => keyring, () => clock.now(), (kid) => keyStates.keyUsable(kid));
   await app.register(async (admin) => {
     await admin.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
-    await admin.register(adminRoutes({ services, issuer: config.issuer, verifyOwnToken }));
+    await admin.register(adminRoutes({ services, issuer: config.issuer, verifyOwnToken, reloadKeys: () => keys.reload() }));
   });
   await app.register(oidcMount(providers, { trustProxy: config.trustProxy.length > 0 }));
 

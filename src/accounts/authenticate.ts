@@ -9,7 +9,8 @@ export type AuthenticationResult =
   /** Only ever reported after the right password (DESIGN.md: no enumeration of banned accounts). */
   | { ok: false; reason: 'banned'; user: User }
   | { ok: false; reason: 'unverified'; user: User }
-  /** The right password, but disabled after too many failures (NIST SP 800-63B): only a reset helps. */
+  /** The right password, but disabled after too many failures (NIST SP 800-63B) for browsers the
+   * account does not know: only a reset helps there. */
   | { ok: false; reason: 'password_disabled'; user: User };
 
 export interface AuthenticateDeps {
@@ -22,8 +23,14 @@ export interface AuthenticateDeps {
 /**
  * Checks an email and password. Unknown emails and disabled passwords cost one hash like any other
  * attempt, and every failure looks the same to the caller until the password has been proven.
+ * `trustedDevice`: the attempt comes from a browser the guard still trusts for this account.
  */
-export async function authenticate(deps: AuthenticateDeps, email: string, password: string): Promise<AuthenticationResult> {
+export async function authenticate(
+  deps: AuthenticateDeps,
+  email: string,
+  password: string,
+  options: { trustedDevice?: boolean } = {},
+): Promise<AuthenticationResult> {
   const candidate = normalizePassword(password);
   const user = await deps.users.findByEmail(email);
   if (!user || !user.passwordHash) {
@@ -32,7 +39,9 @@ export async function authenticate(deps: AuthenticateDeps, email: string, passwo
   }
   if (!(await deps.hasher.verify(user.passwordHash, candidate))) return { ok: false, reason: 'invalid_credentials' };
   if (user.status === 'banned') return { ok: false, reason: 'banned', user };
-  if (user.passwordDisabledAt) return { ok: false, reason: 'password_disabled', user };
+  // The failures that disabled the password came from browsers without this account's device
+  // cookie; a browser that has signed in here before and still holds its trust is not locked out.
+  if (user.passwordDisabledAt && !options.trustedDevice) return { ok: false, reason: 'password_disabled', user };
   if (deps.requireEmailVerification && !user.emailVerifiedAt) return { ok: false, reason: 'unverified', user };
   if (deps.hasher.needsRehash(user.passwordHash)) {
     const rehashed = await deps.hasher.hash(candidate);

@@ -36,8 +36,9 @@ export interface LoginInput {
 /**
  * A login attempt through the guard (DESIGN.md, Defense): the cheap checks (bans, per-IP, per
  * account+IP or device, per account) decide before any password hash is computed; then the password;
- * then the counters are settled. At PASSWORD_DISABLE_AFTER consecutive failures the password is
- * disabled until a reset and the owner is told by mail. Every decision is an audit event.
+ * then the counters are settled. At PASSWORD_DISABLE_AFTER consecutive failures from browsers the
+ * account does not know, the password is disabled for them until a reset and the owner is told by
+ * mail; a browser holding the account's device cookie still signs in. Every decision is an audit event.
  */
 export async function login(deps: LoginDeps, input: LoginInput): Promise<LoginResult> {
   let email: string;
@@ -57,7 +58,8 @@ export async function login(deps: LoginDeps, input: LoginInput): Promise<LoginRe
     return { ok: false, reason: 'refused', refusal: refusal.reason, retryAfter: refusal.retryAfter };
   }
 
-  const result = email.includes('@') ? await authenticate(deps, email, input.password) : await burn(deps, input.password);
+  const trustedDevice = !admitted.ticket.countedOnAccount;
+  const result = email.includes('@') ? await authenticate(deps, email, input.password, { trustedDevice }) : await burn(deps, input.password);
   if (result.ok || result.reason !== 'invalid_credentials') {
     // The password was right (even for a banned or unverified account): the counters start afresh.
     await deps.guard.succeeded(admitted.ticket);
@@ -69,13 +71,15 @@ export async function login(deps: LoginDeps, input: LoginInput): Promise<LoginRe
     return result;
   }
 
-  const { consecutive, lockedUntil } = await deps.guard.failed(admitted.ticket);
+  const { pool, consecutive, lockedUntil } = await deps.guard.failed(admitted.ticket);
   const user = await deps.users.findByEmail(email);
   await deps.audit.record({ type: 'login.failed', ...context, userId: user?.id ?? null, detail: { reason: 'invalid_credentials', consecutive } });
   if (lockedUntil !== null) {
     await deps.audit.record({ type: 'user.locked', ...context, userId: user?.id ?? null, detail: { until: new Date(lockedUntil).toISOString(), consecutive } });
   }
-  if (user && consecutive >= deps.settings.disableAfter && !user.passwordDisabledAt) {
+  // Only failures from browsers the account does not know disable its password (for those browsers):
+  // a trusted device's own failures cost it its trust instead (guard), never the owner's access.
+  if (user && pool === 'account' && consecutive >= deps.settings.disableAfter && !user.passwordDisabledAt) {
     await deps.users.update(user.id, { passwordDisabledAt: deps.clock.now(), updatedAt: deps.clock.now() });
     await deps.audit.record({ type: 'user.password_disabled', ...context, userId: user.id, detail: { consecutive } });
     deps.background.run('password disabled mail', () => deps.mailer.send(passwordDisabledMail(deps.issuer, user.email)));

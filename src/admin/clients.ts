@@ -14,6 +14,8 @@ export interface CreateClientInput {
   grants?: string[];
   scope?: string;
   resources?: string[];
+  /** API audiences whose tokens this client may introspect (a resource server's own client). */
+  introspects?: string[];
   public?: boolean;
   authMethod?: string;
 }
@@ -28,6 +30,7 @@ export interface ClientView {
   post_logout_redirect_uris: string[];
   scope: string | null;
   resources: string[];
+  introspects: string[];
   created_at: string;
 }
 
@@ -51,6 +54,7 @@ export function clientView(c: ClientRecord): ClientView {
     post_logout_redirect_uris: c.postLogoutRedirectUris,
     scope: c.scope,
     resources: c.resources,
+    introspects: c.introspects,
     created_at: c.createdAt.toISOString(),
   };
 }
@@ -101,6 +105,13 @@ export async function createClient(deps: ClientDeps, input: CreateClientInput): 
   for (const audience of resources) {
     if (!(await deps.resources.find(audience))) throw badRequest(`resource: no API with audience ${audience}; create it first (gatehouse resources create)`);
   }
+  const introspects = [...new Set((input.introspects ?? []).map((r) => parseAudience(r, 'introspect')))];
+  if (introspects.length > 0 && isPublic) {
+    throw badRequest('introspect: a public client cannot introspect tokens for an API (it has no secret)');
+  }
+  for (const audience of introspects) {
+    if (!(await deps.resources.find(audience))) throw badRequest(`introspect: no API with audience ${audience}; create it first (gatehouse resources create)`);
+  }
   if (grantTypes.includes('client_credentials') && resources.length === 0) {
     throw badRequest('resource: client_credentials needs --resource (the API its tokens are for)');
   }
@@ -117,6 +128,7 @@ export async function createClient(deps: ClientDeps, input: CreateClientInput): 
     grants: grantTypes,
     scope,
     resources,
+    introspects,
     createdAt: now,
     updatedAt: now,
   };

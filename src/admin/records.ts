@@ -22,6 +22,8 @@ export interface ClientRecord {
   scope: string | null;
   /** API audiences it may get tokens for; the first is its default. */
   resources: string[];
+  /** API audiences whose access tokens this client (a resource server) may introspect; [] = only its own tokens. */
+  introspects: string[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -40,7 +42,7 @@ export interface ClientRepository {
   list(): Promise<ClientRecord[]>;
   /** True when a client was deleted. */
   delete(id: string): Promise<boolean>;
-  /** Clients allowed to get tokens for `audience`. */
+  /** Clients allowed to get tokens for `audience`, or to introspect them. */
   usingResource(audience: string): Promise<string[]>;
 }
 

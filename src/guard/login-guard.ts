@@ -21,7 +21,10 @@ export interface LoginTicket {
   ipKey: string;
   pairKey: string;
   accountKey: string;
+  /** The attempt counts in the account's pool (no trusted device, or one that lost its trust). */
   countedOnAccount: boolean;
+  /** The device counter of a browser that presented a device cookie (cleared on success). */
+  deviceKey: string | null;
   /** This attempt was the one that locked the account (if it fails, the lock stands). */
   lockUntil: number | null;
 }
@@ -42,8 +45,10 @@ const retryAfter = (retryAt: number, now: number) => Math.max(1, Math.ceil((retr
  *   1. an operator's IP ban;
  *   2. failed logins per IP (IPv6 /64) across accounts: spraying and stuffing;
  *   3. attempts per account from one IP — or from one trusted browser — first free, then waiting;
- *   4. consecutive failures per account from anywhere: a lock that doubles; skipped for a browser
- *      that has logged into this account before, so an attacker cannot lock the real user out.
+ *   4. consecutive failures per account from anywhere: a lock that doubles, and at
+ *      PASSWORD_DISABLE_AFTER a disabled password; both skipped for a browser that has logged into
+ *      this account before (until it fails PASSWORD_DISABLE_AFTER times in a row itself), so an
+ *      attacker cannot lock the real user out.
  * Unknown emails go through exactly the same steps (no enumeration through throttling).
  */
 export function createLoginGuard(deps: LoginGuardDeps) {
@@ -62,7 +67,11 @@ export function createLoginGuard(deps: LoginGuardDeps) {
       if (!ip.admit) return { ok: false, refusal: { reason: 'ip_blocked', retryAfter: retryAfter(ip.retryAt, t), started: Boolean(ip.next) } };
 
       const who = account(input.email);
-      const pairKey = input.device ? `login:device:${sha256(input.device)}:${who}` : `login:pair:${who}:${ipUnit(input.ip)}`;
+      // A trusted browser stays trusted until it has itself failed PASSWORD_DISABLE_AFTER times in a
+      // row; then it is one more unknown browser, subject to the account's lock and disabled password.
+      const deviceKey = input.device ? `login:device:${sha256(input.device)}:${who}` : null;
+      const trusted = deviceKey !== null && ((await store.get(deviceKey))?.count ?? 0) < settings.disableAfter;
+      const pairKey = trusted ? deviceKey : `login:pair:${who}:${ipUnit(input.ip)}`;
       const pair = await decideAndWrite(store, pairKey, t, (c) => admitConsecutive(c, t, settings));
       if (!pair.admit) {
         await decideAndWrite(store, ipKey, t, refund);
@@ -70,7 +79,7 @@ export function createLoginGuard(deps: LoginGuardDeps) {
       }
 
       const accountKey = `login:account:${who}`;
-      const countedOnAccount = !input.device;
+      const countedOnAccount = !trusted;
       let lockUntil: number | null = null;
       if (countedOnAccount) {
         let before = 0;
@@ -84,7 +93,7 @@ export function createLoginGuard(deps: LoginGuardDeps) {
         }
         if (acct.next.lockedUntil > t && acct.next.lockedUntil !== before) lockUntil = acct.next.lockedUntil;
       }
-      return { ok: true, ticket: { ipKey, pairKey, accountKey, countedOnAccount, lockUntil } };
+      return { ok: true, ticket: { ipKey, pairKey, accountKey, countedOnAccount, deviceKey, lockUntil } };
     },
 
     /** The password was right: this IP's attempt does not count as a failure and the pair starts
@@ -94,14 +103,18 @@ export function createLoginGuard(deps: LoginGuardDeps) {
       const t = now();
       await decideAndWrite(store, ticket.ipKey, t, refund);
       await decideAndWrite(store, ticket.pairKey, t, clear);
+      if (ticket.deviceKey && ticket.deviceKey !== ticket.pairKey) await decideAndWrite(store, ticket.deviceKey, t, clear);
       if (ticket.countedOnAccount) await decideAndWrite(store, ticket.accountKey, t, clear);
     },
 
-    /** The password was wrong. Returns the account's consecutive failures (to disable the password at
-     * PASSWORD_DISABLE_AFTER) and, when this failure locked the account, until when. */
-    async failed(ticket: LoginTicket): Promise<{ consecutive: number; lockedUntil: number | null }> {
-      const c = (await store.get(ticket.accountKey)) ?? EMPTY;
-      return { consecutive: c.count, lockedUntil: ticket.lockUntil };
+    /**
+     * The password was wrong. Returns the consecutive failures of the pool this attempt counted in —
+     * the account's (browsers it does not know) or the trusted device's own — and, when this failure
+     * locked the account, until when. Only the account's pool disables the password (login.ts).
+     */
+    async failed(ticket: LoginTicket): Promise<{ pool: 'account' | 'device'; consecutive: number; lockedUntil: number | null }> {
+      const c = (await store.get(ticket.countedOnAccount ? ticket.accountKey : ticket.pairKey)) ?? EMPTY;
+      return ticket.countedOnAccount ? { pool: 'account', consecutive: c.count, lockedUntil: ticket.lockUntil } : { pool: 'device', consecutive: c.count, lockedUntil: null };
     },
 
     /** An operator's unlock (or a password reset): the account's lock and failure count go. */
@@ -117,6 +130,23 @@ export function createLoginGuard(deps: LoginGuardDeps) {
       const limit = kind === 'signup' ? settings.ipSignups : settings.ipResets;
       const d: Decision = await decideAndWrite(store, `${kind}:ip:${ipUnit(ip)}`, t, (c) => admitWindow(c, t, limit, settings.ipWindow, settings.ipBlock));
       return d.admit ? { ok: true } : { ok: false, refusal: { reason: 'ip_blocked', retryAfter: retryAfter(d.retryAt, t), started: Boolean(d.next) } };
+    },
+
+    /**
+     * One submission of a device user code (RFC 8628 §5.1): reserved on the IP's failure window that
+     * failed logins count on, so guessing codes and guessing passwords share one budget per IP.
+     */
+    async admitUserCode(ip: string): Promise<{ ok: true } | { ok: false; refusal: Refusal }> {
+      const t = now();
+      const ban = await findIpBan(deps.bans, deps.clock, ip);
+      if (ban) return { ok: false, refusal: { reason: 'ip_banned', retryAfter: ban.expiresAt ? retryAfter(ban.expiresAt.getTime(), t) : 0, started: false } };
+      const d = await decideAndWrite(store, `login:ip:${ipUnit(ip)}`, t, (c) => admitWindow(c, t, settings.ipFailures, settings.ipWindow, settings.ipBlock));
+      return d.admit ? { ok: true } : { ok: false, refusal: { reason: 'ip_blocked', retryAfter: retryAfter(d.retryAt, t), started: Boolean(d.next) } };
+    },
+
+    /** The user code was right: its reserved attempt is not a failure. */
+    async userCodeRight(ip: string): Promise<void> {
+      await decideAndWrite(store, `login:ip:${ipUnit(ip)}`, now(), refund);
     },
 
     /**

@@ -1,6 +1,7 @@
 import type { Clock } from '../lib/clock.js';
 import { readKeyring, type Keyring } from './keyring-files.js';
 import { keyState, nextChangeAt } from './schedule.js';
+import { assertUsableKeyring } from './usable-keyring.js';
 
 export interface KeyringWatcherOptions {
   dir: string;
@@ -49,8 +50,9 @@ export function watchKeyring(options: KeyringWatcherOptions) {
       await options.beforeRead?.();
       const keyring = await readKeyring(options.dir);
       if (!keyring) throw new Error(`${options.dir}: the keyring manifest has disappeared`);
-      lastError = undefined;
       const now = options.clock.now();
+      assertUsableKeyring(options.dir, keyring, now);
+      lastError = undefined;
       const sig = signature(keyring, now);
       if (sig !== applied) {
         await options.onChange(keyring);
@@ -68,6 +70,8 @@ export function watchKeyring(options: KeyringWatcherOptions) {
 
   const tick = async () => {
     clearTimeout(timer);
+    // A read already under way may have started before the change this tick is for: read again after it.
+    await running;
     running ??= check().finally(() => {
       running = undefined;
     });
@@ -80,6 +84,8 @@ export function watchKeyring(options: KeyringWatcherOptions) {
     /** Re-read now (SIGHUP). */
     reload: () => tick(),
     current: () => current,
+    /** Why the keyring on disk was last refused, while it still is (undefined once a read succeeds). */
+    problem: () => lastError,
     stop() {
       stopped = true;
       clearTimeout(timer);

@@ -74,6 +74,8 @@ export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSo
 export const RESOURCES_PROPERTY = 'gatehouse_resources';
 /** Extra client metadata: every scope the client may ask for (null = no restriction). */
 export const SCOPE_PROPERTY = 'gatehouse_scope';
+/** Extra client metadata: API audiences whose access tokens the client may introspect. */
+export const INTROSPECTS_PROPERTY = 'gatehouse_introspects';
 export const OIDC_SCOPES = new Set(['openid', 'email', 'offline_access']);
 
 /**
@@ -98,5 +100,6 @@ export function clientMetadata(c: ClientRecord): AdapterPayload {
     ...(oidcScopes ? { scope: oidcScopes } : {}),
     [RESOURCES_PROPERTY]: c.resources,
     [SCOPE_PROPERTY]: c.scope,
+    [INTROSPECTS_PROPERTY]: c.introspects,
   } as AdapterPayload;
 }

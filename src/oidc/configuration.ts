@@ -3,13 +3,15 @@ import type { ResourceRepository } from '../admin/records.js';
 import type { UserRepository } from '../accounts/users.js';
 import type { Config } from '../config/schema.js';
 import type { ClientMetadataSource } from './adapter.js';
-import { createAdapterFactory, OIDC_SCOPES, RESOURCES_PROPERTY, SCOPE_PROPERTY } from './adapter.js';
+import { createAdapterFactory, INTROSPECTS_PROPERTY, OIDC_SCOPES, RESOURCES_PROPERTY, SCOPE_PROPERTY } from './adapter.js';
 import { createFindAccount } from './find-account.js';
 import { isOneTimeGrant } from './interactions.js';
+import { mayIntrospect, type IntrospectionCaller } from './introspection-policy.js';
 import { addGrantReference } from './jwt-introspection.js';
 import type { OidcStore } from './oidc-store.js';
 import type { ProviderPages } from './pages.js';
 import { resourceIndicators } from './resource-indicators.js';
+import { wrongUserCodes } from './user-code-throttle.js';
 
 export interface ConfigurationDeps {
   config: Readonly<Config>;
@@ -42,10 +44,10 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     jwks: deps.jwks as Configuration['jwks'],
     clients: [],
     extraClientMetadata: {
-      properties: [RESOURCES_PROPERTY, SCOPE_PROPERTY],
+      properties: [RESOURCES_PROPERTY, SCOPE_PROPERTY, INTROSPECTS_PROPERTY],
       validator(_ctx, key, value) {
-        if (key === RESOURCES_PROPERTY && value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === 'string'))) {
-          throw new Error(`${RESOURCES_PROPERTY} must be an array of strings`);
+        if ((key === RESOURCES_PROPERTY || key === INTROSPECTS_PROPERTY) && value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === 'string'))) {
+          throw new Error(`${key} must be an array of strings`);
         }
         if (key === SCOPE_PROPERTY && value !== undefined && value !== null && typeof value !== 'string') {
           throw new Error(`${SCOPE_PROPERTY} must be a string`);
@@ -105,8 +107,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // Public clients may only introspect their own tokens; confidential ones (resource servers) any.
-        allowedPolicy: async (ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId,
+        // A client sees its own tokens, and an API's introspector the access tokens for that API.
+        allowedPolicy: async (_ctx, client, token) =>
+          mayIntrospect(client as unknown as IntrospectionCaller, { clientId: token.clientId, aud: (token as { aud?: string | string[] }).aud }),
       },
       revocation: {
         enabled: true,
@@ -118,6 +121,8 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
         mask: '****-****',
         userCodeInputSource: async (ctx, form, _out, err) => {
           const e = err as { userCode?: string; name?: string } | undefined;
+          // A code that is not live (unknown, expired, used) was a guess: it counts against the IP.
+          if (e?.userCode) wrongUserCodes.add(ctx);
           const message = !err
             ? { text: 'Enter the code shown on your device.', error: false }
             : e?.userCode || e?.name === 'NoCodeError'

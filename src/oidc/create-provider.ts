@@ -12,12 +12,17 @@ import { withAtomicGrant } from './atomic-grant.js';
 import { guarded, unavailableAnswers } from './engine-errors.js';
 import { jwtIntrospection } from './jwt-introspection.js';
 import { withRefreshGrace } from './refresh-grace.js';
+import { throttleUserCodes, type UserCodeGuard } from './user-code-throttle.js';
 
 export interface ProviderDeps extends ConfigurationDeps {
   /** A client presented a wrong secret: count it; a refusal (429) once over the limit. */
   clientAuthFailed(clientId: string, ip: string): Promise<{ retryAfter: number } | undefined>;
   /** Seconds the JWKS may be cached by resource servers right now (see keys/rotation.ts jwksMaxAge). */
   jwksCacheSeconds(): number;
+  /** Device user-code entry per IP (RFC 8628 §5.1). */
+  userCodes: UserCodeGuard;
+  /** The signing key `kid` is not revoked on disk right now (keys/key-state-probe.ts). */
+  keyUsable(kid: string | undefined): Promise<boolean>;
   rotations: RefreshRotationStore;
   audit: AuditLog;
   metrics: Metrics;
@@ -96,6 +101,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       jwks: deps.jwks,
       grantAlive: (ref) => deps.oidcStore.grantAlive(ref),
       clientExists: async (id) => (await deps.clientMetadata(id)) !== undefined,
+      keyUsable: deps.keyUsable,
       now: () => deps.clock.now(),
     }) as never,
   );
@@ -127,6 +133,23 @@ export function createProvider(deps: ProviderDeps): Provider {
     if (ctx.method === 'POST' && (ctx.status === 302 || ctx.status === 307)) ctx.status = 303;
     if (ctx.type === 'text/html') ctx.set('cache-control', 'no-store');
   });
+
+  // Registered after the headers above, so the 429 page carries them too.
+  provider.use(
+    throttleUserCodes({
+      guard: deps.userCodes,
+      path: provider.pathFor('code_verification'),
+      refused: (ip, refusal) => {
+        metrics.throttles.inc({ reason: refusal.banned ? 'device_code_ip_banned' : 'device_code_ip_blocked' });
+        if (refusal.started) {
+          void audit
+            .record({ type: 'ip.blocked', ip, detail: { reason: 'device code limit', retry_after: refusal.retryAfter } })
+            .catch((e: unknown) => logger.error({ err: e }, 'audit write failed'));
+        }
+      },
+      page: (status, description) => deps.pages.error({ error: status === 429 ? 'too_many_requests' : 'access_denied', error_description: description }),
+    }) as never,
+  );
 
   const who = (ctx: KoaContextWithOIDC) => ({
     ip: ctx.ip,

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { sha256 } from '../lib/digest.js';
+import { mayIntrospect, type IntrospectionCaller } from './introspection-policy.js';
 
 /** Claim linking a JWT access token to its grant without revealing the grant id: SHA-256 of it. */
 export const GRANT_CLAIM = 'gh_grant';
@@ -12,6 +13,8 @@ export interface JwtIntrospectionDeps {
   /** Is the grant with this SHA-256 reference still alive (not revoked, not expired)? */
   grantAlive(grantRef: string): Promise<boolean>;
   clientExists(clientId: string): Promise<boolean>;
+  /** Is the signing key still usable on disk right now (not revoked since the last reload)? */
+  keyUsable(kid: string | undefined): Promise<boolean>;
   now(): Date;
 }
 
@@ -25,19 +28,22 @@ const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e', 'kid', 'alg', 'use'];
 /**
  * oidc-provider refuses to introspect JWT access tokens (they are not stored). RFC 7662 callers expect
  * an answer, so after the engine has authenticated the caller and refused the token as structured,
- * Gatehouse answers from the token itself: signature by one of our keys, issuer, typ at+jwt, expiry,
- * the client still registered, and — for tokens issued from a user's grant — that grant still alive
- * (a ban, a password reset or a detected refresh-token reuse makes it inactive at once).
+ * Gatehouse answers from the token itself: signature by one of our keys (and that key not revoked on
+ * disk since the engine was built), issuer, typ at+jwt, expiry, the caller allowed to see it
+ * (introspection-policy.ts), the client still registered, and — for tokens issued from a user's
+ * grant — that grant still alive (a ban, a password reset or a detected refresh-token reuse makes it
+ * inactive at once).
  */
 export function jwtIntrospection(deps: JwtIntrospectionDeps) {
   const keys = createLocalJWKSet({
     keys: deps.jwks.keys.map((k) => Object.fromEntries(Object.entries(k).filter(([name]) => PUBLIC_MEMBERS.includes(name))) as JWK),
   });
 
-  const answer = async (token: string): Promise<Record<string, unknown>> => {
+  const answer = async (token: string, caller: IntrospectionCaller): Promise<Record<string, unknown>> => {
     let payload: JWTPayload;
+    let kid: string | undefined;
     try {
-      ({ payload } = await jwtVerify(token, keys, {
+      ({ payload, protectedHeader: { kid } } = await jwtVerify(token, keys, {
         issuer: deps.issuer,
         typ: 'at+jwt',
         algorithms: ['ES256', 'RS256'],
@@ -47,7 +53,9 @@ export function jwtIntrospection(deps: JwtIntrospectionDeps) {
       return { active: false };
     }
     const clientId = payload.client_id;
-    if (typeof clientId !== 'string' || !(await deps.clientExists(clientId))) return { active: false };
+    if (typeof clientId !== 'string' || !mayIntrospect(caller, { clientId, aud: payload.aud })) return { active: false };
+    if (!(await deps.keyUsable(kid))) return { active: false };
+    if (!(await deps.clientExists(clientId))) return { active: false };
     const grantRef = payload[GRANT_CLAIM];
     if (grantRef !== undefined && (typeof grantRef !== 'string' || !(await deps.grantAlive(grantRef)))) return { active: false };
     return {
@@ -75,7 +83,7 @@ export function jwtIntrospection(deps: JwtIntrospectionDeps) {
       typeof ctx.oidc.params?.token === 'string'
     ) {
       ctx.status = 200;
-      ctx.body = await answer(ctx.oidc.params.token);
+      ctx.body = await answer(ctx.oidc.params.token, ctx.oidc.client as unknown as IntrospectionCaller);
     }
   };
 }

@@ -9,6 +9,8 @@ type StoredMetadata = {
   post_logout_redirect_uris: string[];
   grant_types: GrantType[];
   scope: string | null;
+  /** Absent in rows written before the introspection policy: no audience. */
+  introspects?: string[];
 };
 
 function toRecord(row: ClientRow): ClientRecord {
@@ -23,6 +25,7 @@ function toRecord(row: ClientRow): ClientRecord {
     grants: m.grant_types,
     scope: m.scope,
     resources: JSON.parse(row.resources) as string[],
+    introspects: m.introspects ?? [],
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -37,6 +40,7 @@ export function createPrismaClientRepository(db: Db): ClientRepository {
         post_logout_redirect_uris: c.postLogoutRedirectUris,
         grant_types: c.grants,
         scope: c.scope,
+        introspects: c.introspects,
       };
       await db.client.create({
         data: {
@@ -62,8 +66,13 @@ export function createPrismaClientRepository(db: Db): ClientRepository {
       return count > 0;
     },
     async usingResource(audience) {
-      const rows = await db.client.findMany({ where: { resources: { contains: JSON.stringify(audience) } }, select: { id: true, resources: true } });
-      return rows.filter((r) => (JSON.parse(r.resources) as string[]).includes(audience)).map((r) => r.id);
+      const needle = JSON.stringify(audience);
+      const rows = await db.client.findMany({
+        where: { OR: [{ resources: { contains: needle } }, { metadata: { contains: needle } }] },
+        select: { id: true, resources: true, metadata: true },
+      });
+      const introspects = (metadata: string) => (JSON.parse(metadata) as StoredMetadata).introspects ?? [];
+      return rows.filter((r) => (JSON.parse(r.resources) as string[]).includes(audience) || introspects(r.metadata).includes(audience)).map((r) => r.id);
     },
   };
 }

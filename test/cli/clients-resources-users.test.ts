@@ -22,12 +22,17 @@ t.test('resources and clients: create, list, show, delete with --json', async (t
   t.equal(dup.code, 2, 'a conflict is a runtime error');
   t.equal(dup.json().error, 'conflict');
 
-  const job = await cli(['clients', 'create', '--name', 'billing', '--grant', 'client_credentials', '--resource', 'https://api.example.com', '--json'], vars, dir);
+  const job = await cli(
+    ['clients', 'create', '--name', 'billing', '--grant', 'client_credentials', '--resource', 'https://api.example.com', '--introspect', 'https://api.example.com', '--json'],
+    vars,
+    dir,
+  );
   t.equal(job.code, 0, job.stderr);
   const created = job.json();
   t.match(created.client_id, /^[A-Za-z0-9_-]{20,}$/);
   t.match(created.client_secret, /^[A-Za-z0-9_-]{43}$/, '256-bit secret, shown once');
   t.same(created.grant_types, ['client_credentials']);
+  t.same(created.introspects, ['https://api.example.com'], 'the API whose tokens it may introspect');
 
   const web = await cli(
     ['clients', 'create', '--name', 'Shop', '--redirect-uri', 'https://shop.example.com/cb', '--public', '--scope', 'openid email offline_access', '--json'],

@@ -15,7 +15,7 @@ const API = 'https://orders.example.com';
 t.test('a ban during an active session: refresh fails at once, introspection says inactive, logins refused; unban restores', async (t) => {
   const { first: gh, client, configs, audit, victim } = await defenseCluster(t);
   await registerApi(gh.services, API, 'orders:read');
-  const rs = await registerClient(gh.services, { name: 'orders api', grants: ['client_credentials'], resources: [API] });
+  const rs = await registerClient(gh.services, { name: 'orders api', grants: ['client_credentials'], resources: [API], introspects: [API] });
   await gh.services.clients.delete(client.client_id);
   const web = await registerClient(gh.services, { name: 'Shop', redirectUris: [REDIRECT], grants: ['authorization_code', 'refresh_token'], resources: [API] });
   const config = await (await import('../helpers/relying-party.ts')).relyingParty(gh, web);
@@ -24,7 +24,7 @@ t.test('a ban during an active session: refresh fails at once, introspection say
   const start = await startAuthorization(config, { redirect_uri: REDIRECT, scope: 'openid email offline_access orders:read', prompt: 'consent', resource: API });
   const step = await signIn(new UserAgent({ 'x-forwarded-for': '192.0.2.1' }), start.url, REDIRECT, victim.email, PASSWORD);
   const tokens = await oidc.authorizationCodeGrant(config, new URL(step.location!), { pkceCodeVerifier: start.verifier, expectedState: start.state });
-  const introspect = async (token: string) => (await postForm(`${gh.issuer}/token/introspection`, { token }, basic(rs.client_id, rs.client_secret!))).json;
+  const introspect = async (token: string, auth = basic(rs.client_id, rs.client_secret!)) => (await postForm(`${gh.issuer}/token/introspection`, { token }, auth)).json;
   t.equal((await introspect(tokens.access_token)).active, true);
 
   const vars = { DATABASE_URL: gh.config.databaseUrl, KEYS_DIR: gh.config.keysDir, LOG_LEVEL: 'silent' };
@@ -36,7 +36,7 @@ t.test('a ban during an active session: refresh fails at once, introspection say
   t.equal(refresh.status, 400);
   t.equal(refresh.json.error, 'invalid_grant', 'the refresh token fails at once');
   t.same(await introspect(tokens.access_token), { active: false }, 'introspection of its JWT access token says inactive');
-  t.same(await introspect(tokens.refresh_token!), { active: false });
+  t.same(await introspect(tokens.refresh_token!, basic(web.client_id, web.client_secret!)), { active: false }, 'its refresh token too, asked by its own client');
 
   const right = await attemptLogin(config, REDIRECT, new UserAgent({ 'x-forwarded-for': '192.0.2.2' }), victim.email, PASSWORD);
   t.equal(right.status, 403);

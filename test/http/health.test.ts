@@ -17,7 +17,7 @@ t.test('/readyz says ready while the database answers', async (t) => {
   const { app } = await buildTestApp(t);
   const res = await app.inject({ method: 'GET', url: '/readyz' });
   t.equal(res.statusCode, 200);
-  t.same(res.json(), { status: 'ready', checks: { database: 'ok', keys: 'ok' } });
+  t.same(res.json(), { status: 'ready', checks: { database: 'ok', keys: 'ok', keyring: 'ok' } });
   t.equal(res.headers['cache-control'], 'no-store');
 });
 

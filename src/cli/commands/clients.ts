@@ -14,6 +14,7 @@ const describe = (c: ClientView & { client_secret?: string }) =>
     ...(c.post_logout_redirect_uris.length ? [`post_logout    ${c.post_logout_redirect_uris.join(' ')}`] : []),
     ...(c.scope ? [`scope          ${c.scope}`] : []),
     ...(c.resources.length ? [`resources      ${c.resources.join(' ')} (default ${c.resources[0]})`] : []),
+    ...(c.introspects.length ? [`introspects    ${c.introspects.join(' ')}`] : []),
   ].join('\n');
 
 const one = (ctx: { positionals: string[] }, what: string) => {
@@ -36,6 +37,7 @@ export const clientCommands: Command[] = [
       },
       scope: { type: 'string', description: 'the only scopes it may request, e.g. "openid email offline_access orders:read"' },
       resource: { type: 'string', multiple: true, description: 'API audience it may get tokens for; the first is its default' },
+      introspect: { type: 'string', multiple: true, description: 'API audience whose access tokens this client may introspect (give it to the API\'s own client); otherwise it sees only its own tokens' },
       public: { type: 'boolean', description: 'no secret (browser and native apps; PKCE protects the code)' },
       'auth-method': { type: 'string', description: 'client_secret_basic (default) or client_secret_post' },
     },
@@ -53,6 +55,7 @@ export const clientCommands: Command[] = [
             grants: o.grant as string[] | undefined,
             scope: o.scope as string | undefined,
             resources: o.resource as string[] | undefined,
+            introspects: o.introspect as string[] | undefined,
             public: o.public === true,
             authMethod: o['auth-method'] as string | undefined,
           },

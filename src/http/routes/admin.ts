@@ -16,6 +16,8 @@ export interface AdminRouteDeps {
   services: Services;
   issuer: string;
   verifyOwnToken(token: string, audience: string): Promise<Record<string, unknown>>;
+  /** Re-read the keyring now: a key change made through this instance takes effect here at once. */
+  reloadKeys(): Promise<void>;
 }
 
 /** RFC 6750 §3: the challenge; its error_description must be printable ASCII without quotes. */
@@ -143,6 +145,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
               grant_types: { type: 'array', maxItems: 4, items: { type: 'string', maxLength: 100 } },
               scope: { type: 'string', maxLength: 2000 },
               resources: { type: 'array', maxItems: 20, items: { type: 'string', maxLength: 500 } },
+              introspects: { type: 'array', maxItems: 20, items: { type: 'string', maxLength: 500 } },
               public: { type: 'boolean' },
               token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'client_secret_post'] },
             },
@@ -151,7 +154,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
         },
       },
       async (request, reply) => {
-        const b = request.body as { name: string; redirect_uris?: string[]; post_logout_redirect_uris?: string[]; grant_types?: string[]; scope?: string; resources?: string[]; public?: boolean; token_endpoint_auth_method?: string };
+        const b = request.body as { name: string; redirect_uris?: string[]; post_logout_redirect_uris?: string[]; grant_types?: string[]; scope?: string; resources?: string[]; introspects?: string[]; public?: boolean; token_endpoint_auth_method?: string };
         const created = await createClient(clientDeps, {
           name: b.name,
           ...(b.redirect_uris ? { redirectUris: b.redirect_uris } : {}),
@@ -159,6 +162,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
           ...(b.grant_types ? { grants: b.grant_types } : {}),
           ...(b.scope !== undefined ? { scope: b.scope } : {}),
           ...(b.resources ? { resources: b.resources } : {}),
+          ...(b.introspects ? { introspects: b.introspects } : {}),
           ...(b.public ? { public: true } : {}),
           ...(b.token_endpoint_auth_method ? { authMethod: b.token_endpoint_auth_method } : {}),
         });
@@ -192,12 +196,21 @@ export function adminRoutes(deps: AdminRouteDeps) {
     app.post<{ Body: { now?: boolean } }>(
       '/admin/keys/rotate',
       { schema: { body: { type: 'object', properties: { now: { type: 'boolean' } }, additionalProperties: false } } },
-      async (request) => (await rotateSigningKeys(keyDeps, { now: request.body?.now === true })).keys,
+      async (request) => {
+        const result = await rotateSigningKeys(keyDeps, { now: request.body?.now === true });
+        await deps.reloadKeys();
+        return result.keys;
+      },
     );
     app.post<{ Body: { kid: string } }>(
       '/admin/keys/revoke',
       { schema: { body: { type: 'object', required: ['kid'], properties: { kid: { type: 'string', maxLength: 200 } }, additionalProperties: false } } },
-      async (request) => revokeSigningKey(keyDeps, request.body.kid),
+      async (request) => {
+        const result = await revokeSigningKey(keyDeps, request.body.kid);
+        // An emergency: this instance stops signing with the key now, not at its next reload.
+        await deps.reloadKeys();
+        return result;
+      },
     );
     app.post('/admin/keys/prune', async () => pruneSigningKeys(keyDeps));
   };

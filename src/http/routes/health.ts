@@ -1,9 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 
-/** A named dependency that must answer for the instance to take traffic. */
+/**
+ * A named dependency that must answer for the instance to take traffic. A check that throws makes the
+ * instance unready (503); one that returns a sentence reports a degraded state the instance can still
+ * serve through (200, `status: "degraded"`), so every instance sharing a bad file is not pulled out
+ * of the load balancer at once.
+ */
 export interface ReadinessCheck {
   name: string;
-  check(): Promise<void>;
+  check(): Promise<void | string>;
 }
 
 const statusSchema = {
@@ -36,16 +41,20 @@ export function healthRoutes(checks: readonly ReadinessCheck[]) {
       const results = await Promise.all(
         checks.map(async (c) => {
           try {
-            await c.check();
-            return [c.name, 'ok'] as const;
+            const warning = await c.check();
+            return [c.name, warning ? describe({ message: warning }) : 'ok', false] as const;
           } catch (err) {
-            return [c.name, describe(err)] as const;
+            return [c.name, describe(err), true] as const;
           }
         }),
       );
-      const failed = results.filter(([, state]) => state !== 'ok');
-      const summary = Object.fromEntries(results);
-      if (failed.length === 0) return { status: 'ready', checks: summary };
+      const failed = results.filter(([, , fatal]) => fatal);
+      const summary = Object.fromEntries(results.map(([name, state]) => [name, state]));
+      if (failed.length === 0) {
+        const degraded = results.some(([, state]) => state !== 'ok');
+        if (degraded) request.log.warn({ checks: summary }, 'ready, degraded');
+        return { status: degraded ? 'degraded' : 'ready', checks: summary };
+      }
       request.log.warn({ checks: summary }, 'not ready');
       return reply.code(503).send({
         error: 'temporarily_unavailable',

@@ -1,0 +1,49 @@
+import t from 'tap';
+import { steppableClock } from '../helpers/clock.ts';
+import { defenseCluster, REDIRECT } from '../helpers/defense.ts';
+import { PASSWORD } from '../helpers/fixtures.ts';
+import { attemptLogin } from '../helpers/login.ts';
+import { UserAgent } from '../helpers/user-agent.ts';
+
+// Small limits: the password is disabled after 6 failures; no temporary lock gets in the way.
+const DISABLE_AFTER = 6;
+const env = { PASSWORD_DISABLE_AFTER: String(DISABLE_AFTER), ACCOUNT_LOCK_AFTER: '1000' };
+
+t.test('no lockout button: failures from elsewhere disable the password for unknown browsers only', async (t) => {
+  const clock = steppableClock();
+  const { configs, audit, victim } = await defenseCluster(t, { kind: 'sqlite', env, clock });
+  const login = (ua: UserAgent, password: string) => attemptLogin(configs[0]!, REDIRECT, ua, victim.email, password);
+  // One answer that is not "wait": a 429 is waited out on the test clock (per-device delays).
+  const answer = async (ua: UserAgent, password: string) => {
+    for (;;) {
+      const r = await login(ua, password);
+      if (r.status !== 429) return r;
+      clock.advance(Number(r.retryAfter));
+    }
+  };
+  const owner = new UserAgent({ 'x-forwarded-for': '192.0.2.10' });
+  const laptop = new UserAgent({ 'x-forwarded-for': '192.0.2.11' });
+  t.equal((await login(owner, PASSWORD)).status, 303, 'the owner signs in (the browser keeps a device cookie)');
+  t.equal((await login(laptop, PASSWORD)).status, 303, 'and on a second browser');
+
+  for (let i = 0; i < DISABLE_AFTER; i++) {
+    const r = await login(new UserAgent({ 'x-forwarded-for': `198.51.100.${i + 1}` }), `guess-${i}`);
+    t.equal(r.status, 401, `attacker failure #${i + 1}`);
+  }
+  t.equal((await audit('user.password_disabled', victim.email)).length, 1, 'the password is disabled at the limit');
+
+  const stranger = await login(new UserAgent({ 'x-forwarded-for': '203.0.113.5' }), PASSWORD);
+  t.equal(stranger.status, 403, 'an unknown browser with the right password is refused');
+  t.match(stranger.body, /disabled after too many failed sign-ins/);
+  t.equal((await login(owner, PASSWORD)).status, 303, 'the owner’s known browser with the right password still gets in');
+
+  // A trusted browser's own failures never disable the password for the others…
+  for (let i = 0; i < DISABLE_AFTER - 1; i++) t.equal((await answer(laptop, `typo-${i}`)).status, 401);
+  t.equal((await audit('user.password_disabled', victim.email)).length, 1, 'no second disable from a device’s failures');
+  t.equal((await answer(laptop, PASSWORD)).status, 303, 'a known browser below the limit still signs in (and starts afresh)');
+
+  // …but one that fails PASSWORD_DISABLE_AFTER times in a row itself is just another unknown browser.
+  for (let i = 0; i < DISABLE_AFTER; i++) t.equal((await answer(laptop, `typo-again-${i}`)).status, 401);
+  t.equal((await answer(laptop, PASSWORD)).status, 403, 'it lost its trust: the disabled password applies to it');
+  t.equal((await answer(owner, PASSWORD)).status, 303, 'the other known browser is unaffected');
+});

@@ -94,7 +94,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   }
 
   // Outermost: a failing database is a 503 with Retry-After wherever in the engine it shows.
-  provider.use(unavailableAnswers as never);
+  provider.use(unavailableAnswers((out) => deps.pages.error(out)) as never);
   provider.use(
     jwtIntrospection({
       issuer: config.issuer,

@@ -28,16 +28,28 @@ export const isEngineUnavailable = (err: unknown): boolean =>
   err instanceof errors.TemporarilyUnavailable && (err as { statusCode?: number }).statusCode === 503;
 
 /**
- * The engine's outermost middleware: every 503 carries Retry-After, and a database failure in one of
- * our own engine middlewares (which run outside the engine's error handler) is a 503 too.
+ * The engine's outermost middleware: every 503 carries Retry-After, and a database failure outside
+ * the engine's route error handlers is a 503 too: in our own engine middlewares, and in the engine's
+ * session save, which runs after a route has answered. People get the error page, machines JSON.
  */
-export async function unavailableAnswers(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
-  try {
-    await next();
-  } catch (err) {
-    if (!isUnavailable(err) && !isEngineUnavailable(err)) throw err;
-    ctx.status = 503;
-    ctx.body = { error: 'temporarily_unavailable', error_description: DESCRIPTION };
-  }
-  if (ctx.status === 503) ctx.set('retry-after', String(RETRY_AFTER_UNAVAILABLE));
+export function unavailableAnswers(errorPage: (out: { error: string; error_description: string }) => string) {
+  return async function answerUnavailable(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      if (!isUnavailable(err) && !isEngineUnavailable(err)) throw err;
+      const out = { error: 'temporarily_unavailable', error_description: DESCRIPTION };
+      ctx.status = 503;
+      // A route may have answered already (a redirect carrying a code) before the session save failed.
+      ctx.remove('location');
+      ctx.set('cache-control', 'no-store');
+      if (ctx.accepts('json', 'html') === 'html') {
+        ctx.type = 'html';
+        ctx.body = errorPage(out);
+      } else {
+        ctx.body = out;
+      }
+    }
+    if (ctx.status === 503) ctx.set('retry-after', String(RETRY_AFTER_UNAVAILABLE));
+  };
 }

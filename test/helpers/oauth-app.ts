@@ -38,8 +38,8 @@ export async function authorizationCode(issuer: string, app: App, email: string,
   return { code: new URL(step.location!).searchParams.get('code')!, verifier: start.verifier };
 }
 
-export const redeemCode = (issuer: string, app: App, c: { code: string; verifier: string }) =>
+export const redeemCode = (issuer: string, app: App, c: { code: string; verifier: string }): ReturnType<typeof postForm> =>
   postForm(`${issuer}/token`, { grant_type: 'authorization_code', code: c.code, code_verifier: c.verifier, redirect_uri: REDIRECT }, app.auth);
 
-export const refreshWith = (issuer: string, app: App, token: string) =>
+export const refreshWith = (issuer: string, app: App, token: string): ReturnType<typeof postForm> =>
   postForm(`${issuer}/token`, { grant_type: 'refresh_token', refresh_token: token }, app.auth);

@@ -59,9 +59,20 @@ export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
     headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
   });
 
+/** Seconds a client is asked to wait before retrying after a 503 (a dropped database connection is
+ * replaced at once; a longer outage just earns another 503). */
+export const RETRY_AFTER_UNAVAILABLE = 2;
+
 /** A dependency (the database) is down: fail closed, say so, let the client retry. */
 export const unavailable = (message: string, cause?: unknown) =>
-  new AppError('temporarily_unavailable', message, { statusCode: 503, expose: true, cause });
+  new AppError('temporarily_unavailable', message, {
+    statusCode: 503,
+    expose: true,
+    cause,
+    headers: { 'retry-after': String(RETRY_AFTER_UNAVAILABLE) },
+  });
+
+export const isUnavailable = (error: unknown): error is AppError => error instanceof AppError && error.code === 'temporarily_unavailable';
 
 /** Bad configuration: every problem at once, one line per variable. */
 export class ConfigError extends AppError {

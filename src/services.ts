@@ -49,6 +49,7 @@ export function buildServices({ config, db, logger, clock }: ServiceDeps) {
     background,
     audit,
     clock,
+    atomically: db.atomically,
     issuer: config.issuer,
     revokeSessions: (userId) => oidcStore.revokeByAccountId(userId),
     unlockLogin: (email) => guard.unlock(email),
@@ -58,7 +59,7 @@ export function buildServices({ config, db, logger, clock }: ServiceDeps) {
     clients: createPrismaClientRepository(db.prisma),
     resources: createPrismaResourceRepository(db.prisma),
     oidcStore,
-    rotations: createPrismaRefreshRotationStore(db.prisma),
+    rotations: createPrismaRefreshRotationStore(db.prisma, clock),
     oneTimeTokens,
     auditStore,
     audit,
@@ -70,6 +71,7 @@ export function buildServices({ config, db, logger, clock }: ServiceDeps) {
     attempts,
     ipBans,
     clock,
+    atomically: db.atomically,
     config,
   };
 }

@@ -1,5 +1,6 @@
 import type { BackgroundTasks } from '../lib/background-tasks.js';
 import type { Clock } from '../lib/clock.js';
+import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { Mailer } from './mailer.js';
 import type { OneTimeTokenStore } from './one-time-tokens.js';
@@ -16,6 +17,8 @@ export interface AccountDeps {
   background: Pick<BackgroundTasks, 'run'>;
   audit: AuditLog;
   clock: Clock;
+  /** Where a use case's writes commit together (the operation and its audit row). */
+  atomically: UnitOfWork;
   /** Public base URL: mail links start with it. */
   issuer: string;
   /** Ends every session, grant and token of an account (password reset, SECURITY.md ASVS 7.4.3). */

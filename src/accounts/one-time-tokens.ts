@@ -49,8 +49,6 @@ export interface OneTimeTokenStore {
   peek(hash: string, purpose: OneTimeTokenPurpose, now: Date): Promise<OneTimeTokenState>;
   /** Atomic "set consumed where not consumed and not expired": of two concurrent calls one gets `valid`. */
   consume(hash: string, purpose: OneTimeTokenPurpose, now: Date): Promise<OneTimeTokenState>;
-  /** Undoes this request's own consume when the change it guarded could not be written. */
-  release(hash: string): Promise<void>;
   /** Deletes the account's tokens of this purpose that were never used (older links die). */
   revokeUnused(userId: string, purpose: OneTimeTokenPurpose): Promise<number>;
   /** Deletes expired tokens; returns how many. */
@@ -99,10 +97,6 @@ export function createMemoryOneTimeTokenStore(): OneTimeTokenStore {
       const current = state(hash, purpose, now);
       if (current.status === 'valid') rows.get(hash)!.consumedAt = now;
       return current;
-    },
-    async release(hash) {
-      const row = rows.get(hash);
-      if (row) row.consumedAt = null;
     },
     async revokeUnused(userId, purpose) {
       let n = 0;

@@ -44,20 +44,18 @@ export async function resetPassword(
   const passwordHash = await deps.hasher.hash(normalizePassword(password));
 
   const now = deps.clock.now();
-  const consumed = await deps.tokens.consume(hash, 'reset_password', now);
-  if (consumed.status !== 'valid') return { ok: false, reason: problemOf(consumed) };
-  let updated;
-  try {
-    updated = await deps.users.update(user.id, { passwordHash, passwordDisabledAt: null, emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now });
-  } catch (err) {
-    await deps.tokens.release(hash).catch(() => {});
-    throw err;
-  }
-  if (!updated) return { ok: false, reason: 'invalid' };
-  await deps.tokens.revokeUnused(user.id, 'reset_password');
-  await deps.unlockLogin(user.email);
-  const revoked = await deps.revokeSessions(user.id);
-  await deps.audit.record({ type: 'password.reset', ...who, userId: user.id, email: user.email, detail: { revoked } });
-  deps.background.run('password changed mail', () => deps.mailer.send(passwordChangedMail(deps.issuer, user.email)));
-  return { ok: true, user: updated };
+  // One unit: a reset that could not revoke every session did not happen (the link still works).
+  const outcome = await deps.atomically(async (): Promise<TokenOutcome> => {
+    const consumed = await deps.tokens.consume(hash, 'reset_password', now);
+    if (consumed.status !== 'valid') return { ok: false, reason: problemOf(consumed) };
+    const updated = await deps.users.update(user.id, { passwordHash, passwordDisabledAt: null, emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now });
+    if (!updated) return { ok: false, reason: 'invalid' };
+    await deps.tokens.revokeUnused(user.id, 'reset_password');
+    await deps.unlockLogin(user.email);
+    const revoked = await deps.revokeSessions(user.id);
+    await deps.audit.record({ type: 'password.reset', ...who, userId: user.id, email: user.email, detail: { revoked } });
+    return { ok: true, user: updated };
+  });
+  if (outcome.ok) deps.background.run('password changed mail', () => deps.mailer.send(passwordChangedMail(deps.issuer, user.email)));
+  return outcome;
 }

@@ -18,8 +18,11 @@ export async function signup(deps: AccountDeps, input: { email: unknown; passwor
   assertAcceptablePassword(input.password, { email });
   const now = deps.clock.now();
   const user = newUser({ email, passwordHash: await deps.hasher.hash(normalizePassword(input.password)), now, emailVerifiedAt: null });
-  const created = await deps.users.insert(user);
-  await deps.audit.record({ type: 'signup.requested', ...who, email, userId: created ? user.id : null, detail: { new_account: created } });
+  const created = await deps.atomically(async () => {
+    const inserted = await deps.users.insert(user);
+    await deps.audit.record({ type: 'signup.requested', ...who, email, userId: inserted ? user.id : null, detail: { new_account: inserted } });
+    return inserted;
+  });
   deps.background.run('signup mail', async () => {
     if (created) {
       const token = await issueOneTimeToken(deps, user.id, 'verify_email');

@@ -9,21 +9,17 @@ export async function verifyEmail(deps: AccountDeps, token: unknown, who: Reques
   if (!isWellFormedToken(token)) return { ok: false, reason: 'invalid' };
   const hash = hashOneTimeToken(token);
   const now = deps.clock.now();
-  const state = await deps.tokens.consume(hash, 'verify_email', now);
-  if (state.status !== 'valid') return { ok: false, reason: problemOf(state) };
-  let user: User | undefined;
-  try {
-    user = await deps.users.findById(state.userId);
+  // One unit: the link stays usable unless the confirmation is stored with it.
+  return deps.atomically(async (): Promise<TokenOutcome> => {
+    const state = await deps.tokens.consume(hash, 'verify_email', now);
+    if (state.status !== 'valid') return { ok: false, reason: problemOf(state) };
+    let user: User | undefined = await deps.users.findById(state.userId);
     if (user && !user.emailVerifiedAt) user = await deps.users.update(user.id, { emailVerifiedAt: now, updatedAt: now });
-  } catch (err) {
-    // Nothing half-written: the link stays usable when the confirmation could not be stored.
-    await deps.tokens.release(hash).catch(() => {});
-    throw err;
-  }
-  if (!user) return { ok: false, reason: 'invalid' };
-  await deps.tokens.revokeUnused(user.id, 'verify_email');
-  await deps.audit.record({ type: 'email.verified', ...who, userId: user.id, email: user.email });
-  return { ok: true, user };
+    if (!user) return { ok: false, reason: 'invalid' };
+    await deps.tokens.revokeUnused(user.id, 'verify_email');
+    await deps.audit.record({ type: 'email.verified', ...who, userId: user.id, email: user.email });
+    return { ok: true, user };
+  });
 }
 
 /**

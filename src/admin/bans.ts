@@ -5,6 +5,7 @@ import type { IpBanRepository } from '../guard/bans.js';
 import { parseCidr } from '../guard/ip.js';
 import type { LoginGuard } from '../guard/login-guard.js';
 import type { Clock } from '../lib/clock.js';
+import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { AuditLog } from '../observability/audit.js';
 
 export interface BanDeps {
@@ -13,6 +14,8 @@ export interface BanDeps {
   guard: LoginGuard;
   audit: AuditLog;
   clock: Clock;
+  /** Where a use case's writes commit together (the operation and its audit row). */
+  atomically: UnitOfWork;
   /** Ends every session, grant and refresh token of the account. */
   revokeSessions(userId: string): Promise<number>;
   /** Who did it (the CLI, or the admin API's client id), for the audit log. */
@@ -23,7 +26,7 @@ export interface BanDeps {
 
 /** The ban use cases' dependencies from the app's services (the CLI and the admin API share this). */
 export function banDependencies(
-  s: Pick<BanDeps, 'users' | 'ipBans' | 'guard' | 'audit' | 'clock'> & { oidcStore: { revokeByAccountId(userId: string): Promise<number> } },
+  s: Pick<BanDeps, 'users' | 'ipBans' | 'guard' | 'audit' | 'clock' | 'atomically'> & { oidcStore: { revokeByAccountId(userId: string): Promise<number> } },
   actor: string,
   who?: BanDeps['who'],
 ): BanDeps {
@@ -33,6 +36,7 @@ export function banDependencies(
     guard: s.guard,
     audit: s.audit,
     clock: s.clock,
+    atomically: s.atomically,
     revokeSessions: (userId) => s.oidcStore.revokeByAccountId(userId),
     actor,
     ...(who ? { who } : {}),
@@ -57,30 +61,37 @@ export async function banUser(deps: BanDeps, email: string, reason?: string) {
   // Banning again (to revoke what a session made meanwhile, say) keeps the first ban's time and, unless
   // a new one is given, its reason: the record says why and since when, not who ran the command last.
   const again = user.status === 'banned';
-  await deps.users.update(user.id, {
-    status: 'banned',
-    banReason: reason?.slice(0, 500) ?? (again ? user.banReason : null),
-    bannedAt: again && user.bannedAt ? user.bannedAt : now,
-    updatedAt: now,
+  const revoked = await deps.atomically(async () => {
+    await deps.users.update(user.id, {
+      status: 'banned',
+      banReason: reason?.slice(0, 500) ?? (again ? user.banReason : null),
+      bannedAt: again && user.bannedAt ? user.bannedAt : now,
+      updatedAt: now,
+    });
+    const count = await deps.revokeSessions(user.id);
+    await deps.audit.record({ ...deps.who, type: 'user.banned', userId: user.id, email: user.email, detail: { reason: reason ?? null, revoked: count, by: deps.actor } });
+    return count;
   });
-  const revoked = await deps.revokeSessions(user.id);
-  await deps.audit.record({ ...deps.who, type: 'user.banned', userId: user.id, email: user.email, detail: { reason: reason ?? null, revoked, by: deps.actor } });
   return { email: user.email, status: 'banned' as const, revoked };
 }
 
 export async function unbanUser(deps: BanDeps, email: string) {
   const user = await userOrThrow(deps.users, email);
-  await deps.users.update(user.id, { status: 'active', banReason: null, bannedAt: null, updatedAt: deps.clock.now() });
-  await deps.audit.record({ ...deps.who, type: 'user.unbanned', userId: user.id, email: user.email, detail: { by: deps.actor } });
+  await deps.atomically(async () => {
+    await deps.users.update(user.id, { status: 'active', banReason: null, bannedAt: null, updatedAt: deps.clock.now() });
+    await deps.audit.record({ ...deps.who, type: 'user.unbanned', userId: user.id, email: user.email, detail: { by: deps.actor } });
+  });
   return { email: user.email, status: 'active' as const };
 }
 
 /** Lifts the account's login lock and re-enables a password disabled after too many failures. */
 export async function unlockUser(deps: BanDeps, email: string) {
   const user = await userOrThrow(deps.users, email);
-  await deps.guard.unlock(user.email);
-  if (user.passwordDisabledAt) await deps.users.update(user.id, { passwordDisabledAt: null, updatedAt: deps.clock.now() });
-  await deps.audit.record({ ...deps.who, type: 'user.unlocked', userId: user.id, email: user.email, detail: { password_reenabled: user.passwordDisabledAt !== null, by: deps.actor } });
+  await deps.atomically(async () => {
+    await deps.guard.unlock(user.email);
+    if (user.passwordDisabledAt) await deps.users.update(user.id, { passwordDisabledAt: null, updatedAt: deps.clock.now() });
+    await deps.audit.record({ ...deps.who, type: 'user.unlocked', userId: user.id, email: user.email, detail: { password_reenabled: user.passwordDisabledAt !== null, by: deps.actor } });
+  });
   return { email: user.email, unlocked: true as const };
 }
 
@@ -89,16 +100,20 @@ export async function banIp(deps: BanDeps, target: string, options: { seconds?: 
   if (!cidr) throw badRequest(`"${target}" is not an IP address or CIDR range`);
   const now = deps.clock.now();
   const expiresAt = options.seconds ? new Date(now.getTime() + options.seconds * 1000) : null;
-  await deps.ipBans.put({ cidr, reason: options.reason?.slice(0, 500) ?? null, createdAt: now, expiresAt });
-  await deps.audit.record({ ...deps.who, type: 'ip.banned', detail: { target: cidr, reason: options.reason ?? null, expires_at: expiresAt?.toISOString() ?? null, by: deps.actor } });
+  await deps.atomically(async () => {
+    await deps.ipBans.put({ cidr, reason: options.reason?.slice(0, 500) ?? null, createdAt: now, expiresAt });
+    await deps.audit.record({ ...deps.who, type: 'ip.banned', detail: { target: cidr, reason: options.reason ?? null, expires_at: expiresAt?.toISOString() ?? null, by: deps.actor } });
+  });
   return { ip: cidr, expires_at: expiresAt?.toISOString() ?? null };
 }
 
 export async function unbanIp(deps: BanDeps, target: string) {
   const cidr = parseCidr(target);
   if (!cidr) throw badRequest(`"${target}" is not an IP address or CIDR range`);
-  if (!(await deps.ipBans.delete(cidr))) throw notFound(`no ban for ${cidr}`);
-  await deps.audit.record({ ...deps.who, type: 'ip.unbanned', detail: { target: cidr, by: deps.actor } });
+  await deps.atomically(async () => {
+    if (!(await deps.ipBans.delete(cidr))) throw notFound(`no ban for ${cidr}`);
+    await deps.audit.record({ ...deps.who, type: 'ip.unbanned', detail: { target: cidr, by: deps.actor } });
+  });
   return { ip: cidr, banned: false as const };
 }
 

@@ -1,5 +1,6 @@
 import { badRequest, notFound } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
+import type { UnitOfWork } from '../lib/unit-of-work.js';
 import { sha256 } from '../lib/digest.js';
 import { randomToken } from '../lib/random.js';
 import type { AuditLog } from '../observability/audit.js';
@@ -38,6 +39,8 @@ export interface ClientDeps {
   resources: ResourceRepository;
   audit: AuditLog;
   clock: Clock;
+  /** Where a use case's writes commit together (the operation and its audit row). */
+  atomically: UnitOfWork;
 }
 
 export function clientView(c: ClientRecord): ClientView {
@@ -129,8 +132,10 @@ export async function createClient(deps: ClientDeps, input: CreateClientInput): 
     createdAt: now,
     updatedAt: now,
   };
-  await deps.clients.insert(record);
-  await deps.audit.record({ type: 'client.created', clientId: record.id, detail: { name, grants: grantTypes, resources } });
+  await deps.atomically(async () => {
+    await deps.clients.insert(record);
+    await deps.audit.record({ type: 'client.created', clientId: record.id, detail: { name, grants: grantTypes, resources } });
+  });
   return { ...clientView(record), ...(secret ? { client_secret: secret } : {}) };
 }
 
@@ -159,8 +164,10 @@ export async function showClient(deps: Pick<ClientDeps, 'clients'>, id: string):
 
 /** Deleting a client ends its tokens' use at once: every request looks the client up. */
 export async function deleteClient(deps: ClientDeps, id: string): Promise<{ client_id: string; deleted: true }> {
-  if (!(await deps.clients.delete(id))) throw notFound(`no client with id ${id}`);
-  await deps.audit.record({ type: 'client.deleted', clientId: id });
+  await deps.atomically(async () => {
+    if (!(await deps.clients.delete(id))) throw notFound(`no client with id ${id}`);
+    await deps.audit.record({ type: 'client.deleted', clientId: id });
+  });
   return { client_id: id, deleted: true };
 }
 

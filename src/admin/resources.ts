@@ -1,5 +1,6 @@
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
+import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { ClientRepository, ResourceRecord, ResourceRepository } from './records.js';
 import { parseAudience, parseScopes } from './validate.js';
@@ -16,6 +17,8 @@ export interface ResourceDeps {
   clients: ClientRepository;
   audit: AuditLog;
   clock: Clock;
+  /** Where a use case's writes commit together (the operation and its audit row). */
+  atomically: UnitOfWork;
 }
 
 export function resourceView(r: ResourceRecord): ResourceView {
@@ -36,8 +39,10 @@ export async function createResource(
     throw badRequest('ttl: must be whole seconds from 30 to 86400');
   }
   const record: ResourceRecord = { audience, scopes, accessTokenTtl: input.ttl ?? null, createdAt: deps.clock.now() };
-  if (!(await deps.resources.insert(record))) throw conflict(`an API with audience ${audience} already exists`);
-  await deps.audit.record({ type: 'resource.created', detail: { audience, scopes } });
+  await deps.atomically(async () => {
+    if (!(await deps.resources.insert(record))) throw conflict(`an API with audience ${audience} already exists`);
+    await deps.audit.record({ type: 'resource.created', detail: { audience, scopes } });
+  });
   return resourceView(record);
 }
 
@@ -47,9 +52,11 @@ export async function listResources(deps: Pick<ResourceDeps, 'resources'>): Prom
 
 /** Refuses while a client still lists the API (its tokens would fail with invalid_target). */
 export async function deleteResource(deps: ResourceDeps, audience: string): Promise<{ audience: string; deleted: true }> {
-  const users = await deps.clients.usingResource(audience);
-  if (users.length > 0) throw conflict(`clients still use ${audience}: ${users.join(', ')}; delete them first`);
-  if (!(await deps.resources.delete(audience))) throw notFound(`no API with audience ${audience}`);
-  await deps.audit.record({ type: 'resource.deleted', detail: { audience } });
+  await deps.atomically(async () => {
+    const users = await deps.clients.usingResource(audience);
+    if (users.length > 0) throw conflict(`clients still use ${audience}: ${users.join(', ')}; delete them first`);
+    if (!(await deps.resources.delete(audience))) throw notFound(`no API with audience ${audience}`);
+    await deps.audit.record({ type: 'resource.deleted', detail: { audience } });
+  });
   return { audience, deleted: true };
 }

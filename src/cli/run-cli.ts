@@ -92,11 +92,19 @@ function fail(io: CliIO, json: boolean, err: unknown): ExitCode {
 }
 
 function describeFailure(err: unknown): string {
+  // The operator, unlike a client, is told why the database failed.
+  if (err instanceof AppError && err.code === 'temporarily_unavailable' && err.cause !== undefined) return `${err.message} (${firstLine(err.cause)})`;
   if (err instanceof AppError && err.expose) return err.message;
-  const e = err as { message?: string; code?: string };
-  const text = e?.message ?? String(err);
-  // Runtime failures (database down, file unreadable) are worth their first line, without URLs.
-  return text.split('\n')[0]!.replace(/postgres(ql)?:\/\/\S+/gi, '[database url]');
+  return firstLine(err);
+}
+
+/** Runtime failures (database down, file unreadable) are worth their first line, without URLs. */
+function firstLine(err: unknown): string {
+  const e = err as { message?: string };
+  const lines = (e?.message ?? String(err)).split('\n').map((l) => l.trim()).filter(Boolean);
+  // Prisma's messages open with "Invalid `prisma.x()` invocation:" and end with what went wrong.
+  const line = (lines[0]?.startsWith('Invalid `prisma') ? lines.at(-1) : lines[0]) ?? 'unknown error';
+  return line.replace(/postgres(ql)?:\/\/\S+/gi, '[database url]');
 }
 
 /** The arguments after removing the command's own words (options may come before or after them). */

@@ -1,5 +1,7 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { ClientRecord } from '../admin/records.js';
+import { guarded } from './engine-errors.js';
+import { activeHold } from './held-writes.js';
 import type { OidcPayload, OidcStore } from './oidc-store.js';
 
 /** Where client metadata comes from (the clients table, through the admin repository). */
@@ -12,28 +14,6 @@ const ALREADY_USED: Record<string, string> = {
   DeviceCode: 'device code already consumed',
 };
 
-/** A failing database must fail closed and say so: 503, retryable, nothing issued. */
-function unavailable(cause: unknown): Error {
-  const err = new errors.TemporarilyUnavailable('the service is temporarily unavailable; retry shortly', { cause }) as Error & {
-    status: number;
-    statusCode: number;
-    expose: boolean;
-  };
-  err.status = 503;
-  err.statusCode = 503;
-  err.expose = true;
-  return err;
-}
-
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof errors.OIDCProviderError) throw err;
-    throw unavailable(err);
-  }
-}
-
 /** No id, uid, user code or client id we store contains U+0000 (all come from safe alphabets), and
  * PostgreSQL cannot even compare text with one: a lookup for such a key finds nothing, without asking
  * the database (a client_id with a NUL was a 503, the database error taken for an outage). */
@@ -43,13 +23,19 @@ const unstorable = (key: string) => key.includes('\u0000');
  * oidc-provider's adapter (7 methods) over the OidcStore port. `consume` is the store's atomic
  * conditional update: the loser of a race is told `invalid_grant`, and the grant it was racing for is
  * revoked — a code or refresh token used twice is treated as stolen (RFC 9700 §4.14, §2.2.2).
+ * While a token grant runs with its writes held (held-writes.ts), the writes are recorded for its
+ * one commit instead; the consume then happens, conditionally, in that commit.
  */
 export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSource) {
   return class GatehouseAdapter implements Adapter {
     constructor(readonly model: string) {}
 
     upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      return guarded(() => store.upsert(this.model, id, payload as OidcPayload, expiresIn || undefined));
+      const model = this.model;
+      const stored = { ...payload } as OidcPayload;
+      const hold = activeHold();
+      if (hold) return Promise.resolve(hold.write((s) => s.upsert(model, id, stored, expiresIn || undefined)));
+      return guarded(() => store.upsert(model, id, stored, expiresIn || undefined));
     }
 
     find(id: string): Promise<AdapterPayload | undefined> {
@@ -69,6 +55,8 @@ export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSo
     }
 
     async consume(id: string): Promise<void> {
+      const hold = activeHold();
+      if (hold) return hold.consume(this.model, id);
       const result = await guarded(() => store.consume(this.model, id));
       if (result.status === 'consumed') return;
       if (result.status === 'already_consumed' && result.grantId) await guarded(() => store.revokeByGrantId(result.grantId!));
@@ -76,10 +64,15 @@ export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSo
     }
 
     destroy(id: string): Promise<void> {
-      return guarded(() => store.destroy(this.model, id));
+      const model = this.model;
+      const hold = activeHold();
+      if (hold) return Promise.resolve(hold.write((s) => s.destroy(model, id)));
+      return guarded(() => store.destroy(model, id));
     }
 
     revokeByGrantId(grantId: string): Promise<void> {
+      const hold = activeHold();
+      if (hold) return Promise.resolve(hold.write((s) => s.revokeByGrantId(grantId)));
       return guarded(() => store.revokeByGrantId(grantId));
     }
   };

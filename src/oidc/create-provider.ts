@@ -10,6 +10,8 @@ import { grantLabel, oauthErrorLabel } from '../observability/metric-labels.js';
 import type { Metrics } from '../observability/metrics.js';
 import { buildConfiguration, type ConfigurationDeps } from './configuration.js';
 import type { RefreshRotationStore } from './refresh-rotation-store.js';
+import { withAtomicGrant } from './atomic-grant.js';
+import { guarded, unavailableAnswers } from './engine-errors.js';
 import { jwtIntrospection } from './jwt-introspection.js';
 import { withRefreshGrace } from './refresh-grace.js';
 import { throttleUserCodes, type UserCodeGuard } from './user-code-throttle.js';
@@ -63,7 +65,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     if (typeof this.clientSecret === 'string' && constantTimeEqual(this.clientSecret, sha256(actual))) return true;
     const ctx = als.getStore();
     const ip = ctx?.ip ?? 'unknown';
-    const refusal = await deps.clientAuthFailed(this.clientId, ip);
+    const refusal = await guarded(() => deps.clientAuthFailed(this.clientId, ip));
     void audit
       .record({ type: 'client_auth.failed', ip, clientId: this.clientId, detail: refusal ? { throttled: true, retry_after: refusal.retryAfter } : {} })
       .catch((e: unknown) => logger.error({ err: e }, 'audit write failed'));
@@ -75,6 +77,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     return false;
   } as never;
 
+  // Every grant that redeems something commits its writes at once (atomic-grant.ts).
   const handlers = instance(provider).grantTypeHandlers;
   const refresh = handlers.get('refresh_token');
   if (refresh) {
@@ -82,14 +85,19 @@ export function createProvider(deps: ProviderDeps): Provider {
       'refresh_token',
       withRefreshGrace(refresh as never, {
         store: deps.rotations,
-        oidcStore: deps.oidcStore,
         graceSeconds: config.refreshGraceSeconds,
         secrets: config.secrets ?? [],
         clock: deps.clock,
       }) as never,
     );
   }
+  for (const grant of ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code']) {
+    const handler = handlers.get(grant);
+    if (handler) handlers.set(grant, withAtomicGrant(handler as never, deps.rotations) as never);
+  }
 
+  // Outermost: a failing database is a 503 with Retry-After wherever in the engine it shows.
+  provider.use(unavailableAnswers((out) => deps.pages.error(out)) as never);
   provider.use(
     jwtIntrospection({
       issuer: config.issuer,

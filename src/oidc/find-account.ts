@@ -1,5 +1,6 @@
 import type { Account, ClaimsParameterMember, FindAccount } from 'oidc-provider';
 import type { UserRepository } from '../accounts/users.js';
+import { guarded } from './engine-errors.js';
 
 /**
  * Accounts for the protocol engine: `sub` is the user id; the `email` scope adds `email` and
@@ -8,7 +9,7 @@ import type { UserRepository } from '../accounts/users.js';
  */
 export function createFindAccount(users: UserRepository): FindAccount {
   return async (_ctx, sub): Promise<Account | undefined> => {
-    const user = await users.findById(sub);
+    const user = await guarded(() => users.findById(sub));
     if (!user || user.status !== 'active') return undefined;
     return {
       accountId: user.id,

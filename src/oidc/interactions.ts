@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors } from 'oidc-provider';
+import { unavailable } from '../errors.js';
+import { isEngineUnavailable } from './engine-errors.js';
 import type { ProviderHost } from './provider-host.js';
 
 /** What the login and consent pages need to know about an interaction, without engine types. */
@@ -33,11 +35,32 @@ export class InteractionNotFound extends Error {
   }
 }
 
+/** The pages run outside the engine: its 503 (a failing database) becomes ours. */
+function outsideTheEngine<A extends unknown[], R>(step: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      return await step(...args);
+    } catch (err) {
+      throw isEngineUnavailable(err) ? unavailable('The service is temporarily unavailable; retry shortly.', err) : err;
+    }
+  };
+}
+
 /**
  * The interaction steps Gatehouse's own pages drive: read the pending request, finish the login,
  * record the consent as a Grant, or cancel. Each returns where to send the browser next.
  */
 export function createInteractions(host: ProviderHost) {
+  const steps = createSteps(host);
+  return {
+    view: outsideTheEngine(steps.view),
+    finishLogin: outsideTheEngine(steps.finishLogin),
+    finishConsent: outsideTheEngine(steps.finishConsent),
+    abort: outsideTheEngine(steps.abort),
+  };
+}
+
+function createSteps(host: ProviderHost) {
   const details = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       return await host.current().interactionDetails(req, res);

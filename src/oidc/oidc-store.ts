@@ -29,8 +29,6 @@ export interface OidcStore {
   findByUserCode(model: string, userCode: string): Promise<OidcPayload | undefined>;
   /** Atomic "set consumed where not consumed": of two concurrent calls exactly one gets 'consumed'. */
   consume(model: string, id: string): Promise<ConsumeResult>;
-  /** Undoes this request's own consume when it failed before writing the successor. */
-  unconsume(model: string, id: string): Promise<void>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
   /** Whether the grant whose id hashes (SHA-256, base64url) to `grantRef` exists and has not expired. */
@@ -89,10 +87,6 @@ export function createMemoryOidcStore(now: () => number = Date.now): OidcStore {
       if (row.consumedAt !== undefined) return { status: 'already_consumed', grantId: row.grantId };
       row.consumedAt = now();
       return { status: 'consumed' };
-    },
-    async unconsume(model, id) {
-      const row = rows.get(key(model, id));
-      if (row) row.consumedAt = undefined;
     },
     async destroy(model, id) {
       rows.delete(key(model, id));

@@ -1,6 +1,7 @@
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { ResourceRepository } from '../admin/records.js';
 import { RESOURCES_PROPERTY, SCOPE_PROPERTY } from './adapter.js';
+import { guarded } from './engine-errors.js';
 
 type ClientLike = { clientId: string; [RESOURCES_PROPERTY]?: string[]; [SCOPE_PROPERTY]?: string | null };
 
@@ -56,7 +57,7 @@ export function resourceIndicators(resources: ResourceRepository, defaultTtl: nu
       if (!allowedResources(client).includes(indicator)) {
         throw new errors.InvalidTarget(`this client may not get tokens for ${indicator}`);
       }
-      const api = await resources.find(indicator);
+      const api = await guarded(() => resources.find(indicator));
       if (!api) throw new errors.InvalidTarget(`no API with audience ${indicator}`);
       const scope = scopesFor(client, api.scopes);
       if (REQUEST_ROUTES.has(String(ctx.oidc.route))) refuseEmptyScope(ctx, indicator, scope);

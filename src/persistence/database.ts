@@ -2,9 +2,12 @@ import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DatabaseKind } from '../config/schema.js';
 import { AppError } from '../errors.js';
+import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { Logger } from '../observability/logger.js';
 import type { Config as LibSqlConfig } from '@libsql/client';
-import type { PrismaClient } from './generated/sqlite/client.js';
+import { withAmbientTransactions } from './ambient-transaction.js';
+import { withDatabaseErrors } from './database-errors.js';
+import type { Prisma, PrismaClient } from './generated/sqlite/client.js';
 import { SQLITE_BUSY_TIMEOUT_MS, withConnectionSettings } from './sqlite-settings.js';
 
 /**
@@ -12,10 +15,14 @@ import { SQLITE_BUSY_TIMEOUT_MS, withConnectionSettings } from './sqlite-setting
  * model API (the models are shared); the PostgreSQL client is adapted to this type once, here.
  */
 export type Db = PrismaClient;
+/** The same model API, bound to one interactive transaction. */
+export type DbTransaction = Prisma.TransactionClient;
 
 export interface Database {
   readonly kind: DatabaseKind;
   readonly prisma: Db;
+  /** Runs work whose writes through `prisma` commit together (see ambient-transaction.ts). */
+  readonly atomically: UnitOfWork;
   /** Resolves when the database answers a trivial query within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -32,7 +39,9 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.databaseKind === 'sqlite' ? openSqlite(options) : openPostgres(options);
+  const database = options.databaseKind === 'sqlite' ? await openSqlite(options) : await openPostgres(options);
+  // Repositories see a failing database as one coded error (503), never as a driver's own error.
+  return { ...database, ...withAmbientTransactions(withDatabaseErrors(database.prisma)) };
 }
 
 /** The file behind a `file:` URL (configuration has made it absolute). */
@@ -40,7 +49,7 @@ export function sqlitePath(databaseUrl: string): string {
   return databaseUrl.slice('file:'.length);
 }
 
-async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): Promise<Database> {
+async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): Promise<Omit<Database, 'atomically'>> {
   const path = sqlitePath(databaseUrl);
   if (mustExist) {
     // stat, not open: closing any descriptor of the file would drop this process's SQLite locks on it.
@@ -74,7 +83,7 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
   };
 }
 
-async function openPostgres({ databaseUrl, logger, poolSize = 10 }: DatabaseOptions): Promise<Database> {
+async function openPostgres({ databaseUrl, logger, poolSize = 10 }: DatabaseOptions): Promise<Omit<Database, 'atomically'>> {
   const [{ PrismaPg }, { PrismaClient }, { default: pg }] = await Promise.all([
     import('@prisma/adapter-pg'),
     import('./generated/postgres/client.js'),

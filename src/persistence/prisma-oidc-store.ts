@@ -1,15 +1,16 @@
 import type { Clock } from '../lib/clock.js';
 import { sha256 } from '../lib/digest.js';
 import { grantIdOf, MODELS_KEEPING_JTI, type OidcPayload, type OidcStore } from '../oidc/oidc-store.js';
-import type { Db } from './database.js';
+import type { DbTransaction } from './database.js';
 
 /**
  * oidc-provider's models in the `oidc_payloads` table, on SQLite or PostgreSQL.
  * Ids and user codes are stored as SHA-256, and the payload keeps its own id only where oidc-provider
  * must find the row by uid or user code (Session, DeviceCode); so a copy of the table holds no usable
  * authorization code, refresh token, access token or grant id.
+ * Given a transaction, every call runs inside it (a token grant's writes commit together).
  */
-export function createPrismaOidcStore(db: Db, clock: Clock): OidcStore {
+export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload'>, clock: Clock): OidcStore {
   const rows = db.oidcPayload;
   const now = () => clock.now();
   const live = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: now() } }] });
@@ -65,10 +66,6 @@ export function createPrismaOidcStore(db: Db, clock: Clock): OidcStore {
       if (count === 1) return { status: 'consumed' };
       const row = await rows.findFirst({ where: { model, id: key }, select: { grantId: true } });
       return row ? { status: 'already_consumed', ...(row.grantId ? { grantId: row.grantId } : {}) } : { status: 'missing' };
-    },
-
-    async unconsume(model, id) {
-      await rows.updateMany({ where: { model, id: sha256(id) }, data: { consumedAt: null } });
     },
 
     async destroy(model, id) {

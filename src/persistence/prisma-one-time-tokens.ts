@@ -30,10 +30,6 @@ export function createPrismaOneTimeTokenStore(db: Db): OneTimeTokenStore {
       return lost.status === 'valid' ? { status: 'used' } : lost;
     },
 
-    async release(hash) {
-      await rows.updateMany({ where: { hash }, data: { consumedAt: null } });
-    },
-
     async revokeUnused(userId, purpose) {
       const { count } = await rows.deleteMany({ where: { userId, purpose, consumedAt: null } });
       return count;

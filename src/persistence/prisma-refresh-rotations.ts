@@ -1,41 +1,61 @@
+import type { Clock } from '../lib/clock.js';
 import type { RefreshRotationStore } from '../oidc/refresh-rotation-store.js';
 import type { Db } from './database.js';
+import { translateDatabaseError } from './database-errors.js';
+import { createPrismaOidcStore } from './prisma-oidc-store.js';
 import { isUniqueViolation } from './unique-violation.js';
 
-/** The claim is an INSERT on the token's hash: the primary key lets exactly one request win. */
-export function createPrismaRefreshRotationStore(db: Db): RefreshRotationStore {
+/** Waiting for a connection (PostgreSQL pool) or the write lock (SQLite) before giving up with a 503. */
+const MAX_WAIT_MS = 5_000;
+/** A deadlock guard: a grant's writes are a handful of statements. */
+const TIMEOUT_MS = 10_000;
+
+const CONFLICT = Symbol('conflict');
+
+/**
+ * The claim is an INSERT on the token's hash inside the grant's transaction: the primary key lets
+ * exactly one rotation commit. On PostgreSQL a concurrent duplicate waits on that key until the first
+ * transaction ends, then fails (it committed) or goes ahead (it rolled back: crash, dropped
+ * connection); on SQLite the write lock orders them. A process killed mid-way holds nothing: the
+ * database rolls its transaction back.
+ */
+export function createPrismaRefreshRotationStore(db: Db, clock: Clock): RefreshRotationStore {
   const rows = db.refreshRotation;
-  const view = (row: { clientId: string; createdAt: Date; response: string | null }) => ({
-    clientId: row.clientId,
-    createdAt: row.createdAt,
-    response: row.response,
-  });
-  const store: RefreshRotationStore = {
-    async claim(tokenHash, clientId, now, expiresAt) {
-      try {
-        await rows.create({ data: { tokenHash, clientId, createdAt: now, expiresAt, response: null } });
-        return 'won';
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-      }
-      const existing = await rows.findUnique({ where: { tokenHash } });
-      // Released between our insert and read: claim again.
-      return existing ? view(existing) : store.claim(tokenHash, clientId, now, expiresAt);
-    },
+  return {
     async get(tokenHash) {
       const row = await rows.findUnique({ where: { tokenHash } });
-      return row ? view(row) : undefined;
+      return row ? { clientId: row.clientId, createdAt: row.createdAt, response: row.response } : undefined;
     },
-    async complete(tokenHash, response) {
-      await rows.updateMany({ where: { tokenHash }, data: { response } });
-    },
-    async release(tokenHash) {
-      await rows.deleteMany({ where: { tokenHash } });
+    async commit(claim, writes) {
+      // What the work inside throws is already translated (queries) or is a bug; what the transaction
+      // itself throws (begin, commit, its timeout) is the database's.
+      let inside: { error: unknown } | undefined;
+      try {
+        await db.$transaction(
+          async (tx) => {
+            try {
+              if (claim) {
+                // A claim without a response was left by an older version that crashed mid-rotation.
+                await tx.refreshRotation.deleteMany({ where: { tokenHash: claim.tokenHash, response: null } });
+                await tx.refreshRotation.create({ data: claim });
+              }
+              if (!(await writes(createPrismaOidcStore(tx, clock)))) throw CONFLICT;
+            } catch (error) {
+              inside = { error };
+              throw error;
+            }
+          },
+          { maxWait: MAX_WAIT_MS, timeout: TIMEOUT_MS },
+        );
+        return 'committed';
+      } catch (err) {
+        if (err === CONFLICT || isUniqueViolation(err)) return 'conflict';
+        throw inside?.error === err ? err : translateDatabaseError(err);
+      }
     },
     async sweepExpired(now) {
       const { count } = await rows.deleteMany({ where: { expiresAt: { lte: now } } });
       return count;
     },
   };
-  return store;
 }

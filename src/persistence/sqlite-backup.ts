@@ -93,8 +93,10 @@ async function vacuumInto(db: Database, path: string): Promise<void> {
     await db.prisma.$executeRawUnsafe('VACUUM INTO ?', path);
   } catch (err) {
     // Prisma's own message starts with the invocation; the driver's (disk full, I/O error) says why.
-    const reason = (err as { meta?: { driverAdapterError?: { cause?: { originalMessage?: string } } } }).meta?.driverAdapterError?.cause?.originalMessage;
-    throw new AppError('server_error', `the backup failed: ${reason ?? (err as Error).message}`, { expose: true, cause: err });
+    // (A failing database reaches us translated, database-errors.ts: its cause is the driver's error.)
+    const driver = err instanceof AppError && err.cause !== undefined ? err.cause : err;
+    const reason = (driver as { meta?: { driverAdapterError?: { cause?: { originalMessage?: string } } } }).meta?.driverAdapterError?.cause?.originalMessage;
+    throw new AppError('server_error', `the backup failed: ${reason ?? (driver as Error).message}`, { expose: true, cause: err });
   }
 }
 

@@ -9,7 +9,8 @@ import { databaseServices, STORE_KINDS, type StoreKind } from '../helpers/stores
 async function stores(t: Test, kind: StoreKind) {
   const clock = steppableClock();
   if (kind === 'memory') {
-    return { clock, store: createMemoryOidcStore(() => clock.now().getTime()) as OidcStore, rotations: createMemoryRefreshRotationStore() as RefreshRotationStore };
+    const store: OidcStore = createMemoryOidcStore(() => clock.now().getTime());
+    return { clock, store, rotations: createMemoryRefreshRotationStore(store) as RefreshRotationStore };
   }
   const s = await databaseServices(t, kind, clock);
   return { clock, store: s.oidcStore, rotations: s.rotations };
@@ -51,8 +52,6 @@ for (const kind of STORE_KINDS) {
     t.same(results.find((r) => r.status === 'already_consumed'), { status: 'already_consumed', grantId: 'g1' }, 'the loser learns the grant to revoke');
     t.type((await store.find('AuthorizationCode', 'code-1'))!.consumed, 'number', 'the payload shows it consumed');
     t.same(await store.consume('AuthorizationCode', 'nope'), { status: 'missing' });
-    await store.unconsume('AuthorizationCode', 'code-1');
-    t.equal((await store.find('AuthorizationCode', 'code-1'))!.consumed, undefined, 'unconsume gives it back');
   });
 
   t.test(`${kind}: revoke by grant and by account`, async (t) => {
@@ -75,19 +74,43 @@ for (const kind of STORE_KINDS) {
     t.ok(await store.find('Session', 's-2'), "u2's session stays");
   });
 
-  t.test(`${kind}: refresh rotation claims have one winner and carry the response`, async (t) => {
-    const { rotations, clock } = await stores(t, kind);
+  t.test(`${kind}: of 15 concurrent rotations of one token exactly one commits, with its claim, consume and successor`, async (t) => {
+    const { store, rotations, clock } = await stores(t, kind);
+    await store.upsert('RefreshToken', 'rt-old', { jti: 'rt-old', grantId: 'g1', accountId: 'u1' }, 600);
     const now = clock.now();
-    const later = new Date(now.getTime() + 60_000);
-    const claims = await Promise.all(Array.from({ length: 15 }, () => rotations.claim('hash-1', 'c1', now, later)));
-    t.equal(claims.filter((c) => c === 'won').length, 1);
-    t.match(claims.find((c) => c !== 'won'), { clientId: 'c1', response: null });
-    await rotations.complete('hash-1', 'sealed-response');
-    t.match(await rotations.get('hash-1'), { clientId: 'c1', response: 'sealed-response' });
-    await rotations.release('hash-1');
-    t.equal(await rotations.get('hash-1'), undefined);
-    t.equal(await rotations.claim('hash-1', 'c1', now, later), 'won', 'released claims can be won again');
-    t.equal(await rotations.sweepExpired(new Date(later.getTime() + 1)), 1);
+    const claim = (i: number) => ({ tokenHash: 'hash-1', clientId: 'c1', createdAt: now, expiresAt: new Date(now.getTime() + 60_000), response: `response-${i}` });
+    const rotate = (i: number) =>
+      rotations.commit(claim(i), async (s) => {
+        if ((await s.consume('RefreshToken', 'rt-old')).status !== 'consumed') return false;
+        await s.upsert('RefreshToken', `rt-next-${i}`, { jti: `rt-next-${i}`, grantId: 'g1', accountId: 'u1' }, 600);
+        return true;
+      });
+    const outcomes = await Promise.all(Array.from({ length: 15 }, (_, i) => rotate(i)));
+    t.equal(outcomes.filter((o) => o === 'committed').length, 1, 'one rotation commits');
+    t.equal(outcomes.filter((o) => o === 'conflict').length, 14, 'the others are told they lost');
+    const winner = outcomes.indexOf('committed');
+    t.match(await rotations.get('hash-1'), { clientId: 'c1', response: `response-${winner}` }, 'the claim carries the winner\'s response');
+    t.type((await store.find('RefreshToken', 'rt-old'))!.consumed, 'number', 'the old token is consumed');
+    const successors = await Promise.all(Array.from({ length: 15 }, (_, i) => store.find('RefreshToken', `rt-next-${i}`)));
+    t.same(successors.map((x, i) => (x ? i : -1)).filter((i) => i >= 0), [winner], 'only the winner\'s successor exists');
+    t.equal(await rotations.sweepExpired(new Date(now.getTime() + 60_001)), 1, 'the claim is swept after its time');
+  });
+
+  t.test(`${kind}: a commit whose consume fails writes nothing, claim included`, async (t) => {
+    const { store, rotations, clock } = await stores(t, kind);
+    await store.upsert('AuthorizationCode', 'code-1', { jti: 'code-1', grantId: 'g1' }, 60);
+    await store.consume('AuthorizationCode', 'code-1');
+    const now = clock.now();
+    const outcome = await rotations.commit({ tokenHash: 'hash-2', clientId: 'c1', createdAt: now, expiresAt: now, response: 'r' }, async (s) => {
+      if ((await s.consume('AuthorizationCode', 'code-1')).status !== 'consumed') return false;
+      await s.upsert('AccessToken', 'at-1', { jti: 'at-1', grantId: 'g1' }, 60);
+      return true;
+    });
+    t.equal(outcome, 'conflict');
+    t.equal(await rotations.get('hash-2'), undefined, 'no claim');
+    t.equal(await store.find('AccessToken', 'at-1'), undefined, 'no token');
+    t.equal(await rotations.commit(null, async (s) => (await s.upsert('AccessToken', 'at-2', { jti: 'at-2' }, 60), true)), 'committed', 'a commit without a claim');
+    t.ok(await store.find('AccessToken', 'at-2'));
   });
 }
 
@@ -105,5 +128,32 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     t.notMatch(dump, /BCDFGHJK/, 'the user code is stored as a hash only');
     t.ok(rows.every((r) => r.id === sha256(r.model === 'RefreshToken' ? 'refresh-secret-value' : r.model === 'AuthorizationCode' ? 'code-secret-value' : 'device-code')));
     t.match(await s.oidcStore.findByUserCode('DeviceCode', 'BCDFGHJK'), { jti: 'device-code', userCode: 'BCDFGHJK' }, 'and given back by the lookup');
+  });
+}
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  t.test(`${kind}: a rotation that fails half-way leaves nothing: the old token is not consumed`, async (t) => {
+    const s = await databaseServices(t, kind, steppableClock());
+    await s.oidcStore.upsert('RefreshToken', 'rt-old', { jti: 'rt-old', grantId: 'g1' }, 600);
+    const now = new Date();
+    const claim = { tokenHash: 'hash-3', clientId: 'c1', createdAt: now, expiresAt: new Date(now.getTime() + 60_000), response: 'r' };
+    const failing = s.rotations.commit(claim, async (tx) => {
+      t.equal((await tx.consume('RefreshToken', 'rt-old')).status, 'consumed');
+      await tx.upsert('RefreshToken', 'rt-next', { jti: 'rt-next', grantId: 'g1' }, 600);
+      throw new Error('the process dies here');
+    });
+    await t.rejects(failing, { message: 'the process dies here' });
+    t.equal((await s.oidcStore.find('RefreshToken', 'rt-old'))!.consumed, undefined, 'the old token still works');
+    t.equal(await s.oidcStore.find('RefreshToken', 'rt-next'), undefined, 'no successor');
+    t.equal(await s.rotations.get('hash-3'), undefined, 'no claim');
+  });
+
+  t.test(`${kind}: a claim without a response (left by an older version that crashed) is taken over`, async (t) => {
+    const s = await databaseServices(t, kind, steppableClock());
+    const now = new Date();
+    await s.database.prisma.refreshRotation.create({ data: { tokenHash: 'hash-4', clientId: 'c1', createdAt: now, expiresAt: new Date(now.getTime() + 60_000), response: null } });
+    const claim = { tokenHash: 'hash-4', clientId: 'c1', createdAt: now, expiresAt: new Date(now.getTime() + 60_000), response: 'r' };
+    t.equal(await s.rotations.commit(claim, async () => true), 'committed');
+    t.match(await s.rotations.get('hash-4'), { response: 'r' });
   });
 }

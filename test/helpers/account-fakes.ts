@@ -3,6 +3,7 @@ import { createMemoryMailer } from '../../src/accounts/mailer.ts';
 import { createMemoryOneTimeTokenStore } from '../../src/accounts/one-time-tokens.ts';
 import type { PasswordHasher } from '../../src/accounts/password-hasher.ts';
 import { createMemoryUserRepository } from '../../src/accounts/users.ts';
+import { withoutTransaction } from '../../src/lib/unit-of-work.ts';
 import { createMemoryAuditStore, createAuditLog } from '../../src/observability/audit.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { FIXED_START, steppableClock } from './clock.ts';
@@ -47,6 +48,7 @@ export function accountFakes(overrides: Partial<AccountDeps> = {}) {
     background: { run: (_name, task) => void queued.push(task) },
     audit: createAuditLog(auditStore, createLogger('silent'), clock),
     clock,
+    atomically: withoutTransaction,
     issuer: 'https://id.example.com',
     revokeSessions: async (userId) => {
       revoked.push(userId);

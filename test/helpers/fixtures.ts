@@ -5,12 +5,12 @@ import type { Services } from '../../src/services.ts';
 
 /** Registers an API the way `gatehouse resources create` does. */
 export function registerApi(s: Services, audience: string, scope = '', ttl?: number) {
-  return createResource({ resources: s.resources, clients: s.clients, audit: s.audit, clock: s.clock }, { audience, scope, ...(ttl ? { ttl } : {}) });
+  return createResource({ resources: s.resources, clients: s.clients, audit: s.audit, clock: s.clock, atomically: s.atomically }, { audience, scope, ...(ttl ? { ttl } : {}) });
 }
 
 /** Registers a client the way `gatehouse clients create` does. */
 export function registerClient(s: Services, input: CreateClientInput) {
-  return createClient({ clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock }, input);
+  return createClient({ clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock, atomically: s.atomically }, input);
 }
 
 /** An account that can log in right away. */

@@ -3,7 +3,7 @@ import type { TestApp } from './build-app.ts';
 import { hiddenField, UserAgent, type Step } from './user-agent.ts';
 
 /** An app registered with Gatehouse, driven by openid-client (the relying-party library). */
-export async function relyingParty(gh: TestApp, client: { client_id: string; client_secret?: string }) {
+export async function relyingParty(gh: Pick<TestApp, 'issuer'>, client: { client_id: string; client_secret?: string }) {
   return oidc.discovery(
     new URL(gh.issuer),
     client.client_id,

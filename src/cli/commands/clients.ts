@@ -47,7 +47,7 @@ export const clientCommands: Command[] = [
       const o = ctx.options as Record<string, string | string[] | boolean | undefined>;
       const created = await withServices(ctx, (s) =>
         createClient(
-          { clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock },
+          { clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock, atomically: s.atomically },
           {
             name: o.name as string,
             redirectUris: o['redirect-uri'] as string[] | undefined,
@@ -89,7 +89,7 @@ export const clientCommands: Command[] = [
     summary: 'delete an application; its tokens stop working at once',
     async run(ctx) {
       const id = one(ctx, 'client_id');
-      const result = await withServices(ctx, (s) => deleteClient({ clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock }, id));
+      const result = await withServices(ctx, (s) => deleteClient({ clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock, atomically: s.atomically }, id));
       return { data: result, text: `deleted client ${id}` };
     },
   },

@@ -21,7 +21,7 @@ export const resourceCommands: Command[] = [
       const seconds = ttl === undefined ? undefined : parseDuration(ttl);
       if (ttl !== undefined && seconds === undefined) throw new UsageError(`--ttl: "${ttl}" is not a duration`);
       const created = await withServices(ctx, (s) =>
-        createResource({ resources: s.resources, clients: s.clients, audit: s.audit, clock: s.clock }, { audience, scope, ttl: seconds }),
+        createResource({ resources: s.resources, clients: s.clients, audit: s.audit, clock: s.clock, atomically: s.atomically }, { audience, scope, ttl: seconds }),
       );
       return { data: created, text: `created API ${line(created)}` };
     },
@@ -41,7 +41,7 @@ export const resourceCommands: Command[] = [
     async run(ctx) {
       if (ctx.positionals.length !== 1) throw new UsageError('expected one audience');
       const audience = ctx.positionals[0]!;
-      const result = await withServices(ctx, (s) => deleteResource({ resources: s.resources, clients: s.clients, audit: s.audit, clock: s.clock }, audience));
+      const result = await withServices(ctx, (s) => deleteResource({ resources: s.resources, clients: s.clients, audit: s.audit, clock: s.clock, atomically: s.atomically }, audience));
       return { data: result, text: `deleted API ${audience}` };
     },
   },

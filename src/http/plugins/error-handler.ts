@@ -81,12 +81,13 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
 export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
   const response = toErrorResponse(error);
   if (response.log) request.log.error({ err: error }, 'request failed');
-  const title = response.status >= 500 ? 'Something went wrong' : 'Request refused';
-  return reply
-    .code(response.status)
-    .headers(response.headers)
-    .type('text/html; charset=utf-8')
-    .send(messagePage(title, response.status >= 500 ? 'Something went wrong on our side. Please try again.' : response.body.error_description));
+  const [title, sentence] =
+    response.status === 503
+      ? ['Temporarily unavailable', 'The service is briefly unavailable. Please try again in a moment.']
+      : response.status >= 500
+        ? ['Something went wrong', 'Something went wrong on our side. Please try again.']
+        : ['Request refused', response.body.error_description];
+  return reply.code(response.status).headers(response.headers).type('text/html; charset=utf-8').send(messagePage(title, sentence));
 }
 
 export const errorHandlerPlugin = fp(async function errorHandler(app: FastifyInstance): Promise<void> {

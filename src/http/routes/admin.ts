@@ -65,7 +65,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
   const actor = (request: FastifyRequest) => `admin api (client ${(request as FastifyRequest & { adminClient?: string }).adminClient})`;
   const banDeps = (request: FastifyRequest): BanDeps =>
     banDependencies(s, actor(request), { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
-  const clientDeps = { clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock };
+  const clientDeps = { clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock, atomically: s.atomically };
   const keyDeps = { config: s.config, resources: s.resources, audit: s.audit, clock: s.clock };
   const emailParam = { type: 'object', required: ['email'], properties: { email: { type: 'string', maxLength: 320 } } } as const;
   const optionalReason = { type: 'object', properties: { reason: { type: 'string', maxLength: 500 } }, additionalProperties: false } as const;

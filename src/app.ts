@@ -67,6 +67,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
   const services = buildServices(deps);
   const metrics = createMetrics({
     bans: async () => ({ users: await services.users.countByStatus('banned'), ips: (await services.ipBans.active(clock.now())).length }),
+    mail: () => services.mailer.deliveries(),
   });
 
   const initial = await loadOrCreateKeyring(config.keysDir, clock);

@@ -60,6 +60,8 @@ export interface Config {
   smtpUrl: string | null;
   /** Where mail goes: an SMTP server, or one file per mail in `$DATA_DIR/outbox/`. */
   mailTransport: 'smtp' | 'outbox';
+  /** Further attempts after a failed delivery, waiting 1 s, then 2 s, 4 s, ... */
+  mailRetries: number;
   mailFrom: string;
   logLevel: LogLevel;
   sweepInterval: number;
@@ -377,6 +379,11 @@ export const FIELDS = [
     description: 'smtp or outbox (one file per mail in $DATA_DIR/outbox/); production needs SMTP_URL unless this says outbox',
     defaultValue: (ctx) => (ctx.partial.smtpUrl ? ('smtp' as const) : ('outbox' as const)),
     parse: oneOf(['smtp', 'outbox'] as const),
+  }),
+  field({
+    key: 'mailRetries', variable: 'MAIL_RETRIES', defaultText: '3',
+    description: 'further attempts after a failed mail delivery, waiting 1 s, 2 s, 4 s, ... (0 = none)',
+    defaultValue: () => 3, parse: integer(0, 10),
   }),
   field({
     key: 'mailFrom', variable: 'MAIL_FROM', defaultText: 'Gatehouse <no-reply@$ISSUER host name>',

@@ -6,6 +6,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface MetricSources {
   /** Read at scrape time from the database, so every instance reports the same state. */
   bans?(): Promise<{ users: number; ips: number }>;
+  /** This process's mail deliveries so far, by outcome. */
+  mail?(): { sent: number; retried: number; failed: number };
 }
 
 export function createMetrics(sources: MetricSources = {}) {
@@ -66,6 +68,18 @@ export function createMetrics(sources: MetricSources = {}) {
         const { users, ips } = await sources.bans();
         this.set({ kind: 'user' }, users);
         this.set({ kind: 'ip' }, ips);
+      },
+    }),
+    mailDeliveries: new Counter({
+      name: 'gatehouse_mail_deliveries_total',
+      help: 'Mail delivery attempts by outcome: sent, retried (failed, tried again), failed (given up)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+      collect() {
+        if (!sources.mail) return;
+        const counts = sources.mail();
+        this.reset();
+        for (const outcome of ['sent', 'retried', 'failed'] as const) this.inc({ outcome }, counts[outcome]);
       },
     }),
     keys: new Gauge({

@@ -36,10 +36,30 @@ t.test('with SMTP_URL the app mails through the server, and the outbox stays emp
   t.notMatch(JSON.stringify(gh.logs), /token=[A-Za-z0-9_-]{43}/, 'no token in the logs');
 });
 
+t.test('a mail server that refuses a delivery for a while: the mail is tried again and arrives, counted in /metrics', async (t) => {
+  const sink = await startSmtpSink(t, { refuseFirst: 1 });
+  const gh = await buildTestApp(t, { env: { SMTP_URL: sink.url } });
+  const res = await gh.app.inject({ method: 'POST', url: '/account/signup', payload: { email: 'greylisted@example.com', password: 'a long and quiet harbour' } });
+  t.equal(res.statusCode, 202, 'the answer does not wait for the mail');
+  await gh.services.background.idle();
+  t.equal(sink.refused(), 1, 'the first delivery was refused');
+  t.equal(sink.messages.length, 1, 'the retry delivered it');
+  t.same(sink.messages[0]!.to, ['greylisted@example.com']);
+  const metrics = (await gh.app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(metrics, /^gatehouse_mail_deliveries_total\{outcome="retried"\} 1$/m);
+  t.match(metrics, /^gatehouse_mail_deliveries_total\{outcome="sent"\} 1$/m);
+  t.match(metrics, /^gatehouse_mail_deliveries_total\{outcome="failed"\} 0$/m);
+  const retry = gh.logs.find((l) => l.msg === 'mail not sent; trying again');
+  t.ok(retry, 'the failed attempt is logged');
+  t.match(retry, { attempt: 1, retryInMs: 1000, err: { message: /451/ } }, 'with the server\'s answer and the wait');
+  t.notMatch(JSON.stringify(retry), /greylisted@example\.com|verify-email/, 'without the address or the link');
+});
+
 t.test('a mail server that is down fails the background task, logged, never the answer', async (t) => {
   const sink = await startSmtpSink(t);
   const url = sink.url.replace(String(sink.port), '1');
-  const gh = await buildTestApp(t, { env: { SMTP_URL: url } });
+  // No retries here: giving up after the waits is the unit test's to show.
+  const gh = await buildTestApp(t, { env: { SMTP_URL: url, MAIL_RETRIES: '0' } });
   const res = await gh.app.inject({ method: 'POST', url: '/account/signup', payload: { email: 'down@example.com', password: 'a long and quiet harbour' } });
   t.equal(res.statusCode, 202);
   await gh.services.background.idle();

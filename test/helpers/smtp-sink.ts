@@ -11,10 +11,15 @@ export interface SinkMessage {
 
 /**
  * A minimal SMTP server on loopback that accepts everything and keeps it (RFC 5321's commands a
- * client needs: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT; no TLS, no AUTH).
+ * client needs: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT; no TLS, no AUTH). With `refuseFirst`,
+ * the first that many MAIL commands get a temporary failure (451), as a greylisting server answers.
  */
-export async function startSmtpSink(t: Test): Promise<{ port: number; url: string; messages: SinkMessage[] }> {
+export async function startSmtpSink(
+  t: Test,
+  options: { refuseFirst?: number } = {},
+): Promise<{ port: number; url: string; messages: SinkMessage[]; refused: () => number }> {
   const messages: SinkMessage[] = [];
+  let refused = 0;
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
@@ -48,6 +53,11 @@ export async function startSmtpSink(t: Test): Promise<{ port: number; url: strin
         if (verb === 'EHLO') socket.write('250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n');
         else if (verb === 'HELO') reply('250 sink.test');
         else if (verb === 'MAIL') {
+          if (refused < (options.refuseFirst ?? 0)) {
+            refused += 1;
+            reply('451 4.7.1 greylisted, try again later');
+            continue;
+          }
           current.from = /<([^>]*)>/.exec(line)?.[1] ?? '';
           reply('250 2.1.0 ok');
         } else if (verb === 'RCPT') {
@@ -75,7 +85,7 @@ export async function startSmtpSink(t: Test): Promise<{ port: number; url: strin
     for (const s of sockets) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { port, url: `smtp://127.0.0.1:${port}`, messages };
+  return { port, url: `smtp://127.0.0.1:${port}`, messages, refused: () => refused };
 }
 
 /** The text body of a simple message, quoted-printable or 8bit. */

@@ -12,7 +12,8 @@ export interface MetricSources {
 
 export function createMetrics(sources: MetricSources = {}) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'gatehouse_process_' });
+  // Node's own metrics as gatehouse_process_* and gatehouse_nodejs_* (the prefix once doubled "process_").
+  collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
   const m = {
     registry,
     httpRequests: new Counter({

@@ -68,5 +68,7 @@ t.test('/metrics counts tokens by grant', async (t) => {
   const text = await (await fetch(`${gh.issuer}/metrics`)).text();
   t.match(text, /gatehouse_tokens_issued_total\{grant="client_credentials"\} 1/);
   t.match(text, /gatehouse_http_requests_total\{method="POST",route="\/token",status="200"\} 1/);
-  t.match(text, /gatehouse_process_/);
+  t.match(text, /^gatehouse_process_cpu_user_seconds_total \d/m, 'Node\'s process metrics, named once');
+  t.notMatch(text, /gatehouse_process_process_/);
+  t.match(text, /^gatehouse_nodejs_eventloop_lag_seconds /m);
 });

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'temporarily_unavailable'
   | 'server_error'
   | 'invalid_configuration'
+  | 'schema_outdated'
   | 'usage_error';
 
 type Options = {

@@ -7,7 +7,8 @@
 //
 // Environment: GATEHOUSE_ISSUER (default http://localhost:3000, Gatehouse's ISSUER exactly),
 // SHOP_AUDIENCE (default https://shop.example.com, the API registered with `resources create`),
-// PORT (default 4000), HOST (default 127.0.0.1), LOG_LEVEL (default info).
+// PORT (default 4000), HOST (default 127.0.0.1), LOG_LEVEL (default info), JWKS_COOLDOWN_MS (default
+// 30000: the verifier's cooldownDuration, the least time between two fetches of Gatehouse's keys).
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import { gatehouseAuth, requireScope, requireToken } from 'gatehouse/verifier';
@@ -16,11 +17,13 @@ const issuer = process.env.GATEHOUSE_ISSUER ?? 'http://localhost:3000';
 const audience = process.env.SHOP_AUDIENCE ?? 'https://shop.example.com';
 const port = Number(process.env.PORT ?? 4000);
 const host = process.env.HOST ?? '127.0.0.1';
+// A bad value stops the start: createVerifier validates its options once.
+const cooldown = process.env.JWKS_COOLDOWN_MS ? { cooldownDuration: Number(process.env.JWKS_COOLDOWN_MS) } : {};
 
 const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers.authorization'] } });
 
 // One verifier for the process: it discovers Gatehouse's keys on the first token and caches them.
-await app.register(gatehouseAuth, { issuer, audience, realm: 'shop' });
+await app.register(gatehouseAuth, { issuer, audience, realm: 'shop', ...cooldown });
 
 const POOL = [
   { sku: 'tea-01', name: 'Green tea', price: 450 },

@@ -54,7 +54,15 @@ async function userOrThrow(users: UserRepository, email: string) {
 export async function banUser(deps: BanDeps, email: string, reason?: string) {
   const user = await userOrThrow(deps.users, email);
   const now = deps.clock.now();
-  await deps.users.update(user.id, { status: 'banned', banReason: reason?.slice(0, 500) ?? null, bannedAt: now, updatedAt: now });
+  // Banning again (to revoke what a session made meanwhile, say) keeps the first ban's time and, unless
+  // a new one is given, its reason: the record says why and since when, not who ran the command last.
+  const again = user.status === 'banned';
+  await deps.users.update(user.id, {
+    status: 'banned',
+    banReason: reason?.slice(0, 500) ?? (again ? user.banReason : null),
+    bannedAt: again && user.bannedAt ? user.bannedAt : now,
+    updatedAt: now,
+  });
   const revoked = await deps.revokeSessions(user.id);
   await deps.audit.record({ ...deps.who, type: 'user.banned', userId: user.id, email: user.email, detail: { reason: reason ?? null, revoked, by: deps.actor } });
   return { email: user.email, status: 'banned' as const, revoked };

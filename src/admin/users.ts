@@ -9,6 +9,7 @@ export function userView(u: User) {
     email_verified: u.emailVerifiedAt !== null,
     password_disabled: u.passwordDisabledAt !== null,
     ban_reason: u.banReason,
+    banned_at: u.bannedAt ? u.bannedAt.toISOString() : null,
     created_at: u.createdAt.toISOString(),
   };
 }

@@ -1,17 +1,26 @@
 import { ensureAdminResource } from '../admin/admin-resource.js';
 import { systemClock } from '../lib/clock.js';
 import { openDatabase } from '../persistence/database.js';
-import { migrate } from '../persistence/migrate.js';
+import { AppError } from '../errors.js';
+import { pendingMigrations } from '../persistence/migrate.js';
 import { buildServices, type Services } from '../services.js';
 import type { CommandContext } from './command.js';
 
 /**
- * Runs `work` with the services over the configured database, migrated first (so the CLI works on a
- * fresh machine before the server ever started), and closes the database afterwards.
+ * Runs `work` with the services over the configured database and closes the database afterwards.
+ * Only `gatehouse migrate` and the server's start change the schema: a command run against a
+ * database that is missing migrations stops before touching it and says what to run.
  */
 export async function withServices<T>(ctx: CommandContext, work: (services: Services) => Promise<T>): Promise<T> {
   const config = await ctx.config();
-  await migrate(config.databaseKind, config.databaseUrl);
+  const pending = await pendingMigrations(config.databaseKind, config.databaseUrl);
+  if (pending.length > 0) {
+    throw new AppError(
+      'schema_outdated',
+      `the database schema is not up to date (${pending.length} migration${pending.length === 1 ? '' : 's'} pending, from ${pending[0]}); run gatehouse migrate first (the server also migrates at start)`,
+      { statusCode: 503, expose: true },
+    );
+  }
   const db = await openDatabase({ databaseUrl: config.databaseUrl, databaseKind: config.databaseKind, logger: ctx.logger });
   try {
     const services = buildServices({ config, db, logger: ctx.logger, clock: systemClock });

@@ -30,8 +30,9 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
   if (partial.guard && partial.guard.maxLock < partial.guard.lockFor) {
     issues.push({ variable: 'ACCOUNT_LOCK_MAX', message: 'must not be shorter than ACCOUNT_LOCK' });
   }
-  if (partial.nodeEnv === 'production' && !env.SECRETS) {
-    issues.push({ variable: 'SECRETS', message: 'is required when NODE_ENV=production' });
+  if (partial.nodeEnv === 'production') issues.push(...productionProblems(env, partial));
+  if (partial.mailTransport === 'smtp' && !partial.smtpUrl) {
+    issues.push({ variable: 'MAIL_TRANSPORT', message: 'is smtp but SMTP_URL is not set' });
   }
   if (
     partial.refreshTokenTtl !== undefined && partial.refreshTokenAbsoluteTtl !== undefined &&
@@ -47,6 +48,21 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
   const config = partial as Config;
   config.databaseKind = config.databaseUrl.startsWith('file:') ? 'sqlite' : 'postgres';
   return freeze(config);
+}
+
+/**
+ * Production means production: nothing that only suits a developer's machine is defaulted. Each of
+ * these would otherwise start quietly: an http://localhost issuer in every token and mail link, cookie
+ * secrets generated into a file, verification and reset mail written to a folder nobody reads.
+ */
+function productionProblems(env: Env, partial: Partial<Config>): { variable: string; message: string }[] {
+  const out: { variable: string; message: string }[] = [];
+  if (!env.ISSUER) out.push({ variable: 'ISSUER', message: 'is required when NODE_ENV=production (the public https URL of this server)' });
+  if (!env.SECRETS) out.push({ variable: 'SECRETS', message: 'is required when NODE_ENV=production' });
+  if (!partial.smtpUrl && env.MAIL_TRANSPORT !== 'outbox') {
+    out.push({ variable: 'SMTP_URL', message: 'is required when NODE_ENV=production (or set MAIL_TRANSPORT=outbox to write mail to $DATA_DIR/outbox/ on purpose)' });
+  }
+  return out;
 }
 
 function assign(target: Partial<Config>, f: Field, value: unknown): void {

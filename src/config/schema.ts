@@ -58,6 +58,8 @@ export interface Config {
   requireEmailVerification: boolean;
   guard: GuardSettings;
   smtpUrl: string | null;
+  /** Where mail goes: an SMTP server, or one file per mail in `$DATA_DIR/outbox/`. */
+  mailTransport: 'smtp' | 'outbox';
   mailFrom: string;
   logLevel: LogLevel;
   sweepInterval: number;
@@ -351,6 +353,12 @@ export const FIELDS = [
   field({
     key: 'smtpUrl', variable: 'SMTP_URL', defaultText: '(unset: mail goes to $DATA_DIR/outbox/)',
     description: 'outgoing mail server', secret: true, defaultValue: () => null, parse: smtpUrl,
+  }),
+  field({
+    key: 'mailTransport', variable: 'MAIL_TRANSPORT', defaultText: 'smtp when SMTP_URL is set, else outbox',
+    description: 'smtp or outbox (one file per mail in $DATA_DIR/outbox/); production needs SMTP_URL unless this says outbox',
+    defaultValue: (ctx) => (ctx.partial.smtpUrl ? ('smtp' as const) : ('outbox' as const)),
+    parse: oneOf(['smtp', 'outbox'] as const),
   }),
   field({
     key: 'mailFrom', variable: 'MAIL_FROM', defaultText: 'Gatehouse <no-reply@$ISSUER host name>',

@@ -1,7 +1,7 @@
-import { constants } from 'node:fs';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { randomToken } from '../lib/random.js';
 
 const LOCK = '.keyring.lock';
 /** A lock older than this is left over from a crashed process and may be broken. */
@@ -9,32 +9,43 @@ const STALE_MS = 60_000;
 
 /**
  * One writer at a time for the keyring folder (CLI rotations, automatic rotation on any instance):
- * an exclusively created lock file holding the owner's pid. Readers never need it — every write is
- * an atomic rename.
+ * a lock file holding the owner's pid. Readers never need it — every write is an atomic rename.
  */
 export async function withKeyringLock<T>(dir: string, work: () => Promise<T>, waitMs = 15_000): Promise<T> {
   const path = join(dir, LOCK);
   const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-      await handle.writeFile(`${process.pid} ${hostname()} ${new Date().toISOString()}\n`);
-      await handle.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (await isStale(path)) {
-        await unlink(path).catch(() => {});
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`the keyring is locked by another process (${(await readFile(path, 'utf8').catch(() => '?')).trim()})`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+  while (!(await tryCreate(path))) {
+    if (await isStale(path)) {
+      await unlink(path).catch(() => {});
+      continue;
     }
+    if (Date.now() > deadline) throw new Error(`the keyring is locked by another process (${(await readFile(path, 'utf8').catch(() => '?')).trim()})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   try {
     return await work();
   } finally {
     await unlink(path).catch(() => {});
+  }
+}
+
+/**
+ * Creates the lock file with its owner already in it: written to a temporary file, then linked into
+ * place (link fails when the lock exists). Creating it empty and writing the pid next would let a
+ * crash between the two leave an ownerless lock that blocks every writer until it is STALE_MS old;
+ * this way a crash leaves at most a stray temporary file, which nothing reads.
+ */
+async function tryCreate(path: string): Promise<boolean> {
+  const tmp = `${path}.${randomToken(6)}.tmp`;
+  await writeFile(tmp, `${process.pid} ${hostname()} ${new Date().toISOString()}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await unlink(tmp).catch(() => {});
   }
 }
 

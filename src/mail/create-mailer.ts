@@ -6,13 +6,13 @@ import type { Logger } from '../observability/logger.js';
 import { createOutboxMailer } from './outbox-mailer.js';
 import { createSmtpMailer } from './smtp-mailer.js';
 
-/** SMTP when SMTP_URL is set, otherwise the outbox folder `$DATA_DIR/outbox/` (DESIGN.md §3). */
+/** SMTP (MAIL_TRANSPORT=smtp, the default when SMTP_URL is set), otherwise the outbox folder `$DATA_DIR/outbox/`. */
 export function createMailer(
-  config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'dataDir' | 'nodeEnv'>,
+  config: Pick<Config, 'smtpUrl' | 'mailTransport' | 'mailFrom' | 'dataDir' | 'nodeEnv'>,
   logger: Logger,
   clock: Clock,
 ): Mailer & { close(): void } {
-  if (config.smtpUrl) return createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom, logger });
+  if (config.mailTransport === 'smtp' && config.smtpUrl) return createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom, logger });
   const outbox = createOutboxMailer({ dir: join(config.dataDir, 'outbox'), from: config.mailFrom, clock, logger, logLinks: config.nodeEnv !== 'production' });
   return { send: (message) => outbox.send(message), close: () => {} };
 }

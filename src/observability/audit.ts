@@ -38,6 +38,7 @@ export const AUDIT_TYPES = [
   'keys.rotated',
   'keys.revoked',
   'keys.pruned',
+  'database.backed_up',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 

@@ -1,8 +1,11 @@
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DatabaseKind } from '../config/schema.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { Config as LibSqlConfig } from '@libsql/client';
 import type { PrismaClient } from './generated/sqlite/client.js';
+import { SQLITE_BUSY_TIMEOUT_MS, withConnectionSettings } from './sqlite-settings.js';
 
 /**
  * The one client shape repositories are written against. Both generated clients expose the same
@@ -24,27 +27,45 @@ export interface DatabaseOptions {
   logger: Logger;
   /** Connection pool size (PostgreSQL). */
   poolSize?: number;
+  /** SQLite: fail when the file does not exist instead of creating an empty database. */
+  mustExist?: boolean;
 }
-
-/** SQLite waits this long for a lock held by another connection or process before failing. */
-const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.databaseKind === 'sqlite' ? openSqlite(options) : openPostgres(options);
 }
 
-async function openSqlite({ databaseUrl }: DatabaseOptions): Promise<Database> {
-  const path = databaseUrl.slice('file:'.length);
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await createPrivateFile(path);
+/** The file behind a `file:` URL (configuration has made it absolute). */
+export function sqlitePath(databaseUrl: string): string {
+  return databaseUrl.slice('file:'.length);
+}
+
+async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): Promise<Database> {
+  const path = sqlitePath(databaseUrl);
+  if (mustExist) {
+    // stat, not open: closing any descriptor of the file would drop this process's SQLite locks on it.
+    const found = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!found?.isFile()) throw new AppError('not_found', `no SQLite database at ${path} (start the server or run gatehouse migrate to create it)`, { statusCode: 404 });
+  } else {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await createPrivateFile(path);
+  }
   const [{ PrismaLibSql }, { PrismaClient }] = await Promise.all([
     import('@prisma/adapter-libsql'),
     import('./generated/sqlite/client.js'),
   ]);
-  const prisma = new PrismaClient({ adapter: new PrismaLibSql({ url: `file:${path}`, timeout: SQLITE_BUSY_TIMEOUT_MS }) });
-  // WAL lets readers proceed during a write and is persistent in the file; NORMAL sync is safe with WAL.
+  // Every connection the adapter opens gets the settings in sqlite-settings.ts.
+  class SettledLibSql extends PrismaLibSql {
+    override createClient(config: LibSqlConfig) {
+      return withConnectionSettings(super.createClient(config));
+    }
+  }
+  const prisma = new PrismaClient({ adapter: new SettledLibSql({ url: `file:${path}`, timeout: SQLITE_BUSY_TIMEOUT_MS }) });
+  // WAL is a property of the file: set once, kept by every later connection and process.
   await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
-  await prisma.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
   return {
     kind: 'sqlite',
     prisma,

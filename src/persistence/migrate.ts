@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DatabaseKind } from '../config/schema.js';
 import { packageRoot } from '../lib/package-root.js';
@@ -245,4 +245,47 @@ async function postgresDriver(databaseUrl: string): Promise<Driver> {
     },
     close: async () => client.end(),
   };
+}
+
+/**
+ * The migrations this version knows that the database has not applied (all of them for a database
+ * that does not exist yet). Reads only: never creates the database, a table or a lock. Commands other
+ * than `gatehouse migrate` and the server's start use it to refuse an out-of-date schema.
+ */
+export async function pendingMigrations(kind: DatabaseKind, databaseUrl: string, migrations?: Migration[]): Promise<string[]> {
+  const known = (migrations ?? (await readMigrations(kind))).map((m) => m.name);
+  const applied = kind === 'sqlite' ? await appliedSqlite(databaseUrl) : await appliedPostgres(databaseUrl);
+  return known.filter((name) => !applied.has(name));
+}
+
+async function appliedSqlite(databaseUrl: string): Promise<Set<string>> {
+  const path = databaseUrl.slice('file:'.length);
+  // stat, never open: opening creates the file, and closing a descriptor drops this process's locks.
+  const exists = await stat(path).then(() => true, (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? false : Promise.reject(err)));
+  if (!exists) return new Set();
+  const { default: Database } = await import('libsql');
+  const db = new Database(path, { timeout: 5000 });
+  try {
+    const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'").all();
+    if (table.length === 0) return new Set();
+    const rows = db.prepare('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL').all() as { migration_name: string }[];
+    return new Set(rows.map((r) => r.migration_name));
+  } finally {
+    db.close();
+  }
+}
+
+async function appliedPostgres(databaseUrl: string): Promise<Set<string>> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const table = await client.query("SELECT to_regclass('_prisma_migrations') IS NOT NULL AS present");
+    if (!table.rows[0]?.present) return new Set();
+    const { rows } = await client.query('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL');
+    return new Set(rows.map((r: { migration_name: string }) => r.migration_name));
+  } finally {
+    await client.end();
+  }
 }

@@ -1,6 +1,8 @@
 import t from 'tap';
 import { cli } from '../helpers/cli.ts';
-import { createTestDatabase, DATABASE_KINDS } from '../helpers/databases.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTestDatabase, DATABASE_KINDS, rawQuery } from '../helpers/databases.ts';
 import { CLI_JS, runProcess } from '../helpers/processes.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
@@ -69,6 +71,28 @@ for (const kind of DATABASE_KINDS) {
     const second = await cli(['migrate'], env, dir);
     t.equal(second.code, 0);
     t.equal(second.stdout.trim(), 'database is up to date');
+  });
+}
+
+for (const kind of DATABASE_KINDS) {
+  t.test(`${kind}: only migrate changes the schema; other commands refuse an unmigrated database`, async (t) => {
+    const dir = await tempDir(t);
+    const db = kind === 'sqlite' ? { kind, url: `file:${join(dir, 'data', 'gatehouse.db')}` } : await createTestDatabase(t, kind);
+    const env = { DATABASE_URL: db.url, LOG_LEVEL: 'silent' };
+    const refused = await cli(['users', 'list', '--json'], env, dir);
+    t.equal(refused.code, 2, 'a runtime error');
+    t.equal(refused.json().error, 'schema_outdated');
+    t.match(refused.json().error_description, /2 migrations pending.*run gatehouse migrate/);
+    t.equal(refused.stderr.trim().split('\n').length, 1, 'one line on stderr');
+    if (kind === 'sqlite') {
+      t.notOk(existsSync(join(dir, 'data')), 'no database file (nor its folder) is created by the refusal');
+    } else {
+      t.same(await rawQuery(db, "SELECT to_regclass('_prisma_migrations') IS NULL AS absent"), [{ absent: true }], 'no table is created by the refusal');
+    }
+    t.equal((await cli(['migrate'], env, dir)).code, 0);
+    const listed = await cli(['users', 'list', '--json'], env, dir);
+    t.equal(listed.code, 0, listed.stderr);
+    t.same(listed.json(), []);
   });
 }
 

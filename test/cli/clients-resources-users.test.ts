@@ -2,10 +2,13 @@ import t, { type Test } from 'tap';
 import { cli } from '../helpers/cli.ts';
 import { createTestDatabase, DEFAULT_KIND } from '../helpers/databases.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
+import { migrate } from '../../src/persistence/migrate.ts';
 
 async function env(t: Test) {
   const dir = await tempDir(t);
   const db = await createTestDatabase(t, DEFAULT_KIND);
+  // Only `gatehouse migrate` and the server's start create the schema.
+  await migrate(db.kind, db.url);
   return { dir, vars: { DATABASE_URL: db.url, DATA_DIR: dir, LOG_LEVEL: 'silent' } };
 }
 

@@ -46,9 +46,23 @@ t.test('a ban during an active session: refresh fails at once, introspection say
   t.match(wrong.body, /The email or password is not correct\./, 'a wrong password does not');
   t.notMatch(wrong.body, /disabled/);
 
+  const shown = async () => (await cli(['users', 'show', victim.email, '--json'], vars, gh.config.dataDir)).json();
+  const first = await shown();
+  t.equal(first.ban_reason, 'credential stuffing source');
+  t.equal((await cli(['users', 'ban', victim.email], vars, gh.config.dataDir)).code, 0, 'banning again is allowed');
+  t.equal((await shown()).ban_reason, 'credential stuffing source', 'a second ban without a reason keeps the stored one');
+  t.equal((await cli(['users', 'ban', victim.email, '--reason', 'confirmed abuse'], vars, gh.config.dataDir)).code, 0);
+  const updated = await shown();
+  t.equal(updated.ban_reason, 'confirmed abuse', 'a new reason replaces it');
+  t.equal(updated.banned_at, first.banned_at, 'and the ban keeps its first time');
+
   t.equal((await cli(['users', 'unban', victim.email], vars, gh.config.dataDir)).code, 0);
   t.equal((await attemptLogin(config, REDIRECT, new UserAgent({ 'x-forwarded-for': '192.0.2.4' }), victim.email, PASSWORD)).status, 303, 'unban restores login');
-  t.equal((await audit('user.banned', victim.email))[0]!.detail.reason, 'credential stuffing source');
+  t.same(
+    (await audit('user.banned', victim.email)).map((e) => e.detail.reason).sort(),
+    [null, 'confirmed abuse', 'credential stuffing source'].sort(),
+    'each ban is audited with the reason given to it',
+  );
   t.equal((await audit('user.unbanned', victim.email)).length, 1);
 });
 

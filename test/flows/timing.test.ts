@@ -74,12 +74,13 @@ t.test('login, signup and forgot-password take the same time for known and unkno
     IP_RESET_LIMIT: '100000',
     ACCOUNT_LOCK_AFTER: '10000',
   };
+  t.equal((await cli(['migrate'], env, dir)).code, 0);
   t.equal((await cli(['users', 'create', 'known@example.com', '--password-stdin', '--verified'], env, dir, PASSWORD)).code, 0);
   const created = await cli(['clients', 'create', '--name', 'Shop', '--redirect-uri', REDIRECT, '--grant', 'authorization_code', '--scope', 'openid email', '--json'], env, dir);
   t.equal(created.code, 0);
   const client = created.json() as { client_id: string; client_secret: string };
   const server = startProcess(t, MAIN_JS, [], env, dir);
-  await waitForStatus(`${issuer}/readyz`, 200, 10_000);
+  await waitForStatus(`${issuer}/readyz`, 200);
   const config = await oidc.discovery(new URL(issuer), client.client_id, client.client_secret, undefined, { execute: [oidc.allowInsecureRequests] });
   const start = await startAuthorization(config, { redirect_uri: REDIRECT });
   const ua = new UserAgent();

@@ -91,7 +91,8 @@ export async function signedByIssuerKey(
   alg: 'ES256' | 'RS256' = 'ES256',
 ): Promise<string> {
   const keyring = await readKeyring(gh.config.keysDir);
-  const entry = signingKey(keyring!.manifest.keys, alg, new Date())!;
+  // The signing key at the issuer's own time (its clock, never a second one).
+  const entry = signingKey(keyring!.manifest.keys, alg, gh.services.clock.now())!;
   const key = createPrivateKey({ key: keyring!.keys.get(entry.kid)! as JsonWebKey, format: 'jwk' });
   const input = `${b64({ alg, typ: 'at+jwt', kid: entry.kid, ...header })}.${b64(claims)}`;
   // JWS ES256 signatures are r || s (RFC 7518 §3.4), not DER.

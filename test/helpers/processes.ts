@@ -47,8 +47,15 @@ export function startProcess(t: Test, script: string, args: string[], env: Recor
   return { child, output: () => text, exited };
 }
 
+/**
+ * How long a process may take to become ready before a test gives up: a guard against a hang, never
+ * a speed check (a cold start takes 5–8 s on a loaded 2-core machine). Report the measured time in a
+ * comment instead of asserting on it.
+ */
+export const READY_DEADLINE_MS = 60_000;
+
 /** Polls `url` until it answers `status`, failing after `timeoutMs`. Returns the time it took. */
-export async function waitForStatus(url: string, status: number, timeoutMs: number): Promise<number> {
+export async function waitForStatus(url: string, status: number, timeoutMs = READY_DEADLINE_MS): Promise<number> {
   const started = performance.now();
   let last = 'no answer';
   while (performance.now() - started < timeoutMs) {

@@ -151,7 +151,7 @@ t.test('reset password: 204, single use, older links die, a used or expired toke
   const clock = steppableClock(systemClock.now());
   const gh = await buildTestApp(t, { clock });
   const user = await createVerifiedUser(gh.services, 'robin@example.com', PASSWORD);
-  await gh.db.prisma.user.update({ where: { id: user.id }, data: { passwordDisabledAt: new Date() } });
+  await gh.db.prisma.user.update({ where: { id: user.id }, data: { passwordDisabledAt: clock.now() } });
   await json(gh, '/account/password/forgot', { email: 'robin@example.com' });
   await json(gh, '/account/password/forgot', { email: 'robin@example.com' });
   const [older, newer] = (await mailsTo(gh, 'robin@example.com')).map((m) => tokenOf(m.link));

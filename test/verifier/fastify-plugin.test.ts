@@ -43,14 +43,14 @@ t.test('public routes never look at the Authorization header', async (t) => {
 });
 
 t.test('requireToken(): 401 with the RFC 6750 challenge, or request.auth', async (t) => {
-  const { app, token } = await setup(t);
+  const { app, clock, token } = await setup(t);
   const none = await app.inject({ method: 'GET', url: '/me' });
   t.equal(none.statusCode, 401);
   t.equal(none.headers['www-authenticate'], 'Bearer realm="orders"');
   t.equal(none.headers['cache-control'], 'no-store');
   t.same(none.json(), { error: 'unauthorized', error_description: 'An access token is required', code: 'ERR_TOKEN_MISSING' });
 
-  const forged = await app.inject({ method: 'GET', url: '/me', headers: bearer(await accessToken('http://127.0.0.1:1', await testKey(), new Date())) });
+  const forged = await app.inject({ method: 'GET', url: '/me', headers: bearer(await accessToken('http://127.0.0.1:1', await testKey(), clock.now())) });
   t.equal(forged.statusCode, 401);
   t.equal(forged.headers['www-authenticate'], 'Bearer realm="orders", error="invalid_token", error_description="The access token signature is invalid"');
   t.match(forged.json(), { error: 'invalid_token', code: 'ERR_TOKEN_SIGNATURE' });

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { createVerifier, VerifierError, type VerifierOptions } from '../../src/verifier/index.ts';
-import { steppableClock } from '../helpers/clock.ts';
+import { FIXED_START, steppableClock } from '../helpers/clock.ts';
 import { accessToken, API, startFakeIssuer, testKey, type FakeIssuer } from '../helpers/fake-issuer.ts';
 
 /**
@@ -16,7 +16,8 @@ async function setup(t: Test, options: Partial<VerifierOptions> = {}) {
   const fake = await startFakeIssuer(t);
   const key = await testKey();
   fake.published = [key.jwk];
-  const clock = steppableClock(Date.parse('2026-11-27T10:00:00Z'));
+  // One clock for the tokens and every verifier of a test: fixed, so no date can make it fail.
+  const clock = steppableClock(FIXED_START);
   const verifier = createVerifier({ issuer: fake.issuer, audience: API, clock, ...options });
   const token = await accessToken(fake.issuer, key, clock.now());
   return { fake, key, clock, verifier, token };
@@ -95,6 +96,20 @@ t.test('a key published later (rotation) verifies without a restart', async (t) 
   clock.advance(MAX_AGE_S);
   t.equal(await codeOf(verifier.verify(token)), 'ERR_TOKEN_SIGNATURE');
   t.equal(await codeOf(verifier.verify(signedByNext)), 'verified');
+});
+
+t.test('cooldownDuration sets the least time between two fetches', async (t) => {
+  const { fake, clock, verifier, token } = await setup(t, { cooldownDuration: 5_000 });
+  await verifier.verify(token);
+  const next = await testKey();
+  fake.published = [...fake.published, next.jwk];
+  const signedByNext = await accessToken(fake.issuer, next, clock.now());
+  clock.advance(4);
+  t.equal(await codeOf(verifier.verify(signedByNext)), 'ERR_TOKEN_SIGNATURE', '4 s after the last fetch: not fetched again');
+  t.equal(fake.hits.jwks, 1);
+  clock.advance(1);
+  t.equal(await codeOf(verifier.verify(signedByNext)), 'verified', '5 s after it: fetched, the new key found');
+  t.equal(fake.hits.jwks, 2);
 });
 
 t.test('a key removed from the JWKS stops verifying at the next fetch, even for tokens seen before', async (t) => {
@@ -188,8 +203,9 @@ t.test('a key set that is not a JWK Set counts as a failed fetch', async (t) => 
 });
 
 t.test('jwksUri skips discovery', async (t) => {
-  const { fake, token } = await setup(t);
-  const direct = createVerifier({ issuer: fake.issuer, audience: API, jwksUri: fake.jwksUri });
+  const { fake, clock, token } = await setup(t);
+  // The same clock the token was minted on: this test is about discovery, not about time.
+  const direct = createVerifier({ issuer: fake.issuer, audience: API, jwksUri: fake.jwksUri, clock });
   t.equal(await codeOf(direct.verify(token)), 'verified');
   t.same(hits(fake), { discovery: 0, jwks: 1 });
 });

@@ -24,7 +24,7 @@ t.test('the shop API: public, token and scope routes; every bad token refused; n
   const jwksBefore = proxy.count('/jwks');
   const discoveryBefore = proxy.count('/.well-known/openid-configuration');
   const service = startProcess(t, SERVER_JS, [], { GATEHOUSE_ISSUER: gh.issuer, SHOP_AUDIENCE: SHOP_API, PORT: String(port), LOG_LEVEL: 'warn' }, packageRoot());
-  await waitForStatus(`${shop}/pool`, 200, 10_000);
+  await waitForStatus(`${shop}/pool`, 200);
 
   const call = async (method: string, path: string, token?: string, body?: unknown) => {
     const res = await fetch(`${shop}${path}`, {

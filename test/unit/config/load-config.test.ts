@@ -101,7 +101,20 @@ t.test('production refuses an http issuer and missing secrets', async (t) => {
   const found = problems({ NODE_ENV: 'production', ISSUER: 'http://id.example.com' });
   t.match(found.ISSUER, /https/);
   t.match(found.SECRETS, /required/);
-  t.same(problems({ NODE_ENV: 'production', ISSUER: 'https://id.example.com', SECRETS: SECRET }), {});
+  t.same(problems({ NODE_ENV: 'production', ISSUER: 'https://id.example.com', SECRETS: SECRET, SMTP_URL: 'smtp://mail:587' }), {});
+});
+
+t.test('production refuses a defaulted issuer and a missing mail transport, naming each', async (t) => {
+  const found = problems({ NODE_ENV: 'production', SECRETS: SECRET });
+  t.same(Object.keys(found).sort(), ['ISSUER', 'SMTP_URL']);
+  t.match(found.ISSUER, /required when NODE_ENV=production/);
+  t.match(found.SMTP_URL, /MAIL_TRANSPORT=outbox/);
+  t.same(problems({ NODE_ENV: 'production', ISSUER: 'https://id.example.com', SECRETS: SECRET, MAIL_TRANSPORT: 'outbox' }), {}, 'the outbox when chosen on purpose');
+  t.equal(loadConfig({ SMTP_URL: 'smtp://mail:587' }, cwd).mailTransport, 'smtp', 'SMTP when a server is set');
+  t.equal(loadConfig({}, cwd).mailTransport, 'outbox', 'the outbox on a developer machine');
+  t.equal(loadConfig({ SMTP_URL: 'smtp://mail:587', MAIL_TRANSPORT: 'outbox' }, cwd).mailTransport, 'outbox');
+  t.match(problems({ MAIL_TRANSPORT: 'smtp' }).MAIL_TRANSPORT, /SMTP_URL is not set/);
+  t.ok(problems({ MAIL_TRANSPORT: 'pigeon' }).MAIL_TRANSPORT);
 });
 
 t.test('rejects malformed values of every kind', async (t) => {

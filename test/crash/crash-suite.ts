@@ -47,16 +47,16 @@ function logLines(output: string, level: number): string[] {
 }
 
 /**
- * The operator's set-up, the way a fresh machine gets it: an admin client with the CLI (which
- * migrates the new database), the server, then through the admin API the API, the three apps and
+ * The operator's set-up, the way a fresh machine gets it: the server (which migrates the new
+ * database), an admin client with the CLI, then through the admin API the API, the three apps and
  * the account bans will toggle (one CLI run instead of six: every CLI run costs a second of CPU).
  */
 async function setUp(gh: GatehouseDeployment, op: Operator) {
+  const server = await gh.start();
   const adminApi = `${gh.env.ISSUER}/admin`;
   const created = await gh.cli(['clients', 'create', '--name', 'Crash operator', '--grant', 'client_credentials', '--resource', adminApi, '--scope', 'gatehouse:admin', '--json']);
   if (created.code !== 0) throw new Error(`gatehouse clients create exited ${created.code}: ${created.stderr}`);
   const operator = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
-  const server = await gh.start();
   const metadata = (await oidc.discovery(new URL(server.url), operator.client_id, operator.client_secret, undefined, { execute: [oidc.allowInsecureRequests] })).serverMetadata();
   const configuration = (client: { client_id: string; client_secret?: string }) => {
     const config = new oidc.Configuration(metadata, client.client_id, client.client_secret, client.client_secret ? undefined : oidc.None());

@@ -30,8 +30,8 @@ export interface Family {
   chain: string[];
   /** When each token of `chain` was received (ms since the epoch, this machine's clock). */
   receivedAt: number[];
-  /** The token presented in a rotation the kill interrupted (no answer): it must still work. */
-  interrupted: string | null;
+  /** When the rotation the kill cut (no answer) was sent, with the family's last token; else null. */
+  interruptedAt: number | null;
   busy: boolean;
 }
 
@@ -80,7 +80,7 @@ export class AcknowledgedState {
   }
 
   newFamily(token: string): Family {
-    const family: Family = { id: this.nextFamily++, chain: [token], receivedAt: [Date.now()], interrupted: null, busy: false };
+    const family: Family = { id: this.nextFamily++, chain: [token], receivedAt: [Date.now()], interruptedAt: null, busy: false };
     this.families.push(family);
     return family;
   }

@@ -27,7 +27,7 @@ export type WriteCheck = (typeof WRITE_CHECKS)[number];
 /** Checks of the other promises: no fork, the used token is dead, the database is sound. */
 export const OTHER_CHECKS = [
   'no family has two live refresh tokens',
-  'predecessor: refused, or inside the grace window the same successor',
+  'predecessor (and an older used token): refused, or inside the grace window the same successor',
   'reuse outside the grace window revokes the family',
   'interrupted email verification: the token is unused, or the address is verified',
   'the server restarts cleanly and /readyz is 200',

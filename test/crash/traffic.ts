@@ -144,25 +144,25 @@ export function webClient(c: Clients, cycle: Cycle): () => Promise<void> {
 /** The web app's background refreshes: one rotation at a time per family, families picked at random. */
 export function refreshClient(c: Clients, cycle: Cycle): () => Promise<void> {
   return async () => {
-    const idle = c.state.families.filter((f) => !f.busy && f.interrupted === null);
+    const idle = c.state.families.filter((f) => !f.busy && f.interruptedAt === null);
     if (idle.length === 0) return cycle.nextStep();
     const family = c.prng.pick(idle);
     const token = family.chain.at(-1)!;
     family.busy = true;
     try {
       cycle.step();
-      family.interrupted = token;
+      family.interruptedAt = Date.now();
       let tokens: oidc.TokenEndpointResponse;
       try {
         tokens = await oidc.refreshTokenGrant(c.web, token);
       } catch (err) {
         if (answerOf(err) === undefined) throw err;
         // Refused while the server was up: the family is broken; a problem, and it leaves the test.
-        family.interrupted = null;
+        family.interruptedAt = null;
         c.state.dropFamily(family);
         throw err;
       }
-      family.interrupted = null;
+      family.interruptedAt = null;
       if (!tokens.refresh_token) throw new Error('a rotation gave no refresh token');
       family.chain.push(tokens.refresh_token);
       family.receivedAt.push(Date.now());

@@ -103,7 +103,8 @@ export async function sqlite3(file: string, sql: string): Promise<string> {
   let err = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
-  const [code] = (await once(child, 'exit')) as [number];
+  // 'close', not 'exit': the output may still be in the pipe when the process has exited.
+  const [code] = (await once(child, 'close')) as [number];
   if (code !== 0) throw new Error(`sqlite3 exited ${code}: ${err}`);
   return out.trim();
 }

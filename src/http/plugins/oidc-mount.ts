@@ -61,10 +61,13 @@ export function oidcMount(host: ProviderHost, options: { issuer: string }) {
  * or X-Forwarded-Host arrived (absent, malformed or someone else's), the URLs are ISSUER's.
  */
 function pinOrigin(request: FastifyRequest, issuer: URL): void {
+  // Read first: fastify works the client address out of X-Forwarded-For on demand, and the loop
+  // below deletes that header (read after it, every proxied client became the proxy's address).
+  const clientIp = request.ip;
   const headers = request.raw.headers;
   for (const name of FORWARDED) delete headers[name];
   headers.host = issuer.host;
   headers['x-forwarded-host'] = issuer.host;
   headers['x-forwarded-proto'] = issuer.protocol.slice(0, -1);
-  headers['x-forwarded-for'] = request.ip;
+  headers['x-forwarded-for'] = clientIp;
 }

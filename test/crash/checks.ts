@@ -79,7 +79,10 @@ async function checkDevice(d: CheckDeps, device: { deviceCode: string; stage: st
       // The approval was acknowledged; the token request was cut: tokens now, or the code was used.
       return d.ledger.check('device approval: the device gets its tokens', outcome === 'tokens' || outcome === '400 invalid_grant', detail);
     default:
-      // The approval itself was cut: either outcome is fine, anything else is not.
+      // The approval itself was cut, and the person was never told it worked. oidc-provider records an
+      // approval in several writes (grant, then device code); cut between them, the code is refused
+      // and the device has to start again. Nothing acknowledged is lost, so that is counted, not failed.
+      if (outcome === '400 invalid_grant') return d.ledger.note('device approval cut: the device starts again');
       if (outcome !== 'tokens' && outcome !== 'pending') d.ledger.problem(detail);
   }
 }

@@ -12,6 +12,9 @@ const REFRESH = 'refresh token acknowledged before the kill: works' as const;
  * window a retry looks exactly like the replay of a stolen token, and refusing it is the design; the
  * test cannot demand more then, and counts it apart.
  */
+/** How close to the end of the grace window a retry's outcome is left open (see checkFamily). */
+const BOUNDARY_S = 2;
+
 export async function checkFamily(d: CheckDeps, family: Family): Promise<void> {
   const token = family.chain.at(-1)!;
   // Client-side age: the server received the request after it was sent, so its age is no larger.
@@ -30,8 +33,11 @@ export async function checkFamily(d: CheckDeps, family: Family): Promise<void> {
     if (answerOf(err) === undefined) throw err;
     const answer = await explainError(err);
     d.state.dropFamily(family);
-    if (age !== null && age > d.graceSeconds) {
-      return d.ledger.note(`refresh after an interrupted rotation, retried after the grace window: refused ${answer}`);
+    // The age is the client's, taken before the retry is sent; the server judges the window when the
+    // retry arrives, later by however long a loaded machine takes to deliver and read it. Within
+    // BOUNDARY_S of the window's end either answer is right.
+    if (age !== null && age > d.graceSeconds - BOUNDARY_S) {
+      return d.ledger.note(`refresh after an interrupted rotation, retried at or after the end of the grace window: refused ${answer}`);
     }
     d.ledger.check(REFRESH, false, `family ${family.id} (${when}, ${family.chain.length} tokens acknowledged): ${answer}`);
     d.ledger.note(`refresh after restart (${age === null ? 'no rotation in flight' : 'after an interrupted rotation, inside the grace window'}): refused ${answer}`);

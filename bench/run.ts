@@ -67,6 +67,8 @@ const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
 try {
   const env = { ...process.env, DATA_DIR: join(dir, 'data'), KEYS_DIR: join(dir, 'keys'), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', NODE_ENV: 'development' };
   const cliJs = join(root, 'dist', 'cli', 'main.js');
+  // Only `gatehouse migrate` and the server's start create the schema.
+  await run(process.execPath, [cliJs, 'migrate', '--json'], env);
   await run(process.execPath, [cliJs, 'resources', 'create', '--audience', AUDIENCE, '--scope', SCOPE, '--json'], env);
   const client = JSON.parse(await run(process.execPath, [cliJs, 'clients', 'create', '--name', 'bench', '--grant', 'client_credentials', '--resource', AUDIENCE, '--json'], env)) as {
     client_id: string;

@@ -8,10 +8,14 @@ const toUser = (row: UserRow): User => ({ ...row, status: row.status as UserStat
 export function createPrismaUserRepository(db: Db): UserRepository {
   return {
     async insert(user) {
+      // An upsert that changes nothing on a taken address, rather than an INSERT the unique index
+      // refuses: inside a transaction (signup writes its audit row in the same one), PostgreSQL
+      // aborts the whole transaction on a refused statement, and the audit row could not follow.
       try {
-        await db.user.create({ data: user });
-        return true;
+        const row = await db.user.upsert({ where: { email: user.email }, create: user, update: {} });
+        return row.id === user.id;
       } catch (err) {
+        // Two signups for one address at the same instant: the second one's INSERT is refused.
         if (isUniqueViolation(err)) return false;
         throw err;
       }

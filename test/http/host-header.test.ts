@@ -15,7 +15,9 @@ async function raw(port: number, request: string): Promise<{ status: number; bod
   await once(socket, 'connect');
   let data = '';
   socket.on('data', (chunk) => (data += chunk.toString('utf8')));
-  socket.end(request);
+  // Written without half-closing: Node's HTTP server drops a request whose client has shut its
+  // side before the (asynchronous) answer is ready. HTTP/1.0 without keep-alive: the server closes.
+  socket.write(request);
   await once(socket, 'close');
   return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(data)?.[1] ?? 0), body: data.slice(data.indexOf('\r\n\r\n') + 4) };
 }

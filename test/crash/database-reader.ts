@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import pg from 'pg';
-import type { GatehouseDeployment } from '../helpers/gatehouse-process.ts';
+import { sqlite3, type GatehouseDeployment } from '../helpers/gatehouse-process.ts';
 
 /** What the database holds, read by a reader that is not Gatehouse (the sqlite3 shell, or pg). */
 export interface DatabaseSnapshot {
@@ -62,13 +60,6 @@ export async function readDatabase(gh: GatehouseDeployment): Promise<DatabaseSna
 
 /** The sqlite3 shell (Debian's package) in JSON mode, read-only: it never writes the database. */
 async function sqliteJson(file: string, sql: string): Promise<Row[]> {
-  const child = spawn('sqlite3', ['-json', '-readonly', '-bail', '-cmd', '.timeout 5000', file, sql]);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  // 'close', not 'exit': the output may still be in the pipe when the process has exited.
-  const [code] = (await once(child, 'close')) as [number];
-  if (code !== 0) throw new Error(`sqlite3 exited ${code}: ${err}`);
-  return out.trim() === '' ? [] : (JSON.parse(out) as Row[]);
+  const out = await sqlite3(file, sql, ['-json', '-readonly']);
+  return out === '' ? [] : (JSON.parse(out) as Row[]);
 }

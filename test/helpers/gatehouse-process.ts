@@ -97,8 +97,8 @@ export async function gatehouseDeployment(
 }
 
 /** Runs the sqlite3 shell (Debian's package) on a database file: a reader that is not Gatehouse. */
-export async function sqlite3(file: string, sql: string): Promise<string> {
-  const child = spawn('sqlite3', ['-bail', '-cmd', '.timeout 5000', file, sql]);
+export async function sqlite3(file: string, sql: string, flags: readonly string[] = []): Promise<string> {
+  const child = spawn('sqlite3', [...flags, '-bail', '-cmd', '.timeout 5000', file, sql]);
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));

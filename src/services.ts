@@ -31,7 +31,7 @@ export interface ServiceDeps {
 export function buildServices({ config, db, logger, clock }: ServiceDeps) {
   const auditStore = createPrismaAuditStore(db.prisma);
   const audit = createAuditLog(auditStore, logger, clock);
-  const users = createPrismaUserRepository(db.prisma);
+  const users = createPrismaUserRepository(db.prisma, db.kind);
   const oidcStore = createPrismaOidcStore(db.prisma, clock);
   const hasher = createPasswordHasher({ concurrency: 2 });
   const oneTimeTokens = createPrismaOneTimeTokenStore(db.prisma);

@@ -1,21 +1,29 @@
 import type { User, UserRepository, UserStatus } from '../accounts/users.js';
+import type { DatabaseKind } from '../config/schema.js';
 import type { Db } from './database.js';
 import type { User as UserRow } from './generated/sqlite/client.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 const toUser = (row: UserRow): User => ({ ...row, status: row.status as UserStatus });
 
-export function createPrismaUserRepository(db: Db): UserRepository {
+export function createPrismaUserRepository(db: Db, kind: DatabaseKind): UserRepository {
   return {
     async insert(user) {
-      // An upsert that changes nothing on a taken address, rather than an INSERT the unique index
-      // refuses: inside a transaction (signup writes its audit row in the same one), PostgreSQL
-      // aborts the whole transaction on a refused statement, and the audit row could not follow.
+      if (kind === 'postgres') {
+        // INSERT ... ON CONFLICT DO NOTHING: inside a transaction (signup writes its audit row in the
+        // same one) PostgreSQL aborts the whole transaction on a statement the unique index refuses.
+        // The models are shared, but the SQLite client type (the one repositories are written
+        // against) has no skipDuplicates: SQLite does not support it.
+        const createMany = db.user.createMany as unknown as (args: { data: unknown[]; skipDuplicates: boolean }) => Promise<{ count: number }>;
+        const { count } = await createMany.call(db.user, { data: [user], skipDuplicates: true });
+        return count === 1;
+      }
+      // SQLite keeps its transaction after a refused statement, and the write must come first: a
+      // deferred transaction that reads first cannot take the write lock once another process wrote.
       try {
-        const row = await db.user.upsert({ where: { email: user.email }, create: user, update: {} });
-        return row.id === user.id;
+        await db.user.create({ data: user });
+        return true;
       } catch (err) {
-        // Two signups for one address at the same instant: the second one's INSERT is refused.
         if (isUniqueViolation(err)) return false;
         throw err;
       }

@@ -33,9 +33,14 @@ export function withConnectionSettings(client: Client): Client {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (property === 'transaction') {
-        return async (...args: Parameters<Client['transaction']>) => {
+        // Always BEGIN IMMEDIATE ('write'), never the adapter's deferred BEGIN: a deferred transaction
+        // that reads first cannot take the write lock once another process has written since
+        // (SQLITE_BUSY at once, whatever the busy timeout), so a use case that looks, then writes,
+        // failed with a 503 whenever the CLI or a second server wrote at the same moment. IMMEDIATE
+        // takes the write lock at BEGIN, waiting up to the busy timeout like any other write.
+        return async () => {
           await prepare();
-          const tx = await target.transaction(...args);
+          const tx = await target.transaction('write');
           needsSettings = true;
           return tx;
         };

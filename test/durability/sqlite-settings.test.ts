@@ -76,3 +76,23 @@ t.test('two server processes on one SQLite file: concurrent writes on both, each
   t.equal(await sqlite3(db, 'SELECT count(*) FROM users'), String(2 * PER_SERVER), 'and all of it survives kill -9 of both');
   t.equal(await again.stop(), 0);
 });
+
+t.test('a transaction takes the write lock when it begins (BEGIN IMMEDIATE), so look-then-write never fails at once', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'gatehouse.db');
+  await migrate('sqlite', `file:${file}`);
+  const db = await openDatabase({ databaseUrl: `file:${file}`, databaseKind: 'sqlite', logger: createLogger('silent') });
+  t.teardown(() => db.close());
+  const outcome = await db.prisma.$transaction(
+    async (tx) => {
+      await tx.$queryRawUnsafe('SELECT count(*) FROM users');
+      // Another process writes while the transaction (which has only read) is open.
+      return sqlite3(file, "INSERT INTO audit_events (id, at, type, detail) VALUES ('x', '2000-01-01T00:00:00.000Z', 'test', '{}')").then(
+        () => 'written',
+        (err: Error) => err.message,
+      );
+    },
+    { timeout: 30_000 },
+  );
+  t.match(outcome, /locked|busy/i, 'the other writer waits for the transaction and gives up: the lock was taken at BEGIN');
+});

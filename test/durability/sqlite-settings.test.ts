@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createLogger } from '../../src/observability/logger.ts';
 import { openDatabase } from '../../src/persistence/database.ts';
 import { migrate } from '../../src/persistence/migrate.ts';
@@ -12,12 +12,18 @@ import { tempDir } from '../helpers/temp-dir.ts';
 
 const asNumbers = (rows: unknown) => JSON.parse(JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
 
-t.test('WAL, synchronous NORMAL, a 5 s busy timeout and foreign keys on every connection', async (t) => {
+/** A migrated SQLite database in a fresh folder, opened as the server opens it. */
+async function migratedDatabase(t: Test) {
   const dir = await tempDir(t);
   const file = join(dir, 'gatehouse.db');
   await migrate('sqlite', `file:${file}`);
   const db = await openDatabase({ databaseUrl: `file:${file}`, databaseKind: 'sqlite', logger: createLogger('silent') });
   t.teardown(() => db.close());
+  return { file, db };
+}
+
+t.test('WAL, synchronous NORMAL, a 5 s busy timeout and foreign keys on every connection', async (t) => {
+  const { file, db } = await migratedDatabase(t);
   const settings = async (run: (sql: string) => Promise<unknown>) => ({
     synchronous: asNumbers(await run('PRAGMA synchronous'))[0].synchronous,
     busyTimeout: asNumbers(await run('PRAGMA busy_timeout'))[0].timeout,
@@ -78,11 +84,7 @@ t.test('two server processes on one SQLite file: concurrent writes on both, each
 });
 
 t.test('a transaction takes the write lock when it begins (BEGIN IMMEDIATE), so look-then-write never fails at once', async (t) => {
-  const dir = await tempDir(t);
-  const file = join(dir, 'gatehouse.db');
-  await migrate('sqlite', `file:${file}`);
-  const db = await openDatabase({ databaseUrl: `file:${file}`, databaseKind: 'sqlite', logger: createLogger('silent') });
-  t.teardown(() => db.close());
+  const { file, db } = await migratedDatabase(t);
   const outcome = await db.prisma.$transaction(
     async (tx) => {
       await tx.$queryRawUnsafe('SELECT count(*) FROM users');

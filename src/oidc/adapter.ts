@@ -20,22 +20,6 @@ const ALREADY_USED: Record<string, string> = {
 const unstorable = (key: string) => key.includes('\u0000');
 
 /**
- * A used code or token came back: revoke its grant. Several losers of one race revoke the same
- * grant at once, and on PostgreSQL concurrent deletes of one grant's rows can deadlock (one is
- * aborted); the loser must still be told invalid_grant, so the revocation is tried again a few times
- * before the request fails closed with a 503.
- */
-async function revokeForReuse(store: OidcStore, grantId: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await guarded(() => store.revokeByGrantId(grantId));
-    } catch (err) {
-      if (attempt >= 3) throw err;
-    }
-  }
-}
-
-/**
  * oidc-provider's adapter (7 methods) over the OidcStore port. `consume` is the store's atomic
  * conditional update: the loser of a race is told `invalid_grant`, and the grant it was racing for is
  * revoked — a code or refresh token used twice is treated as stolen (RFC 9700 §4.14, §2.2.2).
@@ -75,7 +59,7 @@ export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSo
       if (hold) return hold.consume(this.model, id);
       const result = await guarded(() => store.consume(this.model, id));
       if (result.status === 'consumed') return;
-      if (result.status === 'already_consumed' && result.grantId) await revokeForReuse(store, result.grantId);
+      if (result.status === 'already_consumed' && result.grantId) await guarded(() => store.revokeByGrantId(result.grantId!));
       throw new errors.InvalidGrant(ALREADY_USED[this.model] ?? 'grant already consumed');
     }
 

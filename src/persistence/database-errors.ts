@@ -35,6 +35,18 @@ function isDataAnswer(err: unknown): boolean {
   return n !== 2010 && n !== 2024 && n !== 2028 && n !== 2034 && n <= 2027;
 }
 
+/**
+ * PostgreSQL aborted the statement or transaction to break a deadlock or a serialization conflict
+ * (40P01, 40001; Prisma's P2034). Nothing of it was written: it may be run again. Looks through the
+ * `unavailable` error it was translated into.
+ */
+export function isWriteConflict(err: unknown): boolean {
+  for (let e = err as { cause?: unknown; code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: string } } } } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code === 'P2034' || e.meta?.driverAdapterError?.cause?.kind === 'TransactionWriteConflict') return true;
+  }
+  return false;
+}
+
 function isProgrammingError(err: unknown): boolean {
   return (err as { name?: string })?.name === 'PrismaClientValidationError';
 }

@@ -2,16 +2,40 @@ import type { Clock } from '../lib/clock.js';
 import { sha256 } from '../lib/digest.js';
 import { grantIdOf, MODELS_KEEPING_JTI, type OidcPayload, type OidcStore } from '../oidc/oidc-store.js';
 import type { DbTransaction } from './database.js';
+import { isWriteConflict } from './database-errors.js';
+
+const DELETE_ATTEMPTS = 5;
+
+/**
+ * Deleting is idempotent, so a delete PostgreSQL aborted as a deadlock runs again. They happen when
+ * several requests revoke one grant at once (the losers of a race for one refresh token each revoke
+ * it, and oidc-provider revokes a grant with one delete per model, side by side): without this, a
+ * loser got a 503 instead of invalid_grant. Inside a transaction an aborted statement has aborted the
+ * whole transaction: whoever opened it runs it again.
+ */
+async function idempotentDelete<T>(work: () => Promise<T>, retry: boolean): Promise<T> {
+  if (!retry) return work();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt >= DELETE_ATTEMPTS || !isWriteConflict(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, attempt * (5 + Math.random() * 20)));
+    }
+  }
+}
 
 /**
  * oidc-provider's models in the `oidc_payloads` table, on SQLite or PostgreSQL.
  * Ids and user codes are stored as SHA-256, and the payload keeps its own id only where oidc-provider
  * must find the row by uid or user code (Session, DeviceCode); so a copy of the table holds no usable
  * authorization code, refresh token, access token or grant id.
- * Given a transaction, every call runs inside it (a token grant's writes commit together).
+ * Given a transaction (`inTransaction`), every call runs inside it (a token grant's writes commit
+ * together).
  */
-export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload'>, clock: Clock): OidcStore {
+export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload'>, clock: Clock, { inTransaction = false } = {}): OidcStore {
   const rows = db.oidcPayload;
+  const retry = !inTransaction;
   const now = () => clock.now();
   const live = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: now() } }] });
 
@@ -69,11 +93,11 @@ export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload'>, cl
     },
 
     async destroy(model, id) {
-      await rows.deleteMany({ where: { model, id: sha256(id) } });
+      await idempotentDelete(() => rows.deleteMany({ where: { model, id: sha256(id) } }), retry);
     },
 
     async revokeByGrantId(grantId) {
-      await rows.deleteMany({ where: { grantId } });
+      await idempotentDelete(() => rows.deleteMany({ where: { grantId } }), retry);
     },
 
     // Stored Grant ids are already SHA-256 of the engine's id: the reference is the key.
@@ -82,7 +106,7 @@ export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload'>, cl
     },
 
     async revokeByAccountId(accountId) {
-      const { count } = await rows.deleteMany({ where: { accountId } });
+      const { count } = await idempotentDelete(() => rows.deleteMany({ where: { accountId } }), retry);
       return count;
     },
 

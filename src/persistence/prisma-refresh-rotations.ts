@@ -1,7 +1,7 @@
 import type { Clock } from '../lib/clock.js';
 import type { RefreshRotationStore } from '../oidc/refresh-rotation-store.js';
 import type { Db } from './database.js';
-import { translateDatabaseError } from './database-errors.js';
+import { isWriteConflict, translateDatabaseError } from './database-errors.js';
 import { createPrismaOidcStore } from './prisma-oidc-store.js';
 import { isUniqueViolation } from './unique-violation.js';
 
@@ -11,6 +11,8 @@ const MAX_WAIT_MS = 5_000;
 const TIMEOUT_MS = 10_000;
 
 const CONFLICT = Symbol('conflict');
+/** A transaction PostgreSQL aborted as a deadlock wrote nothing and runs again (below). */
+const COMMIT_ATTEMPTS = 3;
 
 /**
  * The claim is an INSERT on the token's hash inside the grant's transaction: the primary key lets
@@ -21,36 +23,48 @@ const CONFLICT = Symbol('conflict');
  */
 export function createPrismaRefreshRotationStore(db: Db, clock: Clock): RefreshRotationStore {
   const rows = db.refreshRotation;
+  const commitOnce: RefreshRotationStore['commit'] = async (claim, writes) => {
+    // What the work inside throws is already translated (queries) or is a bug; what the transaction
+    // itself throws (begin, commit, its timeout) is the database's.
+    let inside: { error: unknown } | undefined;
+    try {
+      await db.$transaction(
+        async (tx) => {
+          try {
+            if (claim) {
+              // A claim without a response was left by an older version that crashed mid-rotation.
+              await tx.refreshRotation.deleteMany({ where: { tokenHash: claim.tokenHash, response: null } });
+              await tx.refreshRotation.create({ data: claim });
+            }
+            if (!(await writes(createPrismaOidcStore(tx, clock, { inTransaction: true })))) throw CONFLICT;
+          } catch (error) {
+            inside = { error };
+            throw error;
+          }
+        },
+        { maxWait: MAX_WAIT_MS, timeout: TIMEOUT_MS },
+      );
+      return 'committed';
+    } catch (err) {
+      if (err === CONFLICT || isUniqueViolation(err)) return 'conflict';
+      throw inside?.error === err ? err : translateDatabaseError(err);
+    }
+  };
   return {
     async get(tokenHash) {
       const row = await rows.findUnique({ where: { tokenHash } });
       return row ? { clientId: row.clientId, createdAt: row.createdAt, response: row.response } : undefined;
     },
     async commit(claim, writes) {
-      // What the work inside throws is already translated (queries) or is a bug; what the transaction
-      // itself throws (begin, commit, its timeout) is the database's.
-      let inside: { error: unknown } | undefined;
-      try {
-        await db.$transaction(
-          async (tx) => {
-            try {
-              if (claim) {
-                // A claim without a response was left by an older version that crashed mid-rotation.
-                await tx.refreshRotation.deleteMany({ where: { tokenHash: claim.tokenHash, response: null } });
-                await tx.refreshRotation.create({ data: claim });
-              }
-              if (!(await writes(createPrismaOidcStore(tx, clock)))) throw CONFLICT;
-            } catch (error) {
-              inside = { error };
-              throw error;
-            }
-          },
-          { maxWait: MAX_WAIT_MS, timeout: TIMEOUT_MS },
-        );
-        return 'committed';
-      } catch (err) {
-        if (err === CONFLICT || isUniqueViolation(err)) return 'conflict';
-        throw inside?.error === err ? err : translateDatabaseError(err);
+      // Several requests revoking one grant at once (the losers of a race for one token) can
+      // deadlock on PostgreSQL; the aborted transaction wrote nothing, so it is run again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await commitOnce(claim, writes);
+        } catch (err) {
+          if (attempt >= COMMIT_ATTEMPTS || !isWriteConflict(err)) throw err;
+          await new Promise((resolve) => setTimeout(resolve, attempt * (5 + Math.random() * 20)));
+        }
       }
     },
     async sweepExpired(now) {

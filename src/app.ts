@@ -156,7 +156,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     // One access-log line per request comes from requestLogPlugin instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    // Client IPs come from the socket unless TRUST_PROXY names the proxies (SECURITY.md, ASVS 4.1.3).
+    // Client IPs come from the socket unless TRUST_PROXY names the proxies (docs/security.md, ASVS 4.1.3).
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',

@@ -21,7 +21,7 @@ export interface AccountDeps {
   atomically: UnitOfWork;
   /** Public base URL: mail links start with it. */
   issuer: string;
-  /** Ends every session, grant and token of an account (password reset, SECURITY.md ASVS 7.4.3). */
+  /** Ends every session, grant and token of an account (password reset, docs/security.md ASVS 7.4.3). */
   revokeSessions(userId: string): Promise<number>;
   /** Lifts the account's login lock (a password reset proves ownership). */
   unlockLogin(email: string): Promise<void>;

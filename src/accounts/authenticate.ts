@@ -6,7 +6,7 @@ import type { User, UserRepository } from './users.js';
 export type AuthenticationResult =
   | { ok: true; user: User }
   | { ok: false; reason: 'invalid_credentials' }
-  /** Only ever reported after the right password (DESIGN.md: no enumeration of banned accounts). */
+  /** Only ever reported after the right password (docs/architecture.md: no enumeration of banned accounts). */
   | { ok: false; reason: 'banned'; user: User }
   | { ok: false; reason: 'unverified'; user: User }
   /** The right password, but disabled after too many failures (NIST SP 800-63B) for browsers the

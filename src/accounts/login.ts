@@ -34,7 +34,7 @@ export interface LoginInput {
 }
 
 /**
- * A login attempt through the guard (DESIGN.md, Defense): the cheap checks (bans, per-IP, per
+ * A login attempt through the guard (docs/architecture.md, Brute-force defense): the cheap checks (bans, per-IP, per
  * account+IP or device, per account) decide before any password hash is computed; then the password;
  * then the counters are settled. At PASSWORD_DISABLE_AFTER consecutive failures from browsers the
  * account does not know, the password is disabled for them until a reset and the owner is told by

@@ -1,7 +1,7 @@
 import type { MailMessage } from './mailer.js';
 
 /**
- * The messages Gatehouse sends, as plain text. Links follow DESIGN.md §3: `$ISSUER/account/verify-email?token=…`
+ * The messages Gatehouse sends, as plain text. Links follow README's account section: `$ISSUER/account/verify-email?token=…`
  * and `$ISSUER/account/password/reset?token=…`; opening one shows a page with one button, so a mail
  * scanner that prefetches the link uses nothing up.
  */

@@ -3,13 +3,13 @@ import { sha256 } from '../lib/digest.js';
 import { randomToken } from '../lib/random.js';
 
 /**
- * Single-use tokens mailed to a person (SECURITY.md, ASVS 6.4.1 / 11.5.1): 256 random bits, only the
+ * Single-use tokens mailed to a person (docs/security.md, ASVS 6.4.1 / 11.5.1): 256 random bits, only the
  * SHA-256 stored (the token is random, so a plain digest is enough to make a copy of the table
  * useless), single use by an atomic conditional update, and a short lifetime per purpose.
  */
 export type OneTimeTokenPurpose = 'verify_email' | 'reset_password';
 
-/** DESIGN.md §2 Tokens: email verification 24 h, password reset 30 min. */
+/** docs/architecture.md, Tokens: email verification 24 h, password reset 30 min. */
 export const ONE_TIME_TOKEN_TTL_SECONDS: Record<OneTimeTokenPurpose, number> = {
   verify_email: 24 * 3600,
   reset_password: 30 * 60,

@@ -1,7 +1,7 @@
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 
 /**
- * argon2id with m=19456 KiB, t=2, p=1 (SECURITY.md, OWASP). Hashing runs on libuv's thread pool; the
+ * argon2id with m=19456 KiB, t=2, p=1 (docs/security.md, OWASP). Hashing runs on libuv's thread pool; the
  * semaphore bounds how many run at once, so a login flood queues here instead of starving the
  * event loop's other work (token requests) of threads. The parameters live in each PHC string, so a
  * hash made with older ones is recognised and can be replaced at the next login.

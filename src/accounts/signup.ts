@@ -7,7 +7,7 @@ import { newUser } from './users.js';
 
 /**
  * A person asks for an account. The answer is the same whether or not the address is taken
- * (SECURITY.md: no enumeration) and so is the work done while the client waits: one password hash
+ * (docs/security.md: no enumeration) and so is the work done while the client waits: one password hash
  * and one INSERT (which the unique index refuses for a taken address), one audit row. What differs
  * goes to the background: a new account gets a verification mail; the owner of a taken address
  * gets a notice instead (or, for an account never confirmed, a link to choose its password).

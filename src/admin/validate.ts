@@ -28,7 +28,7 @@ export function parseAudience(text: string, field = 'audience'): string {
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
- * Redirect URIs are matched exactly (SECURITY.md), so they must be exact: absolute, no fragment;
+ * Redirect URIs are matched exactly (docs/security.md), so they must be exact: absolute, no fragment;
  * https, or http on loopback only, or a private-use scheme (`com.example.app:/cb`) for native apps.
  */
 export function parseRedirectUri(text: string, field: string): { uri: string; native: boolean } {

@@ -14,7 +14,7 @@ export interface CliIO {
   stderr: (text: string) => void;
 }
 
-/** Exit codes (DESIGN.md): 0 success, 1 usage error, 2 runtime error. */
+/** Exit codes (docs/architecture.md, The CLI): 0 success, 1 usage error, 2 runtime error. */
 export type ExitCode = 0 | 1 | 2;
 
 /**

@@ -11,7 +11,7 @@ export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type DatabaseKind = 'sqlite' | 'postgres';
 
-/** Defense policy (DESIGN.md, Defense); every value has an environment variable. */
+/** Defense policy (docs/architecture.md, Brute-force defense); every value has an environment variable. */
 export interface GuardSettings {
   /** Layer 1: attempts per account and IP (or device) before each further one must wait. */
   freeAttempts: number;

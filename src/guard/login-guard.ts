@@ -39,7 +39,7 @@ export interface LoginGuardDeps {
 const retryAfter = (retryAt: number, now: number) => Math.max(1, Math.ceil((retryAt - now) / 1000));
 
 /**
- * The layered login defense (DESIGN.md, Defense). All checks are cheap and run before any password
+ * The layered login defense (docs/architecture.md, Brute-force defense). All checks are cheap and run before any password
  * hash; every counter lives in the database and changes by compare-and-set, so several instances
  * enforce one limit and simultaneous attempts are counted one by one.
  *   1. an operator's IP ban;

@@ -2,7 +2,7 @@ import type { GuardSettings } from '../config/schema.js';
 import type { Counter, Decision } from './counter.js';
 
 /**
- * The pure throttle decisions (DESIGN.md, Defense), one per layer. Each takes the current counter and
+ * The pure throttle decisions (docs/architecture.md, Brute-force defense), one per layer. Each takes the current counter and
  * "now" and returns whether this attempt may proceed and the counter to write. Attempts are counted
  * when admitted (a reservation), so simultaneous attempts cannot slip past a limit; a success resets
  * or refunds afterwards.

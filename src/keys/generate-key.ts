@@ -5,7 +5,7 @@ export type PrivateJwk = JWK & { kid: string; alg: SigningAlg; use: 'sig'; d: st
 
 /**
  * A new signing key. EC P-256 for ES256 (access tokens); RSA 3072 for RS256 (ID tokens — OIDC requires
- * RS256 support; SECURITY.md prefers 3072 bits). The kid is the key's RFC 7638 thumbprint, so a kid can
+ * RS256 support; docs/security.md prefers 3072 bits). The kid is the key's RFC 7638 thumbprint, so a kid can
  * never be reused for different key material.
  */
 export async function generateSigningKey(alg: SigningAlg): Promise<PrivateJwk> {

@@ -109,7 +109,7 @@ function parseKeyFile(file: string, text: string, entry: KeyEntry): PrivateJwk {
   return { ...jwk, kid: entry.kid, alg: entry.alg, use: 'sig' } as PrivateJwk;
 }
 
-/** Private keys must not be readable by anyone but the owner (SECURITY.md, Keys). */
+/** Private keys must not be readable by anyone but the owner (docs/security.md, Keys). */
 async function assertPrivate(file: string): Promise<void> {
   let mode: number;
   try {

@@ -1,6 +1,6 @@
 /**
  * A key's life is a schedule, not a flag: every instance reading the same manifest computes the same
- * state at the same moment, so all of them switch signing keys together (DESIGN.md, Keys).
+ * state at the same moment, so all of them switch signing keys together (docs/architecture.md, Signing keys).
  *   next     published in the JWKS, not signing yet (resource servers learn it first)
  *   active   signing (the most recently activated one per algorithm)
  *   retired  no longer signing, still published so tokens it signed keep verifying

@@ -1,7 +1,7 @@
 /**
  * Work that must not delay an answer (issuing a mailed token and sending the mail): whether it
  * happens depends on whether an email is registered, so doing it while the client waits would tell
- * the client (SECURITY.md, no enumeration by timing). Each task runs on its own; a failure goes to
+ * the client (docs/security.md, no enumeration by timing). Each task runs on its own; a failure goes to
  * `onError` (logged), never to the request that scheduled it. `idle()` waits for everything
  * scheduled so far (shutdown drains it; tests read the outbox after it).
  */

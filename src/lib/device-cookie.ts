@@ -3,7 +3,7 @@ import { constantTimeEqual, sha256 } from './digest.js';
 import { randomToken } from './random.js';
 
 /**
- * The "this browser has signed in here before" cookie (DESIGN.md, Defense, layer 3): a random device
+ * The "this browser has signed in here before" cookie (docs/architecture.md, Brute-force defense, layer 3): a random device
  * id and the accounts (as short hashes of their emails) that logged in from it, signed with SECRETS.
  * A browser that presents it for an account is throttled per device instead of being locked out with
  * everyone else, so an attacker hammering the account cannot lock its owner out.

@@ -12,7 +12,7 @@ export interface OutboxOptions {
   clock: Clock;
   logger: Logger;
   /** Log each mail's link (development). Off in production: a link holds a token, and tokens are
-   * never logged there (SECURITY.md); the file is still written. */
+   * never logged there (docs/security.md); the file is still written. */
   logLinks: boolean;
 }
 

@@ -2,7 +2,7 @@ import pino, { type Logger, type LoggerOptions } from 'pino';
 import type { LogLevel } from '../config/schema.js';
 
 /**
- * The one redaction list (SECURITY.md: never log passwords, tokens, codes, secrets or cookies).
+ * The one redaction list (docs/security.md: never log passwords, tokens, codes, secrets or cookies).
  * Paths cover request headers as fastify logs them and the bodies/params our own code might log.
  */
 export const REDACT_PATHS = [

@@ -30,8 +30,7 @@ const SESSION_ABSOLUTE = 30 * DAY;
 const epoch = () => Math.floor(Date.now() / 1000);
 
 /**
- * oidc-provider's configuration, every default that matters chosen on purpose (STACK-NOTES.md lists
- * the ones that bite). Only response_type=code; PKCE S256 for every client; rotation on every refresh;
+ * oidc-provider's configuration, every default that matters chosen on purpose. Only response_type=code; PKCE S256 for every client; rotation on every refresh;
  * no devInteractions; no DPoP (our verifier library does not check proofs, so it would promise
  * protection it does not deliver); no feature that needs a client's plain secret.
  */
@@ -65,7 +64,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     pkce: { required: () => true },
     scopes: [...OIDC_SCOPES],
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
-    // ID tokens carry the claims of the granted scopes (DESIGN.md), not only userinfo.
+    // ID tokens carry the claims of the granted scopes (docs/architecture.md), not only userinfo.
     conformIdTokenClaims: false,
     rotateRefreshToken: () => true,
     // JWT access tokens issued from a user's grant carry a hashed reference to it, for introspection.

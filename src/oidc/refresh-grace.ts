@@ -18,7 +18,7 @@ const PURPOSE = 'refresh-grace';
 const KEEP_AFTER_WINDOW_MS = 60_000;
 
 /**
- * oidc-provider's refresh_token grant as one atomic step with single-successor semantics (DESIGN.md,
+ * oidc-provider's refresh_token grant as one atomic step with single-successor semantics (docs/architecture.md,
  * Tokens). The engine runs with its writes held; consuming the old token, storing the successor and
  * recording the (sealed) response then commit in one transaction, keyed on the old token's hash.
  * - A crash or a dropped connection before that commit leaves the old token unused: the retry

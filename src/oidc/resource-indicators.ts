@@ -32,7 +32,7 @@ function refuseEmptyScope(ctx: KoaContextWithOIDC, indicator: string, apiScope: 
 }
 
 /**
- * RFC 8707 resource indicators, Auth0's convention (DESIGN.md, "Which access token you get"):
+ * RFC 8707 resource indicators, Auth0's convention (README, "Apps, APIs and tokens"):
  * - client credentials without `resource` → a JWT for the client's default API (its first resource);
  * - the code and device flows without `resource` → an opaque token only userinfo accepts;
  * - `resource=<audience>` → an RFC 9068 JWT (ES256) for that API, if the client may use it,

@@ -11,7 +11,7 @@ import { tempDir } from '../helpers/temp-dir.ts';
 import { hiddenField, UserAgent } from '../helpers/user-agent.ts';
 
 /**
- * No user enumeration by timing (SECURITY.md, ASVS 6.3.8): login, signup and forgot-password take
+ * No user enumeration by timing (docs/security.md, ASVS 6.3.8): login, signup and forgot-password take
  * the same time whether or not the address is registered. Measured against the server as operators
  * run it (`node dist/main.js`, its own process, so the client's work does not share its event loop)
  * over real HTTP on loopback, attempts interleaved (so drift hits both sides alike) after a warm-up;

@@ -4,7 +4,7 @@ import t from 'tap';
 import { packageRoot } from '../../src/lib/package-root.ts';
 
 /**
- * Dependency direction (DESIGN.md §2, STYLE.md): arrows point inward. This test reads every import in
+ * Dependency direction (docs/architecture.md, Layers): arrows point inward. This test reads every import in
  * src/ and fails on a wrong-way arrow, so the rule holds without anyone remembering it.
  */
 type Import = { spec: string; typeOnly: boolean };

@@ -9,7 +9,7 @@ import { AppError, badRequest } from '../../errors.js';
  * from a JSON `\ud800` escape would break later), percent-escapes that decode, and fields of exactly
  * the declared types (fastify's default validator turns `5` or `["x"]` into `"5"` or `"x"`; here a
  * wrong type is a 400). Forms a browser sent from another site are refused (Sec-Fetch-Site,
- * SECURITY.md's CSRF rule, on top of the per-form tokens). Registered inside a scope, for that scope.
+ * docs/security.md's CSRF rule, on top of the per-form tokens). Registered inside a scope, for that scope.
  */
 export interface StrictInputOptions {
   /** Largest JSON body, bytes. */

@@ -69,7 +69,7 @@ type Body<T> = { Body: T };
 type Query<T> = { Querystring: T };
 
 /**
- * The account API (JSON, DESIGN.md §3) and the pages behind the mailed links. A POST answers in the
+ * The account API (JSON, see README) and the pages behind the mailed links. A POST answers in the
  * kind it was asked in: JSON in, JSON out (202/204, or `{ error, error_description }`); a form from
  * one of our pages in, a page out. Handlers stay thin: each use case is one function in
  * src/accounts that the guard (the Defense issue) can wrap.

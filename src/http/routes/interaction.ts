@@ -163,7 +163,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
           return page(reply, 403, unverifiedPage({ uid, csrf: csrfFor(uid), ticket: ticketFor(uid, result.user.id), email: result.user.email }));
         }
         // Only someone who typed the right password learns about a ban or a disabled password
-        // (DESIGN.md); everyone else sees one message.
+        // (docs/architecture.md); everyone else sees one message.
         const error =
           result.reason === 'banned'
             ? 'This account is disabled.'

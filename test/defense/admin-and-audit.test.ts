@@ -49,6 +49,27 @@ t.test('the admin API: a gatehouse:admin token for $ISSUER/admin does what the C
   t.equal(created.status, 201);
   t.match(await created.json(), { client_name: 'from the api', client_secret: /^[A-Za-z0-9_-]{43}$/ });
   t.equal((await admin('POST', '/admin/clients', { name: 'x', grant_types: ['password'] })).status, 400);
+  // Paging: numbers in the query string are read as numbers, and anything else is a clear 400.
+  await admin('POST', '/admin/users', { email: 'second@example.com', password: PASSWORD });
+  const page = async (path: string) => {
+    const r = await admin('GET', path);
+    return { status: r.status, json: (await r.json()) as { email?: string; error?: string }[] & { error?: string } };
+  };
+  const all = await page('/admin/users?limit=100');
+  t.equal(all.json.length, 2, 'two users');
+  const one = await page('/admin/users?limit=1');
+  t.equal(one.status, 200, '?limit=1 is accepted');
+  t.equal(one.json.length, 1, 'and gives one user');
+  const next = await page('/admin/users?limit=1&offset=1');
+  t.same(next.json.map((u) => u.email), [all.json[1]!.email], 'offset=1 gives the second');
+  for (const bad of ['limit=five', 'limit=0', 'limit=1.5', 'offset=-1']) {
+    const r = await page(`/admin/users?${bad}`);
+    t.equal(r.status, 400, `?${bad} is a 400`);
+    t.equal(r.json.error, 'invalid_request');
+  }
+  const auditPage = await page('/admin/audit?limit=2');
+  t.equal(auditPage.status, 200);
+  t.equal(auditPage.json.length, 2, '/admin/audit?limit=2 gives two events');
   const keys = (await (await admin('GET', '/admin/keys')).json()) as { state: string }[];
   t.same(keys.map((k) => k.state), ['active', 'active']);
 

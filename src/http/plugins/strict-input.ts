@@ -109,8 +109,11 @@ export const strictInput = fp(async function strictInput(scope: FastifyInstance,
     return fields;
   });
 
-  const ajv = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false });
-  scope.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+  const strict = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false });
+  // A query string or a URL path is text by nature: `?limit=5` is the integer 5 (and `?limit=five`
+  // still a 400). Bodies keep their JSON types exactly.
+  const textual = new Ajv({ coerceTypes: true, useDefaults: false, removeAdditional: false, allErrors: false });
+  scope.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'querystring' || httpPart === 'params' ? textual : strict).compile(schema));
 
   scope.addHook('preValidation', async (request) => {
     assertWellFormed(request.query, 'The query string', true);

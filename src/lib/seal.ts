@@ -6,6 +6,9 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
  * every secret opens (rotation: "first signs, all verify").
  */
 const VERSION = 'v1';
+/** GCM's full 16-byte tag; Node would otherwise accept a truncated one (as short as 4 bytes), which
+ * makes forging far easier. */
+const TAG_BYTES = 16;
 
 function key(secret: string, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, 'gatehouse', `gatehouse:${purpose}`, 32));
@@ -13,7 +16,7 @@ function key(secret: string, purpose: string): Buffer {
 
 export function seal(plaintext: string, secrets: readonly string[], purpose: string): string {
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key(secrets[0]!, purpose), iv);
+  const cipher = createCipheriv('aes-256-gcm', key(secrets[0]!, purpose), iv, { authTagLength: TAG_BYTES });
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return [VERSION, iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
 }
@@ -22,10 +25,12 @@ export function seal(plaintext: string, secrets: readonly string[], purpose: str
 export function unseal(sealed: string, secrets: readonly string[], purpose: string): string | undefined {
   const [version, iv, body, tag] = sealed.split('.');
   if (version !== VERSION || !iv || body === undefined || !tag) return undefined;
+  const authTag = Buffer.from(tag, 'base64url');
+  if (authTag.length !== TAG_BYTES) return undefined;
   for (const secret of secrets) {
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key(secret, purpose), Buffer.from(iv, 'base64url'));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      const decipher = createDecipheriv('aes-256-gcm', key(secret, purpose), Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES });
+      decipher.setAuthTag(authTag);
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
     } catch {
       // try the next secret

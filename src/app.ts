@@ -222,7 +222,6 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
           issuer: config.issuer,
         },
         limits: { guard: services.guard, audit: services.audit, metrics },
-        requireEmailVerification: config.requireEmailVerification,
         audit: services.audit,
         metrics,
         secrets,

@@ -26,7 +26,6 @@ export interface InteractionRouteDeps {
   /** The guarded login (accounts/login.ts) with its dependencies. */
   login: LoginDeps;
   limits: RateLimitDeps;
-  requireEmailVerification: boolean;
   audit: AuditLog;
   metrics: Metrics;
   secrets: readonly string[];

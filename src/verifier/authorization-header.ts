@@ -11,6 +11,14 @@ const SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: |$)/;
 const EMPTY_BEARER = /^bearer *$/i;
 
 export function readAuthorization(input: unknown): Presented {
+  const header = readBearerHeader(input);
+  // Not a header but one word: a raw token.
+  if (header.kind === 'malformed' && typeof input === 'string' && !input.includes(' ')) return { kind: 'token', token: input };
+  return header;
+}
+
+/** An `Authorization` header value only: the Bearer scheme is required (a bare token is malformed). */
+export function readBearerHeader(input: unknown): Presented {
   if (input === undefined || input === null || input === '') return { kind: 'missing' };
   if (typeof input !== 'string') return { kind: 'malformed' };
   const bearer = BEARER.exec(input);
@@ -22,5 +30,5 @@ export function readAuthorization(input: unknown): Presented {
     // token for us. A Bearer header with a broken token is malformed.
     return /^bearer /i.test(input) || !SCHEME.test(input) ? { kind: 'malformed' } : { kind: 'missing' };
   }
-  return { kind: 'token', token: input };
+  return { kind: 'malformed' };
 }

@@ -11,6 +11,7 @@ import { userView } from '../../admin/users.js';
 import { AppError, notFound } from '../../errors.js';
 import { parseDuration } from '../../lib/duration.js';
 import type { Services } from '../../services.js';
+import { readBearerHeader } from '../../verifier/authorization-header.js';
 
 export interface AdminRouteDeps {
   services: Services;
@@ -37,13 +38,12 @@ export function adminRoutes(deps: AdminRouteDeps) {
   const audience = adminAudience(deps.issuer);
 
   const authenticate = async (request: FastifyRequest) => {
-    const header = request.headers.authorization ?? '';
-    // RFC 9110 §11.1: the auth scheme is case-insensitive (`bearer x` is as good as `Bearer x`).
-    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
-    if (!match) throw unauthorized('an admin access token is required (Authorization: Bearer <token>)');
+    // The verifier library's parser: RFC 6750 §2.1, the scheme in any case (RFC 9110 §11.1).
+    const presented = readBearerHeader(request.headers.authorization);
+    if (presented.kind !== 'token') throw unauthorized('an admin access token is required (Authorization: Bearer <token>)');
     let claims: Record<string, unknown>;
     try {
-      claims = await deps.verifyOwnToken(match[1]!, audience);
+      claims = await deps.verifyOwnToken(presented.token, audience);
     } catch {
       throw unauthorized('the access token is invalid or expired');
     }

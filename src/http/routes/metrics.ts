@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { constantTimeEqual } from '../../lib/digest.js';
 import type { Metrics } from '../../observability/metrics.js';
+import { readBearerHeader } from '../../verifier/authorization-header.js';
 
 const CHALLENGE = 'Bearer realm="gatehouse-metrics"';
 
@@ -12,9 +13,9 @@ const CHALLENGE = 'Bearer realm="gatehouse-metrics"';
 export function metricsRoutes(metrics: Metrics, token: string | null) {
   const authorize = async (request: FastifyRequest) => {
     if (token === null) return;
-    // RFC 9110 §11.1: the scheme is case-insensitive.
-    const presented = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
-    if (!constantTimeEqual(presented, token)) {
+    // The verifier library's parser: RFC 6750 §2.1, the scheme in any case (RFC 9110 §11.1).
+    const presented = readBearerHeader(request.headers.authorization);
+    if (!constantTimeEqual(presented.kind === 'token' ? presented.token : '', token)) {
       throw new AppError('invalid_token', 'the metrics token is missing or wrong (Authorization: Bearer <METRICS_TOKEN>)', {
         statusCode: 401,
         headers: { 'www-authenticate': CHALLENGE },

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readAuthorization } from '../../../src/verifier/authorization-header.ts';
+import { readAuthorization, readBearerHeader } from '../../../src/verifier/authorization-header.ts';
 import { hasScope, scopesOf } from '../../../src/verifier/claims.ts';
 
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
@@ -26,6 +26,15 @@ t.test('Authorization header or raw token (RFC 6750 §2.1)', async (t) => {
     [42, { kind: 'malformed' }],
   ];
   for (const [input, expected] of cases) t.same(readAuthorization(input), expected, JSON.stringify(input));
+});
+
+t.test('a header only (the admin API, /metrics): the same, except that a bare token is malformed', async (t) => {
+  t.same(readBearerHeader(JWT), { kind: 'malformed' });
+  t.same(readBearerHeader('abc'), { kind: 'malformed' });
+  t.same(readBearerHeader(`bEaReR ${JWT}`), { kind: 'token', token: JWT });
+  t.same(readBearerHeader('Bearer'), { kind: 'missing' });
+  t.same(readBearerHeader(undefined), { kind: 'missing' });
+  t.same(readBearerHeader(`Bearer ${JWT} extra`), { kind: 'malformed' });
 });
 
 t.test('scopes are whole words of a space-separated list', async (t) => {

@@ -13,6 +13,10 @@ import { installedPackages, installShopApi, installVerifierAlone, VERIFIER_PACKA
  * work outside the repository — in plain Node, and as examples/shop-api — against a Gatehouse server
  * process, with tokens from its token endpoint.
  */
+// A hang guard, not a speed check: a server, three CLI runs, two packs and installs and a tsc run on a
+// shared 2-core machine.
+t.setTimeout(300_000);
+
 const SHOP = 'https://shop.example.com';
 /** What a resource server must never pull in: Gatehouse itself and its server-side dependencies. */
 const GATEHOUSE_ONLY = /^(gatehouse|oidc-provider|prisma|@prisma\/.*|@libsql\/.*|libsql|pg|@node-rs\/argon2|nodemailer|fastify-plugin|@fastify\/cookie|prom-client)$/;
@@ -123,6 +127,29 @@ t.test('installed from the tarball, against a Gatehouse server process', async (
     const installed = await installedPackages(shopApi.dir);
     for (const name of ['@gatehouse/verifier', 'jose', 'fastify']) t.ok(installed.has(name), `${name} installed`);
     t.same([...installed].filter((name) => GATEHOUSE_ONLY.test(name)), [], 'nothing of Gatehouse (fastify only because the example asks for it)');
+
+    // A TypeScript service sees the types of both entry points, and the plugin's `request.auth`.
+    await writeFile(
+      join(shopApi.dir, 'typed.ts'),
+      `import Fastify from 'fastify';
+       import { createVerifier, isVerifierError, type AccessTokenClaims } from '@gatehouse/verifier';
+       import { gatehouseAuth, requireScope } from '@gatehouse/verifier/fastify';
+       const verifier = createVerifier({ issuer: 'https://id.example.com', audience: '${SHOP}' });
+       const app = Fastify();
+       await app.register(gatehouseAuth, { verifier });
+       app.get('/me', { onRequest: requireScope('orders:read') }, async (request) => {
+         const claims: AccessTokenClaims | null = request.auth;
+         return { sub: claims?.sub, shared: app.gatehouseVerifier === verifier };
+       });
+       export const statusOf = (err: unknown): number | undefined => (isVerifierError(err) ? err.status : undefined);`,
+    );
+    const tsc = await runProcess(
+      join(packageRoot(), 'node_modules', 'typescript', 'bin', 'tsc'),
+      ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--typeRoots', join(packageRoot(), 'node_modules', '@types'), '--types', 'node', 'typed.ts'],
+      {},
+      shopApi.dir,
+    );
+    t.equal(tsc.code, 0, tsc.code === 0 ? 'tsc accepts it, the installed .d.ts files included' : tsc.stdout + tsc.stderr);
 
     const port = await freePort();
     const shop = `http://127.0.0.1:${port}`;

@@ -19,11 +19,12 @@ export const SHOP_API_DIR = join(packageRoot(), 'examples', 'shop-api');
 const NPM_DEADLINE_MS = 120_000;
 
 /**
- * Runs the npm on PATH to completion. The npm_* variables of an enclosing `npm test` are left out:
- * they describe Gatehouse's own project and would steer this npm toward it.
+ * Runs the npm on PATH to completion. The variables an enclosing `npm test` sets about Gatehouse's own
+ * project (its package, the script, its folder as local prefix) are left out, so they cannot steer this
+ * npm toward it; npm configuration (registry, cache, certificates) is kept.
  */
 export async function npm(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_(package_|lifecycle_|config_local_prefix$)/i.test(name)));
   const child = spawn('npm', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

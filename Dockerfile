@@ -6,6 +6,8 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 COPY prisma ./prisma
 COPY src ./src
+# The build also compiles src/verifier into the stand-alone verifier package (not part of the image).
+COPY packages/verifier/package.json packages/verifier/tsconfig.json ./packages/verifier/
 # `npm ci` runs the `prepare` script: generate the Prisma clients and compile to dist/.
 RUN npm ci --strict-allow-scripts && npm prune --omit=dev
 

@@ -1,5 +1,6 @@
-// The shop API: a microservice that accepts Gatehouse access tokens, verified offline with
-// `gatehouse/verifier`. Plain ESM JavaScript: `node examples/shop-api/server.js` after `npm ci`.
+// The shop API: a microservice that accepts Gatehouse access tokens, verified offline with the
+// `@gatehouse/verifier` package (jose only; never Gatehouse itself). Plain ESM JavaScript, a project
+// of its own: `npm install --install-links && npm start` in this folder (see README.md).
 //
 //   GET  /pool      public, no token
 //   GET  /profile   any valid access token for this API
@@ -7,16 +8,17 @@
 //
 // Environment: GATEHOUSE_ISSUER (default http://localhost:3000, Gatehouse's ISSUER exactly),
 // SHOP_AUDIENCE (default https://shop.example.com, the API registered with `resources create`),
-// PORT (default 4000), HOST (default 127.0.0.1), LOG_LEVEL (default info), JWKS_COOLDOWN_MS (default
-// 30000: the verifier's cooldownDuration, the least time between two fetches of Gatehouse's keys).
+// SHOP_PORT (default 4000), SHOP_HOST (default 127.0.0.1) — not PORT and HOST, which Gatehouse reads
+// when both run from one shell —, LOG_LEVEL (default info), JWKS_COOLDOWN_MS (default 30000: the
+// verifier's cooldownDuration, the least time between two fetches of Gatehouse's keys).
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
-import { gatehouseAuth, requireScope, requireToken } from 'gatehouse/verifier';
+import { gatehouseAuth, requireScope, requireToken } from '@gatehouse/verifier/fastify';
 
 const issuer = process.env.GATEHOUSE_ISSUER ?? 'http://localhost:3000';
 const audience = process.env.SHOP_AUDIENCE ?? 'https://shop.example.com';
-const port = Number(process.env.PORT ?? 4000);
-const host = process.env.HOST ?? '127.0.0.1';
+const port = Number(process.env.SHOP_PORT ?? 4000);
+const host = process.env.SHOP_HOST ?? '127.0.0.1';
 // A bad value stops the start: createVerifier validates its options once.
 const cooldown = process.env.JWKS_COOLDOWN_MS ? { cooldownDuration: Number(process.env.JWKS_COOLDOWN_MS) } : {};
 

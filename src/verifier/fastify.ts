@@ -1,5 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import fp from 'fastify-plugin';
+/**
+ * The fastify plugin: the entry point `./fastify` of the `@gatehouse/verifier` package. It imports
+ * fastify's types only, so the package needs nothing but jose at run time (fastify is an optional
+ * peer dependency: the application brings its own).
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { AccessTokenClaims } from './claims.js';
 import { createVerifier, type Verifier } from './create-verifier.js';
 import { isVerifierError, type VerifierError } from './errors.js';
@@ -23,12 +27,19 @@ export type GatehouseAuthOptions = VerifierOptions | { verifier: Verifier };
  * runs). Routes opt in with `onRequest: requireToken()` or `onRequest: requireScope('x')`; routes
  * without a guard stay public and never look at the `Authorization` header.
  */
-export const gatehouseAuth = fp(
-  async (app: FastifyInstance, options: GatehouseAuthOptions) => {
+export const gatehouseAuth: FastifyPluginAsync<GatehouseAuthOptions> = Object.assign(
+  async function gatehouseAuth(app: FastifyInstance, options: GatehouseAuthOptions) {
     app.decorate('gatehouseVerifier', 'verifier' in options ? options.verifier : createVerifier(options));
     app.decorateRequest('auth', null);
   },
-  { name: 'gatehouse-auth', fastify: '5.x' },
+  // What fastify-plugin would set, written out to keep the package free of it. `skip-override`: the
+  // decorators land in the scope that registers the plugin, so its routes (and its children's) see
+  // them; `plugin-meta`: fastify checks the supported version range at registration.
+  {
+    [Symbol.for('skip-override')]: true,
+    [Symbol.for('fastify.display-name')]: 'gatehouse-auth',
+    [Symbol.for('plugin-meta')]: { name: 'gatehouse-auth', fastify: '5.x' },
+  },
 );
 
 /** A hook that lets through requests with a valid access token (any scope) and sets `request.auth`. */

@@ -1,6 +1,8 @@
 /**
  * `gatehouse/verifier`: verify Gatehouse access tokens offline in any Node.js service, plus a fastify
- * plugin. Depends on jose only (and on fastify-plugin for the plugin).
+ * plugin. The same code is published on its own as `@gatehouse/verifier` (entry points `.` and
+ * `./fastify`, see packages/verifier), so a resource server need not install Gatehouse. Depends on jose
+ * only; the plugin uses fastify's types, never fastify itself at run time.
  *
  * ```ts
  * import { createVerifier } from 'gatehouse/verifier';
@@ -8,8 +10,5 @@
  * const claims = await verifier.verify(request.headers.authorization, ['payments:write']);
  * ```
  */
-export { createVerifier, type Verifier } from './create-verifier.js';
-export { VerifierError, isVerifierError, type VerifierErrorCode, type BearerErrorCode } from './errors.js';
-export { VerifierOptionsError, type VerifierOptions, type AsymmetricAlgorithm } from './options.js';
-export { hasScope, scopesOf, type AccessTokenClaims } from './claims.js';
+export * from './core.js';
 export { gatehouseAuth, requireToken, requireScope, sendVerifierError, type GatehouseAuthOptions } from './fastify.js';

@@ -1,12 +1,11 @@
-import { join } from 'node:path';
 import * as jose from 'jose';
 import t from 'tap';
-import { packageRoot } from '../../src/lib/package-root.ts';
 import { buildTestApp } from '../helpers/build-app.ts';
 import { cli } from '../helpers/cli.ts';
 import { registerApi, registerClient } from '../helpers/fixtures.ts';
 import { freePort, startProcess, waitForStatus } from '../helpers/processes.ts';
 import { basic, postForm } from '../helpers/tokens.ts';
+import { installShopApi } from '../helpers/verifier-package.ts';
 
 /**
  * After a rotation, tokens signed with the new key verify in the running example service — no
@@ -18,20 +17,20 @@ import { basic, postForm } from '../helpers/tokens.ts';
  * the service's first fetch.
  */
 const SHOP = 'https://shop.example.com';
-const SERVER_JS = join(packageRoot(), 'examples', 'shop-api', 'server.js');
 const COOLDOWN_MS = 3_000;
 const PREPUBLISH = 10;
 /** How long after its scheduled activation the new key may take to sign: a hang guard only. */
 const SWITCH_DEADLINE_MS = 30_000;
 
 t.test('the example service accepts tokens of a new key without a restart', async (t) => {
+  const shopApi = await installShopApi(t);
   const gh = await buildTestApp(t, { listen: true, env: { KEY_PREPUBLISH: `${PREPUBLISH}s`, KEY_RELOAD_INTERVAL: '1s' } });
   await registerApi(gh.services, SHOP, 'payments:write orders:read');
   const client = await registerClient(gh.services, { name: 'checkout', grants: ['client_credentials'], resources: [SHOP] });
   const token = async () => String((await postForm(`${gh.issuer}/token`, { grant_type: 'client_credentials', scope: 'orders:read' }, basic(client.client_id, client.client_secret!))).json.access_token);
 
   const port = await freePort();
-  startProcess(t, SERVER_JS, [], { GATEHOUSE_ISSUER: gh.issuer, SHOP_AUDIENCE: SHOP, PORT: String(port), LOG_LEVEL: 'warn', JWKS_COOLDOWN_MS: String(COOLDOWN_MS) }, packageRoot());
+  startProcess(t, shopApi.serverJs, [], { GATEHOUSE_ISSUER: gh.issuer, SHOP_AUDIENCE: SHOP, SHOP_PORT: String(port), LOG_LEVEL: 'warn', JWKS_COOLDOWN_MS: String(COOLDOWN_MS) }, shopApi.dir);
   await waitForStatus(`http://127.0.0.1:${port}/pool`, 200);
   const profile = async (tok: string) => (await fetch(`http://127.0.0.1:${port}/profile`, { headers: { authorization: `Bearer ${tok}` } })).status;
 

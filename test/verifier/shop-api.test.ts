@@ -1,19 +1,18 @@
-import { join } from 'node:path';
 import t from 'tap';
-import { packageRoot } from '../../src/lib/package-root.ts';
 import { shopScenario, SHOP_API, signedByStranger, type BadTokens } from '../helpers/access-tokens.ts';
 import { startCountingProxy } from '../helpers/counting-proxy.ts';
 import { freePort, startProcess, waitForStatus } from '../helpers/processes.ts';
+import { installShopApi } from '../helpers/verifier-package.ts';
 
 /**
- * examples/shop-api as a user runs it: `node examples/shop-api/server.js` (plain JavaScript importing
- * the built `gatehouse/verifier`), against a running Gatehouse whose public URL is a counting proxy,
- * hit over HTTP with real tokens and every bad one.
+ * examples/shop-api as a user runs it: installed in a folder of its own with the packed
+ * `@gatehouse/verifier` tarball (never Gatehouse), `node server.js`, against a running Gatehouse whose
+ * public URL is a counting proxy, hit over HTTP with real tokens and every bad one.
  */
-const SERVER_JS = join(packageRoot(), 'examples', 'shop-api', 'server.js');
 const COOLDOWN_MS = 30_000;
 
 t.test('the shop API: public, token and scope routes; every bad token refused; no JWKS amplification', async (t) => {
+  const shopApi = await installShopApi(t);
   const proxy = await startCountingProxy(t);
   const { gh, withScope, withoutScope, bad } = await shopScenario(t, { behind: proxy });
   t.equal(gh.issuer, proxy.url);
@@ -23,7 +22,7 @@ t.test('the shop API: public, token and scope routes; every bad token refused; n
   const started = performance.now();
   const jwksBefore = proxy.count('/jwks');
   const discoveryBefore = proxy.count('/.well-known/openid-configuration');
-  const service = startProcess(t, SERVER_JS, [], { GATEHOUSE_ISSUER: gh.issuer, SHOP_AUDIENCE: SHOP_API, PORT: String(port), LOG_LEVEL: 'warn' }, packageRoot());
+  const service = startProcess(t, shopApi.serverJs, [], { GATEHOUSE_ISSUER: gh.issuer, SHOP_AUDIENCE: SHOP_API, SHOP_PORT: String(port), LOG_LEVEL: 'warn' }, shopApi.dir);
   await waitForStatus(`${shop}/pool`, 200);
 
   const call = async (method: string, path: string, token?: string, body?: unknown) => {

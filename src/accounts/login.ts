@@ -1,5 +1,5 @@
 import type { GuardSettings } from '../config/schema.js';
-import type { LoginGuard, RefusalReason } from '../guard/login-guard.js';
+import type { LoginGuard, LoginTicket, RefusalReason } from '../guard/login-guard.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { RequestContext } from './account-deps.js';
 import { authenticate, type AuthenticateDeps } from './authenticate.js';
@@ -60,11 +60,31 @@ export async function login(deps: LoginDeps, input: LoginInput): Promise<LoginRe
     return { ok: false, reason: 'refused', refusal: refusal.reason, retryAfter: refusal.retryAfter };
   }
 
-  const trustedDevice = !admitted.ticket.countedOnAccount;
+  // Until the password has answered, the attempt is only reserved: if the database fails before that
+  // (the request answers 503), the reservation is given back.
+  let verdict = false;
+  try {
+    return await settle(deps, input, context, email, admitted.ticket, () => (verdict = true));
+  } catch (err) {
+    if (!verdict) await deps.guard.abandoned(admitted.ticket).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function settle(
+  deps: LoginDeps,
+  input: LoginInput,
+  context: RequestContext & { ip: string; email: string; clientId: string | null },
+  email: string,
+  ticket: LoginTicket,
+  answered: () => void,
+): Promise<LoginResult> {
+  const trustedDevice = !ticket.countedOnAccount;
   const result = email.includes('@') ? await authenticate(deps, email, input.password, { trustedDevice }) : await burn(deps, input.password);
   if (result.ok || result.reason !== 'invalid_credentials') {
     // The password was right (even for a banned or unverified account): the counters start afresh.
-    await deps.guard.succeeded(admitted.ticket);
+    await deps.guard.succeeded(ticket);
+    answered();
     await deps.audit.record(
       result.ok
         ? { type: 'login.succeeded', ...context, userId: result.user.id, detail: input.trustedDevice ? { device: 'known' } : {} }
@@ -72,8 +92,10 @@ export async function login(deps: LoginDeps, input: LoginInput): Promise<LoginRe
     );
     return result;
   }
+  // A wrong password: the reserved attempt is its failure.
+  answered();
 
-  const { pool, consecutive, lockedUntil } = await deps.guard.failed(admitted.ticket);
+  const { pool, consecutive, lockedUntil } = await deps.guard.failed(ticket);
   const user = await deps.users.findByEmail(email);
   await deps.audit.record({ type: 'login.failed', ...context, userId: user?.id ?? null, detail: { reason: 'invalid_credentials', consecutive } });
   if (lockedUntil !== null) {

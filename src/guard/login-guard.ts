@@ -108,6 +108,18 @@ export function createLoginGuard(deps: LoginGuardDeps) {
     },
 
     /**
+     * The attempt ended without a verdict (the database failed between admission and the password's
+     * answer): its reservations are given back, so a database blip does not throttle or lock out the
+     * people signing in at that moment. The client learnt nothing about the password.
+     */
+    async abandoned(ticket: LoginTicket): Promise<void> {
+      const t = now();
+      await decideAndWrite(store, ticket.ipKey, t, refund);
+      await decideAndWrite(store, ticket.pairKey, t, refund);
+      if (ticket.countedOnAccount) await decideAndWrite(store, ticket.accountKey, t, refund);
+    },
+
+    /**
      * The password was wrong. Returns the consecutive failures of the pool this attempt counted in —
      * the account's (browsers it does not know) or the trusted device's own — and, when this failure
      * locked the account, until when. Only the account's pool disables the password (login.ts).

@@ -9,6 +9,7 @@ import { cachedResources } from './admin/cached-resources.js';
 import { createOwnTokenVerifier } from './keys/own-token-verifier.js';
 import { oidcMount } from './http/plugins/oidc-mount.js';
 import { pageHeadersPlugin } from './http/plugins/page-headers.js';
+import { REQUEST_ID_HEADER, requestId } from './http/request-id.js';
 import { requestLogPlugin } from './http/plugins/request-log.js';
 import { strictInput } from './http/plugins/strict-input.js';
 import { accountRoutes } from './http/routes/account.js';
@@ -155,6 +156,9 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     loggerInstance: logger as FastifyBaseLogger,
     // One access-log line per request comes from requestLogPlugin instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // X-Request-Id in (when acceptable) and out; the id is in every log line of the request.
+    requestIdHeader: false,
+    genReqId: (request) => requestId(request.headers[REQUEST_ID_HEADER]),
     bodyLimit: BODY_LIMIT,
     // Client IPs come from the socket unless TRUST_PROXY names the proxies (docs/security.md, ASVS 4.1.3).
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,

@@ -3,10 +3,15 @@ import fp from 'fastify-plugin';
 import { redactUrl } from '../../observability/logger.js';
 import { methodLabel } from '../../observability/metric-labels.js';
 import type { Metrics } from '../../observability/metrics.js';
+import { REQUEST_ID_HEADER } from '../request-id.js';
 
-/** One access-log line per request, with credential-bearing query values redacted, and the request
+/** The request id on every answer; one access-log line per request, with credential-bearing query values redacted, and the request
  * metrics (labelled by route pattern, never by raw URL, and by a closed set of methods). */
 export const requestLogPlugin = fp(async function requestLog(app: FastifyInstance, options: { metrics?: Metrics }) {
+  // On the raw response, so the engine's answers (written without fastify's reply) carry it too.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.raw.setHeader(REQUEST_ID_HEADER, request.id);
+  });
   app.addHook('onResponse', async (request, reply) => {
     // A route is one of our registered patterns; a request no route matched (a 404, whatever its
     // path) is `unmatched`, never its raw URL.

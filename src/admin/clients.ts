@@ -1,4 +1,4 @@
-import { badRequest, conflict, notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { UnitOfWork } from '../lib/unit-of-work.js';
 import { sha256 } from '../lib/digest.js';
@@ -212,11 +212,8 @@ const UPDATABLE = {
 
 export const UPDATABLE_CLIENT_FIELDS: readonly string[] = Object.values(UPDATABLE);
 
-/** Each write moves `updatedAt` forward, even within one millisecond: it is the version the
- * repository's compare-and-set checks. */
-const laterThan = (previous: Date, now: Date) => new Date(Math.max(now.getTime(), previous.getTime() + 1));
-
-const changedMeanwhile = (id: string) => conflict(`client ${id} was changed or deleted while this change was made; run it again`);
+/** The client was deleted between two statements of one change (only possible outside a unit of work). */
+const vanished = (id: string) => notFound(`no client with id ${id}`);
 
 /**
  * Changes the given fields of a client and keeps the rest; the result must pass every rule
@@ -227,7 +224,7 @@ export async function updateClient(deps: ClientDeps, id: string, input: UpdateCl
   const given = (Object.keys(UPDATABLE) as (keyof UpdateClientInput)[]).filter((k) => input[k] !== undefined);
   if (given.length === 0) throw badRequest(`nothing to change: give at least one of ${UPDATABLE_CLIENT_FIELDS.join(', ')}`);
   return deps.atomically(async () => {
-    const current = await deps.clients.findById(id);
+    const current = await deps.clients.findForUpdate(id);
     if (!current) throw notFound(`no client with id ${id}`);
     const checked = await checkClient(deps, {
       name: input.name ?? current.name,
@@ -242,8 +239,8 @@ export async function updateClient(deps: ClientDeps, id: string, input: UpdateCl
     });
     const changed = given.filter((k) => JSON.stringify(checked[k]) !== JSON.stringify(current[k])).map((k) => UPDATABLE[k]);
     if (changed.length === 0) return { ...clientView(current), changed };
-    const next: ClientRecord = { ...current, ...checked, updatedAt: laterThan(current.updatedAt, deps.clock.now()) };
-    if (!(await deps.clients.update(next, current.updatedAt))) throw changedMeanwhile(id);
+    const next: ClientRecord = { ...current, ...checked, updatedAt: deps.clock.now() };
+    if (!(await deps.clients.update(next))) throw vanished(id);
     await deps.audit.record({ type: 'client.updated', clientId: id, detail: { changed } });
     return { ...clientView(next), changed };
   });
@@ -274,7 +271,7 @@ export async function rotateClientSecret(deps: ClientDeps, id: string, options: 
     throw badRequest(`overlap: must be from 0 (end the old secret now) to ${MAX_SECRET_OVERLAP_SECONDS / 86_400}d`);
   }
   return deps.atomically(async () => {
-    const current = await deps.clients.findById(id);
+    const current = await deps.clients.findForUpdate(id);
     if (!current) throw notFound(`no client with id ${id}`);
     if (current.authMethod === 'none' || !current.secretHash) {
       throw badRequest(`client ${id} is a public client: it has no secret to rotate`);
@@ -289,9 +286,9 @@ export async function rotateClientSecret(deps: ClientDeps, id: string, options: 
       secretHash: sha256(secret),
       previousSecretHash: expiresAt ? current.secretHash : null,
       previousSecretExpiresAt: expiresAt,
-      updatedAt: laterThan(current.updatedAt, now),
+      updatedAt: now,
     };
-    if (!(await deps.clients.update(next, current.updatedAt))) throw changedMeanwhile(id);
+    if (!(await deps.clients.update(next))) throw vanished(id);
     await deps.audit.record({
       type: 'client.secret_rotated',
       clientId: id,

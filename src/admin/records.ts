@@ -50,12 +50,13 @@ export interface ClientRepository {
   findById(id: string): Promise<ClientRecord | undefined>;
   list(): Promise<ClientRecord[]>;
   /**
-   * Writes every field of `client` over the stored one, but only if the stored `updatedAt` is still
-   * `readAt` (nobody changed or deleted the client since it was read): false otherwise, and nothing
-   * is written. A compare-and-set, so that two operators' changes never silently undo each other
-   * (a rotation undone by an update would bring an old secret back).
+   * Like findById, and inside a unit of work the client then stays locked against other writers
+   * until the work commits: a read-change-write of a client (an update, a secret rotation) cannot
+   * silently undo a concurrent one (an update writing back the secret a rotation just replaced).
    */
-  update(client: ClientRecord, readAt: Date): Promise<boolean>;
+  findForUpdate(id: string): Promise<ClientRecord | undefined>;
+  /** Writes every field of `client` but its id and creation time; false when there is no such client. */
+  update(client: ClientRecord): Promise<boolean>;
   /** True when a client was deleted. */
   delete(id: string): Promise<boolean>;
   /** Clients allowed to get tokens for `audience`, or to introspect them. */

@@ -1,4 +1,5 @@
 import type { ClientAuthMethod, ClientRecord, ClientRepository, GrantType, ResourceRecord, ResourceRepository } from '../admin/records.js';
+import type { DatabaseKind } from '../config/schema.js';
 import type { Db } from './database.js';
 import type { Client as ClientRow } from './generated/sqlite/client.js';
 import { isUniqueViolation } from './unique-violation.js';
@@ -54,15 +55,21 @@ function toColumns(c: ClientRecord) {
   };
 }
 
-export function createPrismaClientRepository(db: Db): ClientRepository {
+export function createPrismaClientRepository(db: Db, kind: DatabaseKind): ClientRepository {
   return {
     async insert(c) {
       await db.client.create({ data: { id: c.id, createdAt: c.createdAt, ...toColumns(c) } });
     },
-    async update(c, readAt) {
-      // One conditional UPDATE: on PostgreSQL a concurrent writer's row lock makes this one wait and
-      // then re-check the condition against the committed row, so exactly one of two racing changes wins.
-      const { count } = await db.client.updateMany({ where: { id: c.id, updatedAt: readAt }, data: toColumns(c) });
+    async findForUpdate(id) {
+      // SQLite: a unit of work holds the write lock from its start (BEGIN IMMEDIATE) already.
+      // PostgreSQL (READ COMMITTED): lock the row, so a concurrent change waits for this one to
+      // commit and then reads what it wrote.
+      if (kind === 'postgres') await db.$queryRaw`SELECT id FROM clients WHERE id = ${id} FOR UPDATE`;
+      const row = await db.client.findUnique({ where: { id } });
+      return row ? toRecord(row) : undefined;
+    },
+    async update(c) {
+      const { count } = await db.client.updateMany({ where: { id: c.id }, data: toColumns(c) });
       return count > 0;
     },
     async findById(id) {

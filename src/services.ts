@@ -56,7 +56,7 @@ export function buildServices({ config, db, logger, clock }: ServiceDeps) {
   };
   return {
     users,
-    clients: createPrismaClientRepository(db.prisma),
+    clients: createPrismaClientRepository(db.prisma, db.kind),
     resources: createPrismaResourceRepository(db.prisma),
     oidcStore,
     rotations: createPrismaRefreshRotationStore(db.prisma, clock),

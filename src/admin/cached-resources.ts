@@ -22,6 +22,10 @@ export function cachedResources(repo: ResourceRepository, ttlMs: number, now: ()
       return value;
     },
     list: () => repo.list(),
+    async update(audience, changes) {
+      forget();
+      return repo.update(audience, changes);
+    },
     async delete(audience) {
       forget();
       return repo.delete(audience);

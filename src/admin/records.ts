@@ -14,6 +14,10 @@ export interface ClientRecord {
   name: string;
   /** SHA-256 (base64url) of the secret; null for public clients. */
   secretHash: string | null;
+  /** SHA-256 of the secret the last rotation replaced, accepted until `previousSecretExpiresAt`;
+   * null when the rotation ended it at once (or there was none). */
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: Date | null;
   authMethod: ClientAuthMethod;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
@@ -33,13 +37,26 @@ export interface ResourceRecord {
   scopes: string[];
   /** Seconds; null = ACCESS_TOKEN_TTL. */
   accessTokenTtl: number | null;
+  /** Free text for operators (what the API is, who runs it); null = none. */
+  description: string | null;
   createdAt: Date;
 }
+
+/** What `resources update` may change. */
+export type ResourceChanges = Partial<Pick<ResourceRecord, 'scopes' | 'accessTokenTtl' | 'description'>>;
 
 export interface ClientRepository {
   insert(client: ClientRecord): Promise<void>;
   findById(id: string): Promise<ClientRecord | undefined>;
   list(): Promise<ClientRecord[]>;
+  /**
+   * Like findById, and inside a unit of work the client then stays locked against other writers
+   * until the work commits: a read-change-write of a client (an update, a secret rotation) cannot
+   * silently undo a concurrent one (an update writing back the secret a rotation just replaced).
+   */
+  findForUpdate(id: string): Promise<ClientRecord | undefined>;
+  /** Writes every field of `client` but its id and creation time; false when there is no such client. */
+  update(client: ClientRecord): Promise<boolean>;
   /** True when a client was deleted. */
   delete(id: string): Promise<boolean>;
   /** Clients allowed to get tokens for `audience`, or to introspect them. */
@@ -51,5 +68,7 @@ export interface ResourceRepository {
   insert(resource: ResourceRecord): Promise<boolean>;
   find(audience: string): Promise<ResourceRecord | undefined>;
   list(): Promise<ResourceRecord[]>;
+  /** Changes only the given fields; false when there is no such API. */
+  update(audience: string, changes: ResourceChanges): Promise<boolean>;
   delete(audience: string): Promise<boolean>;
 }

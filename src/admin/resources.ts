@@ -2,13 +2,15 @@ import { badRequest, conflict, notFound } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { AuditLog } from '../observability/audit.js';
-import type { ClientRepository, ResourceRecord, ResourceRepository } from './records.js';
+import { ADMIN_SCOPE } from './admin-resource.js';
+import type { ClientRepository, ResourceChanges, ResourceRecord, ResourceRepository } from './records.js';
 import { parseAudience, parseScopes } from './validate.js';
 
 export interface ResourceView {
   audience: string;
   scopes: string[];
   access_token_ttl: number | null;
+  description: string | null;
   created_at: string;
 }
 
@@ -22,29 +24,88 @@ export interface ResourceDeps {
 }
 
 export function resourceView(r: ResourceRecord): ResourceView {
-  return { audience: r.audience, scopes: r.scopes, access_token_ttl: r.accessTokenTtl, created_at: r.createdAt.toISOString() };
+  return { audience: r.audience, scopes: r.scopes, access_token_ttl: r.accessTokenTtl, description: r.description, created_at: r.createdAt.toISOString() };
+}
+
+/** The rules for an API's scopes, the same at creation and at every change. */
+function checkScopes(text: string): string[] {
+  const scopes = parseScopes(text, 'scope');
+  if (scopes.includes('openid') || scopes.includes('offline_access')) {
+    throw badRequest('scope: openid and offline_access are OpenID Connect scopes, not API scopes');
+  }
+  return scopes;
+}
+
+function checkTtl(ttl: number): number {
+  if (!Number.isInteger(ttl) || ttl < 30 || ttl > 86400) throw badRequest('ttl: must be whole seconds from 30 to 86400');
+  return ttl;
+}
+
+/** Operators' notes: one line of printable text; empty means none. */
+function checkDescription(text: string): string | null {
+  const value = text.trim();
+  if (value.length > 500) throw badRequest('description: at most 500 characters');
+  if (/\p{Cc}/u.test(value)) throw badRequest('description: must be one line of text (no control characters)');
+  return value || null;
 }
 
 /** Registers an API: its audience (the `aud` of its tokens), the scopes it understands, a token TTL. */
 export async function createResource(
   deps: ResourceDeps,
-  input: { audience: string; scope?: string; ttl?: number },
+  input: { audience: string; scope?: string; ttl?: number; description?: string },
 ): Promise<ResourceView> {
   const audience = parseAudience(input.audience ?? '');
-  const scopes = parseScopes(input.scope ?? '', 'scope');
-  if (scopes.includes('openid') || scopes.includes('offline_access')) {
-    throw badRequest('scope: openid and offline_access are OpenID Connect scopes, not API scopes');
-  }
-  if (input.ttl !== undefined && (!Number.isInteger(input.ttl) || input.ttl < 30 || input.ttl > 86400)) {
-    throw badRequest('ttl: must be whole seconds from 30 to 86400');
-  }
-  const record: ResourceRecord = { audience, scopes, accessTokenTtl: input.ttl ?? null, createdAt: deps.clock.now() };
+  const scopes = checkScopes(input.scope ?? '');
+  const accessTokenTtl = input.ttl === undefined ? null : checkTtl(input.ttl);
+  const description = input.description === undefined ? null : checkDescription(input.description);
+  const record: ResourceRecord = { audience, scopes, accessTokenTtl, description, createdAt: deps.clock.now() };
   await deps.atomically(async () => {
     if (!(await deps.resources.insert(record))) throw conflict(`an API with audience ${audience} already exists`);
     await deps.audit.record({ type: 'resource.created', detail: { audience, scopes } });
   });
   return resourceView(record);
 }
+
+export interface UpdateResourceInput {
+  scope?: string;
+  /** Seconds; null = back to ACCESS_TOKEN_TTL. */
+  ttl?: number | null;
+  /** Empty or null = none. */
+  description?: string | null;
+}
+
+/**
+ * Changes the given fields of an API and keeps the rest, with the rules of `createResource`. Running
+ * instances cache API definitions (5 s), so a change reaches each of them within that delay.
+ */
+export async function updateResource(deps: ResourceDeps, audience: string, input: UpdateResourceInput): Promise<ResourceView & { changed: string[] }> {
+  if (input.scope === undefined && input.ttl === undefined && input.description === undefined) {
+    throw badRequest('nothing to change: give at least one of scope, ttl, description');
+  }
+  const changes: ResourceChanges = {
+    ...(input.scope !== undefined ? { scopes: checkScopes(input.scope) } : {}),
+    ...(input.ttl !== undefined ? { accessTokenTtl: input.ttl === null ? null : checkTtl(input.ttl) } : {}),
+    ...(input.description !== undefined ? { description: input.description === null ? null : checkDescription(input.description) } : {}),
+  };
+  return deps.atomically(async () => {
+    const current = await deps.resources.find(audience);
+    if (!current) throw notFound(`no API with audience ${audience}`);
+    // The admin API's own scope: without it no token could administer Gatehouse any more.
+    if (changes.scopes && current.scopes.includes(ADMIN_SCOPE) && !changes.scopes.includes(ADMIN_SCOPE)) {
+      throw badRequest(`scope: ${audience} must keep ${ADMIN_SCOPE} (the admin API's scope)`);
+    }
+    const changed = (Object.keys(changes) as (keyof ResourceChanges)[])
+      .filter((k) => JSON.stringify(changes[k]) !== JSON.stringify(current[k]))
+      .map((k) => FIELD_NAMES[k]);
+    const next: ResourceRecord = { ...current, ...changes };
+    if (changed.length === 0) return { ...resourceView(current), changed };
+    if (!(await deps.resources.update(audience, changes))) throw notFound(`no API with audience ${audience}`);
+    await deps.audit.record({ type: 'resource.updated', detail: { audience, changed } });
+    return { ...resourceView(next), changed };
+  });
+}
+
+const FIELD_NAMES = { scopes: 'scope', accessTokenTtl: 'ttl', description: 'description' } as const satisfies Record<keyof ResourceChanges, string>;
 
 export async function listResources(deps: Pick<ResourceDeps, 'resources'>): Promise<ResourceView[]> {
   return (await deps.resources.list()).map(resourceView);

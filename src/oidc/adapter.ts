@@ -84,6 +84,10 @@ export const RESOURCES_PROPERTY = 'gatehouse_resources';
 export const SCOPE_PROPERTY = 'gatehouse_scope';
 /** Extra client metadata: API audiences whose access tokens the client may introspect. */
 export const INTROSPECTS_PROPERTY = 'gatehouse_introspects';
+/** Extra client metadata: SHA-256 of the secret the last rotation replaced (see create-provider.ts). */
+export const PREVIOUS_SECRET_PROPERTY = 'gatehouse_previous_secret';
+/** Extra client metadata: until when (epoch milliseconds) that previous secret is accepted. */
+export const PREVIOUS_SECRET_EXPIRES_PROPERTY = 'gatehouse_previous_secret_expires_at';
 export const OIDC_SCOPES = new Set(['openid', 'email', 'offline_access']);
 
 /**
@@ -98,6 +102,9 @@ export function clientMetadata(c: ClientRecord): AdapterPayload {
     client_id: c.id,
     client_name: c.name,
     ...(c.secretHash ? { client_secret: c.secretHash } : {}),
+    ...(c.secretHash && c.previousSecretHash && c.previousSecretExpiresAt
+      ? { [PREVIOUS_SECRET_PROPERTY]: c.previousSecretHash, [PREVIOUS_SECRET_EXPIRES_PROPERTY]: c.previousSecretExpiresAt.getTime() }
+      : {}),
     token_endpoint_auth_method: c.authMethod,
     grant_types: c.grants,
     response_types: c.grants.includes('authorization_code') ? ['code'] : [],

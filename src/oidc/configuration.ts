@@ -3,7 +3,15 @@ import type { ResourceRepository } from '../admin/records.js';
 import type { UserRepository } from '../accounts/users.js';
 import type { Config } from '../config/schema.js';
 import type { ClientMetadataSource } from './adapter.js';
-import { createAdapterFactory, INTROSPECTS_PROPERTY, OIDC_SCOPES, RESOURCES_PROPERTY, SCOPE_PROPERTY } from './adapter.js';
+import {
+  createAdapterFactory,
+  INTROSPECTS_PROPERTY,
+  OIDC_SCOPES,
+  PREVIOUS_SECRET_EXPIRES_PROPERTY,
+  PREVIOUS_SECRET_PROPERTY,
+  RESOURCES_PROPERTY,
+  SCOPE_PROPERTY,
+} from './adapter.js';
 import { createFindAccount } from './find-account.js';
 import { isOneTimeGrant } from './interactions.js';
 import { mayIntrospect, type IntrospectionCaller } from './introspection-policy.js';
@@ -43,13 +51,19 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     jwks: deps.jwks as Configuration['jwks'],
     clients: [],
     extraClientMetadata: {
-      properties: [RESOURCES_PROPERTY, SCOPE_PROPERTY, INTROSPECTS_PROPERTY],
+      properties: [RESOURCES_PROPERTY, SCOPE_PROPERTY, INTROSPECTS_PROPERTY, PREVIOUS_SECRET_PROPERTY, PREVIOUS_SECRET_EXPIRES_PROPERTY],
       validator(_ctx, key, value) {
         if ((key === RESOURCES_PROPERTY || key === INTROSPECTS_PROPERTY) && value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === 'string'))) {
           throw new Error(`${key} must be an array of strings`);
         }
         if (key === SCOPE_PROPERTY && value !== undefined && value !== null && typeof value !== 'string') {
           throw new Error(`${SCOPE_PROPERTY} must be a string`);
+        }
+        if (key === PREVIOUS_SECRET_PROPERTY && value !== undefined && typeof value !== 'string') {
+          throw new Error(`${PREVIOUS_SECRET_PROPERTY} must be a string`);
+        }
+        if (key === PREVIOUS_SECRET_EXPIRES_PROPERTY && value !== undefined && !Number.isSafeInteger(value)) {
+          throw new Error(`${PREVIOUS_SECRET_EXPIRES_PROPERTY} must be epoch milliseconds`);
         }
       },
     },

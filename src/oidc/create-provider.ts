@@ -8,6 +8,7 @@ import type { AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
 import { grantLabel, oauthErrorLabel } from '../observability/metric-labels.js';
 import type { Metrics } from '../observability/metrics.js';
+import { PREVIOUS_SECRET_EXPIRES_PROPERTY, PREVIOUS_SECRET_PROPERTY } from './adapter.js';
 import { buildConfiguration, type ConfigurationDeps } from './configuration.js';
 import type { RefreshRotationStore } from './refresh-rotation-store.js';
 import { withAtomicGrant } from './atomic-grant.js';
@@ -31,6 +32,14 @@ export interface ProviderDeps extends ConfigurationDeps {
   clock: Clock;
   logger: Logger;
 }
+
+/** The client fields compareClientSecret reads (extra metadata keeps its snake_case name). */
+type RotatableClient = {
+  clientSecret?: string;
+  clientId: string;
+  [PREVIOUS_SECRET_PROPERTY]?: string;
+  [PREVIOUS_SECRET_EXPIRES_PROPERTY]?: number;
+};
 
 /** 429 for a client that keeps presenting wrong secrets (an OAuth-style error the engine renders). */
 class TooManyFailures extends errors.OIDCProviderError {
@@ -61,8 +70,13 @@ export function createProvider(deps: ProviderDeps): Provider {
   // This is the extension point oidc-provider's author recommends for hashed secrets (issue #631).
   // A right secret costs one digest; a wrong one is counted per client and IP (guard/), and once
   // over the limit the answer is 429 with Retry-After instead of invalid_client.
-  provider.Client.prototype.compareClientSecret = async function compareClientSecret(this: { clientSecret?: string; clientId: string }, actual: string) {
-    if (typeof this.clientSecret === 'string' && constantTimeEqual(this.clientSecret, sha256(actual))) return true;
+  // After a rotation the replaced secret is accepted too, until its overlap ends by our clock.
+  provider.Client.prototype.compareClientSecret = async function compareClientSecret(this: RotatableClient, actual: string) {
+    const digest = sha256(actual);
+    if (typeof this.clientSecret === 'string' && constantTimeEqual(this.clientSecret, digest)) return true;
+    const previous = this[PREVIOUS_SECRET_PROPERTY];
+    const until = this[PREVIOUS_SECRET_EXPIRES_PROPERTY];
+    if (typeof previous === 'string' && typeof until === 'number' && deps.clock.now().getTime() < until && constantTimeEqual(previous, digest)) return true;
     const ctx = als.getStore();
     const ip = ctx?.ip ?? 'unknown';
     const refusal = await guarded(() => deps.clientAuthFailed(this.clientId, ip));

@@ -1,4 +1,5 @@
 import type { ClientAuthMethod, ClientRecord, ClientRepository, GrantType, ResourceRecord, ResourceRepository } from '../admin/records.js';
+import type { DatabaseKind } from '../config/schema.js';
 import type { Db } from './database.js';
 import type { Client as ClientRow } from './generated/sqlite/client.js';
 import { isUniqueViolation } from './unique-violation.js';
@@ -19,6 +20,8 @@ function toRecord(row: ClientRow): ClientRecord {
     id: row.id,
     name: row.name,
     secretHash: row.secretHash,
+    previousSecretHash: row.previousSecretHash,
+    previousSecretExpiresAt: row.previousSecretExpiresAt,
     authMethod: m.token_endpoint_auth_method,
     redirectUris: m.redirect_uris,
     postLogoutRedirectUris: m.post_logout_redirect_uris,
@@ -31,28 +34,43 @@ function toRecord(row: ClientRow): ClientRecord {
   };
 }
 
-export function createPrismaClientRepository(db: Db): ClientRepository {
+/** The columns of a client, every one but the id and the creation time. */
+function toColumns(c: ClientRecord) {
+  const metadata: StoredMetadata = {
+    token_endpoint_auth_method: c.authMethod,
+    redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
+    grant_types: c.grants,
+    scope: c.scope,
+    introspects: c.introspects,
+  };
+  return {
+    name: c.name,
+    secretHash: c.secretHash,
+    previousSecretHash: c.previousSecretHash,
+    previousSecretExpiresAt: c.previousSecretExpiresAt,
+    metadata: JSON.stringify(metadata),
+    resources: JSON.stringify(c.resources),
+    updatedAt: c.updatedAt,
+  };
+}
+
+export function createPrismaClientRepository(db: Db, kind: DatabaseKind): ClientRepository {
   return {
     async insert(c) {
-      const metadata: StoredMetadata = {
-        token_endpoint_auth_method: c.authMethod,
-        redirect_uris: c.redirectUris,
-        post_logout_redirect_uris: c.postLogoutRedirectUris,
-        grant_types: c.grants,
-        scope: c.scope,
-        introspects: c.introspects,
-      };
-      await db.client.create({
-        data: {
-          id: c.id,
-          name: c.name,
-          secretHash: c.secretHash,
-          metadata: JSON.stringify(metadata),
-          resources: JSON.stringify(c.resources),
-          createdAt: c.createdAt,
-          updatedAt: c.updatedAt,
-        },
-      });
+      await db.client.create({ data: { id: c.id, createdAt: c.createdAt, ...toColumns(c) } });
+    },
+    async findForUpdate(id) {
+      // SQLite: a unit of work holds the write lock from its start (BEGIN IMMEDIATE) already.
+      // PostgreSQL (READ COMMITTED): lock the row, so a concurrent change waits for this one to
+      // commit and then reads what it wrote.
+      if (kind === 'postgres') await db.$queryRaw`SELECT id FROM clients WHERE id = ${id} FOR UPDATE`;
+      const row = await db.client.findUnique({ where: { id } });
+      return row ? toRecord(row) : undefined;
+    },
+    async update(c) {
+      const { count } = await db.client.updateMany({ where: { id: c.id }, data: toColumns(c) });
+      return count > 0;
     },
     async findById(id) {
       const row = await db.client.findUnique({ where: { id } });
@@ -78,16 +96,19 @@ export function createPrismaClientRepository(db: Db): ClientRepository {
 }
 
 export function createPrismaResourceRepository(db: Db): ResourceRepository {
-  const toRecord = (row: { audience: string; scopes: string; accessTokenTtl: number | null; createdAt: Date }): ResourceRecord => ({
+  const toRecord = (row: { audience: string; scopes: string; accessTokenTtl: number | null; description: string | null; createdAt: Date }): ResourceRecord => ({
     audience: row.audience,
     scopes: row.scopes.split(' ').filter(Boolean),
     accessTokenTtl: row.accessTokenTtl,
+    description: row.description,
     createdAt: row.createdAt,
   });
   return {
     async insert(r) {
       try {
-        await db.resource.create({ data: { audience: r.audience, scopes: r.scopes.join(' '), accessTokenTtl: r.accessTokenTtl, createdAt: r.createdAt } });
+        await db.resource.create({
+          data: { audience: r.audience, scopes: r.scopes.join(' '), accessTokenTtl: r.accessTokenTtl, description: r.description, createdAt: r.createdAt },
+        });
         return true;
       } catch (err) {
         if (isUniqueViolation(err)) return false;
@@ -100,6 +121,17 @@ export function createPrismaResourceRepository(db: Db): ResourceRepository {
     },
     async list() {
       return (await db.resource.findMany({ orderBy: { createdAt: 'asc' } })).map(toRecord);
+    },
+    async update(audience, changes) {
+      const { count } = await db.resource.updateMany({
+        where: { audience },
+        data: {
+          ...(changes.scopes !== undefined ? { scopes: changes.scopes.join(' ') } : {}),
+          ...(changes.accessTokenTtl !== undefined ? { accessTokenTtl: changes.accessTokenTtl } : {}),
+          ...(changes.description !== undefined ? { description: changes.description } : {}),
+        },
+      });
+      return count > 0;
     },
     async delete(audience) {
       const { count } = await db.resource.deleteMany({ where: { audience } });

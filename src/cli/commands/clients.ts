@@ -1,7 +1,18 @@
-import { createClient, deleteClient, listClients, showClient, type ClientView } from '../../admin/clients.js';
+import {
+  createClient,
+  DEFAULT_SECRET_OVERLAP_SECONDS,
+  deleteClient,
+  listClients,
+  rotateClientSecret,
+  showClient,
+  updateClient,
+  type ClientView,
+} from '../../admin/clients.js';
 import { UsageError } from '../../errors.js';
+import { formatDuration, parseDuration } from '../../lib/duration.js';
 import type { Command } from '../command.js';
 import { withServices } from '../open-services.js';
+import type { Services } from '../../services.js';
 
 const describe = (c: ClientView & { client_secret?: string }) =>
   [
@@ -15,7 +26,10 @@ const describe = (c: ClientView & { client_secret?: string }) =>
     ...(c.scope ? [`scope          ${c.scope}`] : []),
     ...(c.resources.length ? [`resources      ${c.resources.join(' ')} (default ${c.resources[0]})`] : []),
     ...(c.introspects.length ? [`introspects    ${c.introspects.join(' ')}`] : []),
+    ...(c.previous_secret_expires_at ? [`old secret     accepted until ${c.previous_secret_expires_at}`] : []),
   ].join('\n');
+
+const deps = (s: Services) => ({ clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock, atomically: s.atomically });
 
 const one = (ctx: { positionals: string[] }, what: string) => {
   if (ctx.positionals.length !== 1) throw new UsageError(`expected one ${what}`);
@@ -84,12 +98,67 @@ export const clientCommands: Command[] = [
     },
   },
   {
+    path: ['clients', 'update'],
+    args: '<client_id>',
+    summary: 'change an application: only the options given; a repeated option replaces the whole list',
+    options: {
+      name: { type: 'string', description: 'new display name' },
+      'redirect-uri': { type: 'string', multiple: true, description: 'the new list of exact callback URLs (replaces every current one)' },
+      'post-logout-redirect-uri': { type: 'string', multiple: true, description: 'the new list of logout return URLs (replaces every current one)' },
+      scope: { type: 'string', description: 'the new list of scopes it may request, e.g. "openid email orders:read"; "" lifts the limit' },
+      resource: { type: 'string', multiple: true, description: 'the new list of API audiences it may get tokens for; the first is its default' },
+    },
+    async run(ctx) {
+      const id = one(ctx, 'client_id');
+      const o = ctx.options as Record<string, string | string[] | undefined>;
+      const input = {
+        ...(o.name !== undefined ? { name: o.name as string } : {}),
+        ...(o['redirect-uri'] !== undefined ? { redirectUris: o['redirect-uri'] as string[] } : {}),
+        ...(o['post-logout-redirect-uri'] !== undefined ? { postLogoutRedirectUris: o['post-logout-redirect-uri'] as string[] } : {}),
+        ...(o.scope !== undefined ? { scope: o.scope as string } : {}),
+        ...(o.resource !== undefined ? { resources: o.resource as string[] } : {}),
+      };
+      if (Object.keys(input).length === 0) {
+        throw new UsageError('nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --scope or --resource');
+      }
+      const updated = await withServices(ctx, (s) => updateClient(deps(s), id, input));
+      const headline = updated.changed.length === 0 ? 'nothing changed' : `changed ${updated.changed.join(', ')}`;
+      return { data: updated, text: `${headline}\n${describe(updated)}` };
+    },
+  },
+  {
+    path: ['clients', 'rotate-secret'],
+    args: '<client_id>',
+    summary: 'give a confidential application a new client_secret (printed once); the old one keeps working during the overlap',
+    options: {
+      overlap: {
+        type: 'string',
+        description: `how long the old secret still works (seconds or 30m, 24h, 7d; at most 30d); 0 ends it now; default ${formatDuration(DEFAULT_SECRET_OVERLAP_SECONDS)}. Only the newest old secret is kept: rotating again during an overlap ends the older one at once`,
+      },
+    },
+    async run(ctx) {
+      const id = one(ctx, 'client_id');
+      const text = ctx.options.overlap as string | undefined;
+      const overlapSeconds = text === undefined ? undefined : parseDuration(text);
+      if (text !== undefined && overlapSeconds === undefined) throw new UsageError(`--overlap: "${text}" is not a duration (e.g. 0, 3600, 30m, 24h, 7d)`);
+      const rotated = await withServices(ctx, (s) => rotateClientSecret(deps(s), id, overlapSeconds === undefined ? {} : { overlapSeconds }));
+      return {
+        data: rotated,
+        text: [
+          `client_id      ${rotated.client_id}`,
+          `client_secret  ${rotated.client_secret}   (shown once: store it now)`,
+          rotated.previous_secret_expires_at ? `old secret     accepted until ${rotated.previous_secret_expires_at}` : 'old secret     no longer accepted',
+        ].join('\n'),
+      };
+    },
+  },
+  {
     path: ['clients', 'delete'],
     args: '<client_id>',
     summary: 'delete an application; its tokens stop working at once',
     async run(ctx) {
       const id = one(ctx, 'client_id');
-      const result = await withServices(ctx, (s) => deleteClient({ clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock, atomically: s.atomically }, id));
+      const result = await withServices(ctx, (s) => deleteClient(deps(s), id));
       return { data: result, text: `deleted client ${id}` };
     },
   },

@@ -1,10 +1,23 @@
-import { createResource, deleteResource, listResources, type ResourceView } from '../../admin/resources.js';
+import { createResource, deleteResource, listResources, updateResource, type ResourceView } from '../../admin/resources.js';
 import { parseDuration } from '../../lib/duration.js';
 import { UsageError } from '../../errors.js';
 import type { Command } from '../command.js';
 import { withServices } from '../open-services.js';
+import type { Services } from '../../services.js';
 
-const line = (r: ResourceView) => `${r.audience}  scopes: ${r.scopes.join(' ') || '(none)'}  ttl: ${r.access_token_ttl ?? 'default'}`;
+const deps = (s: Services) => ({ resources: s.resources, clients: s.clients, audit: s.audit, clock: s.clock, atomically: s.atomically });
+
+const line = (r: ResourceView) =>
+  `${r.audience}  scopes: ${r.scopes.join(' ') || '(none)'}  ttl: ${r.access_token_ttl ?? 'default'}${r.description ? `  (${r.description})` : ''}`;
+
+/** `--ttl` as seconds or a duration; for updates also `default` (back to ACCESS_TOKEN_TTL). */
+function ttlOption(text: string | undefined, allowDefault: boolean): number | null | undefined {
+  if (text === undefined) return undefined;
+  if (allowDefault && text.trim() === 'default') return null;
+  const seconds = parseDuration(text);
+  if (seconds === undefined) throw new UsageError(`--ttl: "${text}" is not a duration${allowDefault ? ' (or default)' : ''}`);
+  return seconds;
+}
 
 export const resourceCommands: Command[] = [
   {
@@ -14,15 +27,13 @@ export const resourceCommands: Command[] = [
       audience: { type: 'string', description: 'the API identifier, the `aud` of its tokens, e.g. https://api.example.com (required)' },
       scope: { type: 'string', description: 'space-separated scopes the API understands, e.g. "orders:read orders:write"' },
       ttl: { type: 'string', description: 'access-token lifetime for this API (seconds or 5m, 1h); default ACCESS_TOKEN_TTL' },
+      description: { type: 'string', description: 'a note for operators: what the API is, who runs it' },
     },
     async run(ctx) {
-      const { audience, scope, ttl } = ctx.options as Record<string, string | undefined>;
+      const { audience, scope, ttl, description } = ctx.options as Record<string, string | undefined>;
       if (!audience) throw new UsageError('--audience is required');
-      const seconds = ttl === undefined ? undefined : parseDuration(ttl);
-      if (ttl !== undefined && seconds === undefined) throw new UsageError(`--ttl: "${ttl}" is not a duration`);
-      const created = await withServices(ctx, (s) =>
-        createResource({ resources: s.resources, clients: s.clients, audit: s.audit, clock: s.clock, atomically: s.atomically }, { audience, scope, ttl: seconds }),
-      );
+      const seconds = ttlOption(ttl, false) ?? undefined;
+      const created = await withServices(ctx, (s) => createResource(deps(s), { audience, scope, ttl: seconds, ...(description !== undefined ? { description } : {}) }));
       return { data: created, text: `created API ${line(created)}` };
     },
   },
@@ -35,13 +46,35 @@ export const resourceCommands: Command[] = [
     },
   },
   {
+    path: ['resources', 'update'],
+    args: '<audience>',
+    summary: 'change an API: only the options given; running servers see it within 5 s',
+    options: {
+      scope: { type: 'string', description: 'the new list of scopes the API understands, e.g. "orders:read orders:write" (replaces the current list)' },
+      ttl: { type: 'string', description: 'access-token lifetime for this API (seconds or 5m, 1h), or default for ACCESS_TOKEN_TTL' },
+      description: { type: 'string', description: 'a note for operators; "" removes it' },
+    },
+    async run(ctx) {
+      if (ctx.positionals.length !== 1) throw new UsageError('expected one audience');
+      const audience = ctx.positionals[0]!;
+      const { scope, ttl, description } = ctx.options as Record<string, string | undefined>;
+      const seconds = ttlOption(ttl, true);
+      if (scope === undefined && seconds === undefined && description === undefined) throw new UsageError('nothing to change: give --scope, --ttl or --description');
+      const updated = await withServices(ctx, (s) =>
+        updateResource(deps(s), audience, { ...(scope !== undefined ? { scope } : {}), ...(seconds !== undefined ? { ttl: seconds } : {}), ...(description !== undefined ? { description } : {}) }),
+      );
+      const headline = updated.changed.length === 0 ? 'nothing changed' : `changed ${updated.changed.join(', ')} (running servers use it within 5 s)`;
+      return { data: updated, text: `${headline}\nAPI ${line(updated)}` };
+    },
+  },
+  {
     path: ['resources', 'delete'],
     args: '<audience>',
     summary: 'delete an API (refused while a client still uses it)',
     async run(ctx) {
       if (ctx.positionals.length !== 1) throw new UsageError('expected one audience');
       const audience = ctx.positionals[0]!;
-      const result = await withServices(ctx, (s) => deleteResource({ resources: s.resources, clients: s.clients, audit: s.audit, clock: s.clock, atomically: s.atomically }, audience));
+      const result = await withServices(ctx, (s) => deleteResource(deps(s), audience));
       return { data: result, text: `deleted API ${audience}` };
     },
   },

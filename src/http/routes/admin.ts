@@ -4,9 +4,9 @@ import { normalizeEmail } from '../../accounts/normalize.js';
 import { ADMIN_SCOPE, adminAudience } from '../../admin/admin-resource.js';
 import { queryAudit } from '../../admin/audit.js';
 import { banDependencies, banIp, banUser, listIpBans, unbanIp, unbanUser, unlockUser, type BanDeps } from '../../admin/bans.js';
-import { createClient, deleteClient, listClients, showClient } from '../../admin/clients.js';
+import { createClient, deleteClient, listClients, rotateClientSecret, showClient, updateClient } from '../../admin/clients.js';
 import { listSigningKeys, pruneSigningKeys, revokeSigningKey, rotateSigningKeys } from '../../admin/keys.js';
-import { createResource, deleteResource, listResources } from '../../admin/resources.js';
+import { createResource, deleteResource, listResources, updateResource } from '../../admin/resources.js';
 import { userView } from '../../admin/users.js';
 import { AppError, notFound } from '../../errors.js';
 import { parseDuration } from '../../lib/duration.js';
@@ -76,6 +76,13 @@ export function adminRoutes(deps: AdminRouteDeps) {
     additionalProperties: false,
   } as const;
   type Email = { Params: { email: string } };
+  const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 200 } } } as const;
+  const uriList = { type: 'array', maxItems: 20, items: { type: 'string', maxLength: 500 } } as const;
+  // A request without a body (curl -X POST) means "no options": validated as {}.
+  const emptyBodyIsObject = async (request: FastifyRequest) => {
+    if (request.body === undefined) request.body = {};
+  };
+  const audienceQuery = { type: 'object', required: ['audience'], properties: { audience: { type: 'string', maxLength: 500 } } } as const;
 
   return async function routes(app: FastifyInstance): Promise<void> {
     app.addHook('preHandler', authenticate);
@@ -175,26 +182,98 @@ export function adminRoutes(deps: AdminRouteDeps) {
         return reply.code(201).send(created);
       },
     );
+    app.patch<{ Params: { id: string }; Body: { name?: string; redirect_uris?: string[]; post_logout_redirect_uris?: string[]; scope?: string; resources?: string[] } }>(
+      '/admin/clients/:id',
+      {
+        preValidation: emptyBodyIsObject,
+        schema: {
+          params: idParam,
+          body: {
+            type: 'object',
+            properties: {
+              name: { type: 'string', maxLength: 200 },
+              redirect_uris: uriList,
+              post_logout_redirect_uris: uriList,
+              scope: { type: 'string', maxLength: 2000 },
+              resources: uriList,
+            },
+            additionalProperties: false,
+          },
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        return updateClient(clientDeps, request.params.id, {
+          ...(b.name !== undefined ? { name: b.name } : {}),
+          ...(b.redirect_uris ? { redirectUris: b.redirect_uris } : {}),
+          ...(b.post_logout_redirect_uris ? { postLogoutRedirectUris: b.post_logout_redirect_uris } : {}),
+          ...(b.scope !== undefined ? { scope: b.scope } : {}),
+          ...(b.resources ? { resources: b.resources } : {}),
+        });
+      },
+    );
+    app.post<{ Params: { id: string }; Body: { overlap?: string } }>(
+      '/admin/clients/:id/secret',
+      { preValidation: emptyBodyIsObject, schema: { params: idParam, body: { type: 'object', properties: { overlap: { type: 'string', maxLength: 20 } }, additionalProperties: false } } },
+      async (request) => {
+        const text = request.body?.overlap;
+        const overlapSeconds = text === undefined ? undefined : parseDuration(text);
+        if (text !== undefined && overlapSeconds === undefined) throw new AppError('invalid_request', `overlap: "${text}" is not a duration (e.g. "0", "3600", "30m", "24h", "7d")`, { statusCode: 400 });
+        return rotateClientSecret(clientDeps, request.params.id, overlapSeconds === undefined ? {} : { overlapSeconds });
+      },
+    );
     app.delete<{ Params: { id: string } }>('/admin/clients/:id', async (request) => deleteClient(clientDeps, request.params.id));
 
     app.get('/admin/resources', async () => listResources(s));
-    app.post<{ Body: { audience: string; scope?: string; ttl?: number } }>(
+    app.post<{ Body: { audience: string; scope?: string; ttl?: number; description?: string } }>(
       '/admin/resources',
       {
         schema: {
           body: {
             type: 'object',
             required: ['audience'],
-            properties: { audience: { type: 'string', maxLength: 500 }, scope: { type: 'string', maxLength: 2000 }, ttl: { type: 'integer' } },
+            properties: {
+              audience: { type: 'string', maxLength: 500 },
+              scope: { type: 'string', maxLength: 2000 },
+              ttl: { type: 'integer' },
+              description: { type: 'string', maxLength: 500 },
+            },
             additionalProperties: false,
           },
         },
       },
       async (request, reply) => reply.code(201).send(await createResource({ ...clientDeps }, request.body)),
     );
+    // Addressed like DELETE: an audience is a URI, so it travels in the query string.
+    app.patch<{ Querystring: { audience: string }; Body: { scope?: string; ttl?: number | null; description?: string | null } }>(
+      '/admin/resources',
+      {
+        preValidation: emptyBodyIsObject,
+        schema: {
+          querystring: audienceQuery,
+          body: {
+            type: 'object',
+            properties: {
+              scope: { type: 'string', maxLength: 2000 },
+              ttl: { type: 'integer', nullable: true },
+              description: { type: 'string', nullable: true, maxLength: 500 },
+            },
+            additionalProperties: false,
+          },
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        return updateResource({ ...clientDeps }, request.query.audience, {
+          ...(b.scope !== undefined ? { scope: b.scope } : {}),
+          ...(b.ttl !== undefined ? { ttl: b.ttl } : {}),
+          ...(b.description !== undefined ? { description: b.description } : {}),
+        });
+      },
+    );
     app.delete<{ Querystring: { audience: string } }>(
       '/admin/resources',
-      { schema: { querystring: { type: 'object', required: ['audience'], properties: { audience: { type: 'string', maxLength: 500 } } } } },
+      { schema: { querystring: audienceQuery } },
       async (request) => deleteResource({ ...clientDeps }, request.query.audience),
     );
 

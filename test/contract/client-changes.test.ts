@@ -112,7 +112,7 @@ for (const kind of DATABASE_KINDS) {
   t.test(`${kind}: a database with clients and APIs from before the change migrates, and they can be changed`, async (t) => {
     const db = await createTestDatabase(t, kind);
     const shipped = await readMigrations(kind);
-    const at = shipped.findIndex((m) => m.name.endsWith('_client_update_and_secret_rotation'));
+    const at = shipped.findIndex((m) => m.name.endsWith('_client_changes'));
     t.ok(at > 0, 'the migration ships for this database');
     await migrate(kind, db.url, { migrations: shipped.slice(0, at) });
     const when = FIXED_START.toISOString();

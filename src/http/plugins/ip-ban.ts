@@ -16,10 +16,16 @@ const OPEN = new Set(['/healthz', '/readyz']);
 export const ipBanPlugin = fp(async function ipBan(app: FastifyInstance, options: { guard: LoginGuard }) {
   app.addHook('onRequest', async (request, reply) => {
     if (OPEN.has(request.url.split('?')[0]!)) return;
-    const refusal = await options.guard.ipBan(request.ip);
+    // A browser gets a page, a machine JSON: for a ban, and for a ban list that cannot be read (the
+    // database is down: 503, failing closed).
+    const answer = (error: unknown) => ((request.headers.accept ?? '').includes('text/html') ? sendErrorPage(request, reply, error) : sendError(request, reply, error));
+    let refusal: Awaited<ReturnType<LoginGuard['ipBan']>>;
+    try {
+      refusal = await options.guard.ipBan(request.ip);
+    } catch (err) {
+      return answer(err);
+    }
     if (!refusal) return;
-    const error = new AppError('access_denied', 'Requests from this network are blocked.', { statusCode: 403 });
-    const wantsPage = (request.headers.accept ?? '').includes('text/html');
-    return wantsPage ? sendErrorPage(request, reply, error) : sendError(request, reply, error);
+    return answer(new AppError('access_denied', 'Requests from this network are blocked.', { statusCode: 403 }));
   });
 });

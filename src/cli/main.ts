@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { runCli } from './run-cli.js';
+import { exitOnUnsupportedRuntime } from '../config/runtime.js';
+
+// Before anything else is loaded: an older Node.js gets one line, not a dependency's warning.
+exitOnUnsupportedRuntime();
+const { runCli } = await import('./run-cli.js');
 
 const code = await runCli(process.argv.slice(2), {
   env: process.env,

@@ -35,6 +35,8 @@ for (const kind of DATABASE_KINDS) {
     first.child.kill('SIGTERM');
     t.equal(await first.exited, 0, 'exit 0 after draining');
     t.match(first.output(), /"stopped"/);
+    const notJson = first.output().split('\n').filter((line) => line.trim() !== '' && !isJson(line));
+    t.same(notJson, [], 'every line the server wrote is a JSON log line (no plain-text runtime warnings)');
 
     const second = startProcess(t, MAIN_JS, [], env, dir);
     t.comment(`restart: ready in ${Math.round(await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200))} ms`);
@@ -63,3 +65,11 @@ t.test('an unreachable database stops the start with a readable one-line error',
   t.match(stderr, /^gatehouse: failed to start: .*ECONNREFUSED/m);
   t.notMatch(stderr, /pw@/, 'no password');
 });
+
+function isJson(line: string): boolean {
+  try {
+    return typeof JSON.parse(line) === 'object';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,52 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { MINIMUM_NODE, unsupportedRuntime } from '../../../src/config/runtime.ts';
+import { packageRoot } from '../../../src/lib/package-root.ts';
+import { CLI_JS, MAIN_JS } from '../../helpers/processes.ts';
+
+t.test('the minimum is the one package.json states', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { engines: { node: string } };
+  t.equal(pkg.engines.node, `>=${MINIMUM_NODE.replace(/\.0$/, '')}`);
+});
+
+t.test('Node.js 22.12 and later run; older releases are named and refused', async (t) => {
+  for (const ok of ['22.12.0', '22.23.5', 'v22.12.0', '23.0.0', '24.11.1', '30.0.0']) t.equal(unsupportedRuntime(ok), undefined, ok);
+  for (const old of ['20.19.0', '20.20.2', '22.11.9', '21.7.3', '18.20.4', 'v22.0.0', 'not-a-version']) {
+    const problem = unsupportedRuntime(old);
+    t.match(problem, /^Node\.js 22\.12 or newer is required, this is /, old);
+    t.ok(problem?.includes(old), `${old} is named`);
+  }
+});
+
+t.test('the tests themselves run on a supported Node.js (npm scripts use node_modules/.bin/node)', async (t) => {
+  t.equal(unsupportedRuntime(process.versions.node), undefined, process.version);
+});
+
+// An older Node.js, as far as Gatehouse can tell: the preload replaces process.versions.node.
+const PRETEND_NODE_20 = 'data:text/javascript,Object.defineProperty(process,"versions",{value:{...process.versions,node:"20.19.0"}});';
+
+for (const [name, script, args] of [
+  ['the server', MAIN_JS, []],
+  ['the CLI', CLI_JS, ['clients', 'list']],
+] as const) {
+  t.test(`${name} on an older Node.js stops at once with one line and touches nothing`, async (t) => {
+    const cwd = mkdtempSync(join(tmpdir(), 'gatehouse-runtime-'));
+    t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+    const r = spawnSync(process.execPath, ['--import', PRETEND_NODE_20, script, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', PORT: '0' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    t.equal(r.status, 1, 'exit code 1');
+    t.equal(r.stdout, '', 'nothing on stdout');
+    const lines = r.stderr.split('\n').filter(Boolean);
+    t.equal(lines.length, 1, `one line: ${r.stderr}`);
+    t.match(lines[0], /^gatehouse: Node\.js 22\.12 or newer is required, this is 20\.19\.0\. /);
+    t.notOk(existsSync(join(cwd, 'data')), 'no data folder');
+    t.notOk(existsSync(join(cwd, 'keys')), 'no keys folder');
+  });
+}

@@ -9,7 +9,7 @@ import { packageRoot } from '../../src/lib/package-root.ts';
  * exist, as a path from the repository root or beside the file that names it.
  */
 const ROOT = packageRoot();
-const SCAN = ['src', 'test', 'bench', 'examples', 'packages', 'prisma', 'docs', 'README.md', '.ci/run', 'Dockerfile'];
+const SCAN = ['src', 'test', 'bench', 'examples', 'packages', 'prisma', 'docs', 'deploy', 'README.md', '.ci/run', 'Dockerfile'];
 const SKIP = new Set(['node_modules', 'generated', 'dist', 'results']);
 
 async function files(path: string): Promise<string[]> {

@@ -38,7 +38,7 @@ export function buildServices({ config, db, logger, clock }: ServiceDeps) {
   const mailer = createMailer(config, logger, clock);
   const background = createBackgroundTasks((task, err) => logger.error({ err, task }, 'background task failed'));
   // Bans are read on every guarded request; a new one reaches every instance within two seconds.
-  const ipBans = cachedIpBans(createPrismaIpBanRepository(db.prisma), 2000);
+  const ipBans = cachedIpBans(createPrismaIpBanRepository(db.prisma), 2000, clock);
   const attempts = createPrismaAttemptStore(db.prisma);
   const guard = createLoginGuard({ store: attempts, bans: ipBans, clock, settings: config.guard });
   const accounts: AccountDeps = {

@@ -37,10 +37,10 @@ export function createMemoryIpBanRepository(): IpBanRepository {
 }
 
 /**
- * The ban list read on every guarded request, re-read from the database at most every `ttlMs`: a new
- * ban reaches every instance within that time without a query per token request.
+ * The ban list read on every guarded request, re-read from the database at most every `ttlMs` by
+ * `clock`: a new ban reaches every instance within that time without a query per token request.
  */
-export function cachedIpBans(repo: IpBanRepository, ttlMs: number): IpBanRepository {
+export function cachedIpBans(repo: IpBanRepository, ttlMs: number, clock: Clock): IpBanRepository {
   let cached: { at: number; bans: Promise<IpBan[]> } | undefined;
   return {
     put: async (ban) => {
@@ -52,7 +52,7 @@ export function cachedIpBans(repo: IpBanRepository, ttlMs: number): IpBanReposit
       return repo.delete(cidr);
     },
     async active(now) {
-      const t = Date.now();
+      const t = clock.now().getTime();
       if (!cached || t - cached.at > ttlMs) {
         const bans = repo.active(now);
         cached = { at: t, bans };

@@ -1,11 +1,17 @@
 import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { systemClock } from '../lib/clock.js';
 import { randomToken } from '../lib/random.js';
 
 const LOCK = '.keyring.lock';
 /** A lock older than this is left over from a crashed process and may be broken. */
 const STALE_MS = 60_000;
+/**
+ * Wall time, never the app's (possibly a test's) clock: the lock measures real waiting (setTimeout)
+ * and its staleness against the file's mtime, which the file system stamps with the system clock.
+ */
+const wallMs = () => systemClock.now().getTime();
 
 /**
  * One writer at a time for the keyring folder (CLI rotations, automatic rotation on any instance):
@@ -13,13 +19,13 @@ const STALE_MS = 60_000;
  */
 export async function withKeyringLock<T>(dir: string, work: () => Promise<T>, waitMs = 15_000): Promise<T> {
   const path = join(dir, LOCK);
-  const deadline = Date.now() + waitMs;
+  const deadline = wallMs() + waitMs;
   while (!(await tryCreate(path))) {
     if (await isStale(path)) {
       await unlink(path).catch(() => {});
       continue;
     }
-    if (Date.now() > deadline) throw new Error(`the keyring is locked by another process (${(await readFile(path, 'utf8').catch(() => '?')).trim()})`);
+    if (wallMs() > deadline) throw new Error(`the keyring is locked by another process (${(await readFile(path, 'utf8').catch(() => '?')).trim()})`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   try {
@@ -37,7 +43,7 @@ export async function withKeyringLock<T>(dir: string, work: () => Promise<T>, wa
  */
 async function tryCreate(path: string): Promise<boolean> {
   const tmp = `${path}.${randomToken(6)}.tmp`;
-  await writeFile(tmp, `${process.pid} ${hostname()} ${new Date().toISOString()}\n`, { mode: 0o600, flag: 'wx' });
+  await writeFile(tmp, `${process.pid} ${hostname()} ${systemClock.now().toISOString()}\n`, { mode: 0o600, flag: 'wx' });
   try {
     await link(tmp, path);
     return true;
@@ -54,7 +60,7 @@ async function isStale(path: string): Promise<boolean> {
   try {
     const [pid, host] = (await readFile(path, 'utf8')).split(' ');
     if (host === hostname() && pid && !alive(Number(pid))) return true;
-    return Date.now() - (await stat(path)).mtimeMs > STALE_MS;
+    return wallMs() - (await stat(path)).mtimeMs > STALE_MS;
   } catch {
     return false;
   }

@@ -9,11 +9,12 @@ let lastMs = 0;
 let sequence = 0;
 
 /**
- * An id that sorts (as a string) in creation order within this process: 12 hex digits of
- * wall-clock milliseconds, 6 of a per-millisecond sequence, then 64 random bits so ids from
- * different processes never collide. Rows written in the same millisecond keep their order.
+ * An id that sorts (as a string) in creation order within this process: 12 hex digits of the
+ * milliseconds `now` (the caller's clock, see lib/clock.ts), 6 of a per-millisecond sequence, then
+ * 64 random bits so ids from different processes never collide. Rows written in the same
+ * millisecond keep their order, and so do rows stamped with a clock that went back.
  */
-export function orderedId(now = Date.now()): string {
+export function orderedId(now: number): string {
   if (now > lastMs) {
     lastMs = now;
     sequence = 0;

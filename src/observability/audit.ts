@@ -81,9 +81,10 @@ export interface AuditLog {
 export function createAuditLog(store: AuditStore, logger: Logger, clock: Clock): AuditLog {
   return {
     async record(event) {
+      const at = clock.now();
       const stored: StoredAuditEvent = {
-        id: orderedId(),
-        at: clock.now(),
+        id: orderedId(at.getTime()),
+        at,
         type: event.type,
         ip: event.ip ?? null,
         userAgent: event.userAgent?.slice(0, 300) ?? null,

@@ -2,6 +2,7 @@ import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { ResourceRepository } from '../admin/records.js';
 import type { UserRepository } from '../accounts/users.js';
 import type { Config } from '../config/schema.js';
+import { epochSeconds, type Clock } from '../lib/clock.js';
 import type { ClientMetadataSource } from './adapter.js';
 import {
   createAdapterFactory,
@@ -29,13 +30,12 @@ export interface ConfigurationDeps {
   resources: ResourceRepository;
   users: UserRepository;
   pages: ProviderPages;
+  clock: Clock;
 }
 
 const DAY = 86400;
 const SESSION_IDLE = 14 * DAY;
 const SESSION_ABSOLUTE = 30 * DAY;
-
-const epoch = () => Math.floor(Date.now() / 1000);
 
 /**
  * oidc-provider's configuration, every default that matters chosen on purpose. Only response_type=code; PKCE S256 for every client; rotation on every refresh;
@@ -44,6 +44,9 @@ const epoch = () => Math.floor(Date.now() / 1000);
  */
 export function buildConfiguration(deps: ConfigurationDeps): Configuration {
   const { config, pages } = deps;
+  // Remaining lifetimes by our clock. iiat and loginTs are stamped by oidc-provider's own time, which
+  // in a running server is the same system clock.
+  const epoch = () => epochSeconds(deps.clock);
   const https = config.issuer.startsWith('https:');
   return {
     adapter: createAdapterFactory(deps.oidcStore, deps.clientMetadata),

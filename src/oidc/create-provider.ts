@@ -3,7 +3,6 @@ import als from 'oidc-provider/lib/helpers/als.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 import { constantTimeEqual, sha256 } from '../lib/digest.js';
 import { FORM_ACTION_SELF, formActionSource, widenFormAction } from '../lib/form-action.js';
-import type { Clock } from '../lib/clock.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
 import { grantLabel, oauthErrorLabel } from '../observability/metric-labels.js';
@@ -29,7 +28,6 @@ export interface ProviderDeps extends ConfigurationDeps {
   rotations: RefreshRotationStore;
   audit: AuditLog;
   metrics: Metrics;
-  clock: Clock;
   logger: Logger;
 }
 

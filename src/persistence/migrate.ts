@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DatabaseKind } from '../config/schema.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { packageRoot } from '../lib/package-root.js';
 import { createPrivateFile } from './database.js';
 
@@ -76,10 +77,11 @@ interface Driver {
 export async function migrate(
   kind: DatabaseKind,
   databaseUrl: string,
-  options: { migrations?: Migration[]; now?: () => Date } = {},
+  options: { migrations?: Migration[]; clock?: Clock } = {},
 ): Promise<MigrationReport> {
   const migrations = options.migrations ?? (await readMigrations(kind));
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
   const driver = kind === 'sqlite' ? await sqliteDriver(databaseUrl) : await postgresDriver(databaseUrl);
   const p = driver.placeholder;
   const report: MigrationReport = { applied: [], alreadyApplied: [], modified: [], unknown: [] };
@@ -148,7 +150,9 @@ async function sqliteDriver(databaseUrl: string): Promise<Driver> {
     if (!db?.inTransaction) throw new Error('migration lock not held');
     return db;
   };
-  const deadline = Date.now() + 30_000;
+  // Real waiting for another process's lock (setTimeout below): wall time, not an injected clock.
+  const wallMs = () => systemClock.now().getTime();
+  const deadline = wallMs() + 30_000;
   const lock = async () => {
     for (;;) {
       const attempt = new Database(path, { timeout: 50 });
@@ -159,7 +163,7 @@ async function sqliteDriver(databaseUrl: string): Promise<Driver> {
         return;
       } catch (err) {
         attempt.close();
-        if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY' || wallMs() > deadline) throw err;
         await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50));
       }
     }

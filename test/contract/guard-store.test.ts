@@ -5,14 +5,14 @@ import { createMemoryAttemptStore, decideAndWrite, type AttemptStore } from '../
 import { createLoginGuard } from '../../src/guard/login-guard.ts';
 import { admitConsecutive } from '../../src/guard/policy.ts';
 import { createPrismaAttemptStore, createPrismaIpBanRepository } from '../../src/persistence/prisma-guard.ts';
-import { steppableClock } from '../helpers/clock.ts';
+import { FIXED_START, steppableClock } from '../helpers/clock.ts';
 import { databaseServices, STORE_KINDS, type StoreKind } from '../helpers/stores.ts';
 
 const settings = loadConfig({}).guard;
 
 async function stores(t: Test, kind: StoreKind): Promise<{ store: AttemptStore; bans: IpBanRepository }> {
   if (kind === 'memory') return { store: createMemoryAttemptStore(), bans: createMemoryIpBanRepository() };
-  const s = await databaseServices(t, kind, steppableClock());
+  const s = await databaseServices(t, kind, steppableClock(FIXED_START));
   return { store: createPrismaAttemptStore(s.database.prisma), bans: createPrismaIpBanRepository(s.database.prisma) };
 }
 
@@ -26,7 +26,7 @@ for (const kind of STORE_KINDS) {
 
   t.test(`${kind}: the login guard under 50 simultaneous wrong passwords lets through exactly the limit`, async (t) => {
     const { store, bans } = await stores(t, kind);
-    const clock = steppableClock();
+    const clock = steppableClock(FIXED_START);
     const guard = createLoginGuard({ store, bans, clock, settings });
     const attempts = await Promise.all(Array.from({ length: 50 }, () => guard.admit({ email: 'victim@example.com', ip: '198.51.100.7' })));
     t.equal(attempts.filter((a) => a.ok).length, settings.freeAttempts);
@@ -46,7 +46,7 @@ for (const kind of STORE_KINDS) {
 
   t.test(`${kind}: IP bans by address and range, with expiry`, async (t) => {
     const { bans } = await stores(t, kind);
-    const clock = steppableClock(Date.parse('2026-01-01T00:00:00Z'));
+    const clock = steppableClock(FIXED_START);
     await bans.put({ cidr: '203.0.113.0/24', reason: 'scanner', createdAt: clock.now(), expiresAt: new Date(clock.now().getTime() + 3600_000) });
     await bans.put({ cidr: '198.51.100.7', reason: null, createdAt: clock.now(), expiresAt: null });
     t.equal((await findIpBan(bans, clock, '203.0.113.77'))?.reason, 'scanner');

@@ -2,12 +2,12 @@ import t, { type Test } from 'tap';
 import { sha256 } from '../../src/lib/digest.ts';
 import { createMemoryOidcStore, type OidcStore } from '../../src/oidc/oidc-store.ts';
 import { createMemoryRefreshRotationStore, type RefreshRotationStore } from '../../src/oidc/refresh-rotation-store.ts';
-import { steppableClock } from '../helpers/clock.ts';
+import { FIXED_START, steppableClock } from '../helpers/clock.ts';
 import { databaseServices, STORE_KINDS, type StoreKind } from '../helpers/stores.ts';
 
 /** The OidcStore port behaves the same on every implementation (memory reference, SQLite, PostgreSQL). */
 async function stores(t: Test, kind: StoreKind) {
-  const clock = steppableClock();
+  const clock = steppableClock(FIXED_START);
   if (kind === 'memory') {
     const store: OidcStore = createMemoryOidcStore(() => clock.now().getTime());
     return { clock, store, rotations: createMemoryRefreshRotationStore(store) as RefreshRotationStore };
@@ -116,7 +116,7 @@ for (const kind of STORE_KINDS) {
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   t.test(`${kind}: the table never holds a usable refresh token, code or user code`, async (t) => {
-    const s = await databaseServices(t, kind, steppableClock());
+    const s = await databaseServices(t, kind, steppableClock(FIXED_START));
     await s.oidcStore.upsert('RefreshToken', 'refresh-secret-value', { jti: 'refresh-secret-value', grantId: 'g' }, 60);
     await s.oidcStore.upsert('AuthorizationCode', 'code-secret-value', { jti: 'code-secret-value', grantId: 'g' }, 60);
     await s.oidcStore.upsert('DeviceCode', 'device-code', { jti: 'device-code', userCode: 'BCDFGHJK' }, 60);
@@ -133,7 +133,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   t.test(`${kind}: a rotation that fails half-way leaves nothing: the old token is not consumed`, async (t) => {
-    const s = await databaseServices(t, kind, steppableClock());
+    const s = await databaseServices(t, kind, steppableClock(FIXED_START));
     await s.oidcStore.upsert('RefreshToken', 'rt-old', { jti: 'rt-old', grantId: 'g1' }, 600);
     const now = new Date();
     const claim = { tokenHash: 'hash-3', clientId: 'c1', createdAt: now, expiresAt: new Date(now.getTime() + 60_000), response: 'r' };
@@ -149,7 +149,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
   });
 
   t.test(`${kind}: a claim without a response (left by an older version that crashed) is taken over`, async (t) => {
-    const s = await databaseServices(t, kind, steppableClock());
+    const s = await databaseServices(t, kind, steppableClock(FIXED_START));
     const now = new Date();
     await s.database.prisma.refreshRotation.create({ data: { tokenHash: 'hash-4', clientId: 'c1', createdAt: now, expiresAt: new Date(now.getTime() + 60_000), response: null } });
     const claim = { tokenHash: 'hash-4', clientId: 'c1', createdAt: now, expiresAt: new Date(now.getTime() + 60_000), response: 'r' };

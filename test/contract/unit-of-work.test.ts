@@ -5,7 +5,7 @@ import { resetPassword } from '../../src/accounts/password-reset.ts';
 import { verifyEmail } from '../../src/accounts/verify-email.ts';
 import { banDependencies, banUser } from '../../src/admin/bans.ts';
 import { createResource } from '../../src/admin/resources.ts';
-import { steppableClock } from '../helpers/clock.ts';
+import { FIXED_START, steppableClock } from '../helpers/clock.ts';
 import { DATABASE_KINDS } from '../helpers/databases.ts';
 import { databaseServices } from '../helpers/stores.ts';
 
@@ -18,7 +18,7 @@ const dropped = () => Promise.reject(new Error('connection terminated'));
 
 for (const kind of DATABASE_KINDS) {
   t.test(`${kind}: a password reset that cannot revoke the sessions did not happen; its link still works`, async (t) => {
-    const s = await databaseServices(t, kind, steppableClock());
+    const s = await databaseServices(t, kind, steppableClock(FIXED_START));
     const user = await createUser(s, { email: 'dee@example.com', password: PASSWORD, verified: true });
     const token = await issueOneTimeToken(s.accounts, user.id, 'reset_password');
     const failing = { ...s.accounts, revokeSessions: dropped };
@@ -29,7 +29,7 @@ for (const kind of DATABASE_KINDS) {
   });
 
   t.test(`${kind}: an email confirmation that cannot be audited did not happen; its link still works`, async (t) => {
-    const s = await databaseServices(t, kind, steppableClock());
+    const s = await databaseServices(t, kind, steppableClock(FIXED_START));
     const user = await createUser(s, { email: 'eve@example.com', password: PASSWORD, verified: false });
     const token = await issueOneTimeToken(s.accounts, user.id, 'verify_email');
     await t.rejects(verifyEmail({ ...s.accounts, audit: { record: dropped } }, token), { message: 'connection terminated' });
@@ -38,7 +38,7 @@ for (const kind of DATABASE_KINDS) {
   });
 
   t.test(`${kind}: an admin operation whose audit row cannot be written did not happen`, async (t) => {
-    const s = await databaseServices(t, kind, steppableClock());
+    const s = await databaseServices(t, kind, steppableClock(FIXED_START));
     const failingAudit = { record: dropped };
     const deps = { resources: s.resources, clients: s.clients, audit: failingAudit, clock: s.clock, atomically: s.atomically };
     await t.rejects(createResource(deps, { audience: 'https://orders.example.com', scope: 'read' }), { message: 'connection terminated' });

@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import t from 'tap';
 import { cli } from '../helpers/cli.ts';
+import { systemClock } from '../../src/lib/clock.ts';
 import { steppableClock } from '../helpers/clock.ts';
 import { defenseCluster, REDIRECT } from '../helpers/defense.ts';
 import { PASSWORD, registerApi, registerClient } from '../helpers/fixtures.ts';
@@ -67,7 +68,8 @@ t.test('a ban during an active session: refresh fails at once, introspection say
 });
 
 t.test('100 consecutive failures disable the password; the mailed reset restores access', async (t) => {
-  const clock = steppableClock();
+  // Wall time: the in-process server's oidc-provider and its keyring (seeded a day back) measure real time.
+  const clock = steppableClock(systemClock.now());
   const { first: gh, configs, audit, victim } = await defenseCluster(t, { kind: 'sqlite', clock });
   let ip = 0;
   const attacker = () => new UserAgent({ 'x-forwarded-for': `198.18.${Math.floor(ip / 200)}.${(ip++ % 200) + 1}` });
@@ -132,7 +134,9 @@ t.test('client authentication failures are throttled per client and IP', async (
 });
 
 t.test('signups and reset requests are limited per IP; IP bans refuse everything but health checks', async (t) => {
-  const { first: gh, configs, victim } = await defenseCluster(t, { kind: 'sqlite' });
+  // Starts at wall time: the CLI is another process and stamps its bans with the system clock.
+  const clock = steppableClock(systemClock.now());
+  const { first: gh, configs, victim } = await defenseCluster(t, { kind: 'sqlite', clock });
   const signup = (i: number, ip: string) =>
     fetch(`${gh.issuer}/account/signup`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify({ email: `new${i}@example.com`, password: 'a perfectly fine passphrase' }) });
   const statuses: number[] = [];
@@ -147,7 +151,7 @@ t.test('signups and reset requests are limited per IP; IP bans refuse everything
 
   const vars = { DATABASE_URL: gh.config.databaseUrl, KEYS_DIR: gh.config.keysDir, LOG_LEVEL: 'silent' };
   t.equal((await cli(['ips', 'ban', '203.0.113.0/24', '--for', '1h', '--reason', 'scanner'], vars, gh.config.dataDir)).code, 0);
-  await new Promise((r) => setTimeout(r, 2100)); // the ban list is cached for two seconds
+  clock.advance(3); // the ban list is cached for two seconds
   const banned = { 'x-forwarded-for': '203.0.113.99' };
   t.equal((await fetch(`${gh.issuer}/.well-known/openid-configuration`, { headers: banned })).status, 403, 'protocol endpoints');
   t.equal((await fetch(`${gh.issuer}/token`, { method: 'POST', headers: banned })).status, 403, 'token endpoint');
@@ -161,7 +165,7 @@ t.test('signups and reset requests are limited per IP; IP bans refuse everything
   const listed = await cli(['ips', 'list', '--json'], vars, gh.config.dataDir);
   t.same(listed.json().map((b: { ip: string }) => b.ip), ['203.0.113.0/24']);
   t.equal((await cli(['ips', 'unban', '203.0.113.0/24'], vars, gh.config.dataDir)).code, 0);
-  await new Promise((r) => setTimeout(r, 2100));
+  clock.advance(3);
   t.equal((await fetch(`${gh.issuer}/.well-known/openid-configuration`, { headers: banned })).status, 200, 'unbanned');
   t.equal((await cli(['ips', 'ban', 'not-an-ip'], vars, gh.config.dataDir)).code, 1);
 });

@@ -4,13 +4,15 @@ import { defenseCluster, REDIRECT } from '../helpers/defense.ts';
 import { PASSWORD } from '../helpers/fixtures.ts';
 import { attemptLogin } from '../helpers/login.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
+import { systemClock } from '../../src/lib/clock.ts';
 
 // Small limits: the password is disabled after 6 failures; no temporary lock gets in the way.
 const DISABLE_AFTER = 6;
 const env = { PASSWORD_DISABLE_AFTER: String(DISABLE_AFTER), ACCOUNT_LOCK_AFTER: '1000' };
 
 t.test('no lockout button: failures from elsewhere disable the password for unknown browsers only', async (t) => {
-  const clock = steppableClock();
+  // Wall time: the in-process server's oidc-provider and its keyring (seeded a day back) measure real time.
+  const clock = steppableClock(systemClock.now());
   const { configs, audit, victim } = await defenseCluster(t, { kind: 'sqlite', env, clock });
   const login = (ua: UserAgent, password: string) => attemptLogin(configs[0]!, REDIRECT, ua, victim.email, password);
   // One answer that is not "wait": a 429 is waited out on the test clock (per-device delays).

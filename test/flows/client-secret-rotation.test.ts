@@ -5,6 +5,7 @@ import { buildTestApp } from '../helpers/build-app.ts';
 import { steppableClock } from '../helpers/clock.ts';
 import { registerApi, registerClient } from '../helpers/fixtures.ts';
 import { basic, postForm } from '../helpers/tokens.ts';
+import { systemClock } from '../../src/lib/clock.ts';
 
 /**
  * When a rotated-out secret stops working is decided by the server's clock: a steppable test clock,
@@ -17,7 +18,8 @@ const rotate = (s: Services, id: string, overlapSeconds?: number) =>
   rotateClientSecret({ clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock, atomically: s.atomically }, id, overlapSeconds === undefined ? {} : { overlapSeconds });
 
 t.test('the replaced secret works until the overlap ends, then only the new one', async (t) => {
-  const clock = steppableClock();
+  // Wall time: the in-process server's oidc-provider and its keyring (seeded a day back) measure real time.
+  const clock = steppableClock(systemClock.now());
   const gh = await buildTestApp(t, { listen: true, clock });
   await registerApi(gh.services, API, 'orders:read');
   const job = await registerClient(gh.services, { name: 'job', grants: ['client_credentials'], resources: [API] });
@@ -41,7 +43,8 @@ t.test('the replaced secret works until the overlap ends, then only the new one'
 });
 
 t.test('rotating again during an overlap keeps only the newest old secret', async (t) => {
-  const clock = steppableClock();
+  // Wall time: the in-process server's oidc-provider and its keyring (seeded a day back) measure real time.
+  const clock = steppableClock(systemClock.now());
   const gh = await buildTestApp(t, { listen: true, clock });
   await registerApi(gh.services, API, 'orders:read');
   const job = await registerClient(gh.services, { name: 'job', grants: ['client_credentials'], resources: [API] });

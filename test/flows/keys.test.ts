@@ -6,6 +6,7 @@ import { buildTestApp } from '../helpers/build-app.ts';
 import { cli } from '../helpers/cli.ts';
 import { registerApi, registerClient } from '../helpers/fixtures.ts';
 import { basic, postForm } from '../helpers/tokens.ts';
+import { systemClock } from '../../src/lib/clock.ts';
 
 const API = 'https://api.example.com';
 
@@ -127,7 +128,8 @@ t.test('a broken keyring on disk: the running server keeps its last good keys an
 
 t.test('automatic rotation: when due, exactly one of two instances rotates', async (t) => {
   const { steppableClock } = await import('../helpers/clock.ts');
-  const clock = steppableClock();
+  // Wall time: the in-process server's oidc-provider and its keyring (seeded a day back) measure real time.
+  const clock = steppableClock(systemClock.now());
   const env = { KEY_ROTATION_INTERVAL: '30d', KEY_PREPUBLISH: '1h' };
   const first = await buildTestApp(t, { clock, env });
   const second = await buildTestApp(t, { clock, env, keysDir: first.config.keysDir, databaseUrl: first.config.databaseUrl });

@@ -6,12 +6,14 @@ import { createVerifiedUser, PASSWORD, registerApi, registerClient } from '../he
 import { relyingParty, signIn, startAuthorization } from '../helpers/relying-party.ts';
 import { basic, postForm } from '../helpers/tokens.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
+import { systemClock } from '../../src/lib/clock.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const API = 'https://orders.example.com';
 
 async function setup(t: Test, kind: 'sqlite' | 'postgres', env: Record<string, string> = {}) {
-  const clock = steppableClock();
+  // Wall time: the in-process server's oidc-provider and its keyring (seeded a day back) measure real time.
+  const clock = steppableClock(systemClock.now());
   const gh = await buildTestApp(t, { listen: true, kind, clock, env });
   await registerApi(gh.services, API, 'orders:read');
   const client = await registerClient(gh.services, { name: 'Shop', redirectUris: [REDIRECT], grants: ['authorization_code', 'refresh_token'], resources: [API] });

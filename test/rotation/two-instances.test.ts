@@ -15,14 +15,15 @@ import { waitUntil } from '../helpers/wait-until.ts';
  *
  * The rule under test: the pre-publication window must outlast the resource servers' refetch
  * cooldown plus the instances' reload interval. It is checked at a smaller scale than production's
- * (jose's 30 s default cooldown, KEY_PREPUBLISH 1 h): a 3 s cooldown and a 10 s window, so the
- * rotation takes seconds instead of half a minute. The broken procedure (no pre-publication) is
+ * (jose's 30 s default cooldown, KEY_PREPUBLISH 1 h): a 1 s cooldown and a 5 s window, so the
+ * pre-publication takes seconds instead of an hour (the wait for the old key's removal is the
+ * shortest token lifetime Gatehouse allows, 30 s, plus CLOCK_SKEW). The broken procedure (no pre-publication) is
  * shown with jose's default cooldown, which outlasts the rotation command even on a slow machine.
  */
 const API = 'https://orders.example.com';
-const COOLDOWN_MS = 3_000;
-// Well over the 3 s cooldown plus the 1 s reload interval, with room for a loaded machine.
-const PREPUBLISH = 10;
+const COOLDOWN_MS = 1_000;
+// Over the 1 s cooldown plus the 1 s reload interval, with 3 s of room for a loaded machine.
+const PREPUBLISH = 5;
 /** Hang guards for things that happen in real time in the instances; never speed checks. */
 const SOON_MS = 60_000;
 

@@ -12,13 +12,14 @@ import { installShopApi } from '../helpers/verifier-package.ts';
  * restart — because the verifier refetches the JWKS when it meets an unknown kid, at most once per
  * cooldown; the pre-publication window must outlast that cooldown. The rule is checked at a smaller
  * scale than production's (the verifier's 30 s default cooldown, KEY_PREPUBLISH 1 h): the service
- * runs with a 3 s cooldown (JWKS_COOLDOWN_MS) and the window is 10 s, so the test waits seconds,
+ * runs with a 1 s cooldown (JWKS_COOLDOWN_MS) and the window is 5 s, so the test waits seconds,
  * not half a minute. With the default cooldown this test fails: the new kid arrives within 30 s of
  * the service's first fetch.
  */
 const SHOP = 'https://shop.example.com';
-const COOLDOWN_MS = 3_000;
-const PREPUBLISH = 10;
+const COOLDOWN_MS = 1_000;
+// Over the 1 s cooldown plus the 1 s reload interval, with 3 s of room for a loaded machine.
+const PREPUBLISH = 5;
 /** How long after its scheduled activation the new key may take to sign: a hang guard only. */
 const SWITCH_DEADLINE_MS = 30_000;
 

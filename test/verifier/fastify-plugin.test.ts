@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import t, { type Test } from 'tap';
 import { createVerifier, gatehouseAuth, requireScope, requireToken, VerifierOptionsError } from '../../src/verifier/index.ts';
-import { steppableClock } from '../helpers/clock.ts';
+import { FIXED_START, steppableClock } from '../helpers/clock.ts';
 import { accessToken, API, startFakeIssuer, testKey } from '../helpers/fake-issuer.ts';
 
 /** The fastify plugin through app.inject(): request.auth, the guards, and the 401/403/503 answers. */
@@ -10,7 +10,7 @@ async function setup(t: Test) {
   const fake = await startFakeIssuer(t);
   const key = await testKey();
   fake.published = [key.jwk];
-  const clock = steppableClock();
+  const clock = steppableClock(FIXED_START);
   const app = Fastify();
   t.teardown(() => app.close());
   await app.register(gatehouseAuth, { issuer: fake.issuer, audience: API, clock, realm: 'orders' });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { readKeyring, KeyringError } from '../../../src/keys/keyring-files.ts';
 import { loadOrCreateKeyring } from '../../../src/keys/load-keyring.ts';
+import { FIXED_START } from '../../helpers/clock.ts';
 import { seedKeyring } from '../../helpers/keys.ts';
 import { tempDir } from '../../helpers/temp-dir.ts';
 
@@ -18,10 +19,10 @@ t.test('a good keyring loads; an empty folder is created with one key per algori
   const loaded = await readKeyring(dir);
   t.equal(loaded?.manifest.keys.length, 2);
   const empty = join(await tempDir(t), 'fresh');
-  const created = await loadOrCreateKeyring(empty, { now: () => new Date() });
+  const created = await loadOrCreateKeyring(empty, { now: () => FIXED_START });
   t.equal(created.created, true);
   t.same(created.manifest.keys.map((k) => k.alg).sort(), ['ES256', 'RS256']);
-  const again = await loadOrCreateKeyring(empty, { now: () => new Date() });
+  const again = await loadOrCreateKeyring(empty, { now: () => FIXED_START });
   t.equal(again.created, false, 'the second start reads it');
 });
 

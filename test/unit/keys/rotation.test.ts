@@ -3,8 +3,9 @@ import type { PrivateJwk } from '../../../src/keys/generate-key.ts';
 import type { Manifest } from '../../../src/keys/keyring-files.ts';
 import { jwksMaxAge, needsReplacement, planPrune, planRevocation, planRotation, rotationDue } from '../../../src/keys/rotation.ts';
 import { keyState, nextChangeAt, signingKey, type KeyEntry } from '../../../src/keys/schedule.ts';
+import { FIXED_START } from '../../helpers/clock.ts';
 
-const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+const T0 = FIXED_START.getTime();
 const at = (s: number) => new Date(T0 + s * 1000);
 const iso = (s: number) => at(s).toISOString();
 const entry = (kid: string, alg: 'ES256' | 'RS256', published: number, activates: number, retires: number | null = null, removed: number | null = null): KeyEntry => ({

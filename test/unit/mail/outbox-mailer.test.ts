@@ -51,7 +51,7 @@ t.test('a line break in a header is refused before anything is written', async (
   await t.rejects(mailer.send({ to: 'ann@example.com\r\nBcc: all@example.com', subject: 'x', text: 'y' }), /line break/);
   await t.rejects(mailer.send({ to: 'ann@example.com', subject: 'Hi\nBcc: all@example.com', text: 'y' }), /line break/);
   await t.rejects(readdir(dir), { code: 'ENOENT' }, 'nothing written');
-  t.throws(() => formatMessage('Evil <a@b.c>\r\nBcc: x@y.z', { to: 'ann@example.com', subject: 's', text: 't' }, new Date()), /line break/);
+  t.throws(() => formatMessage('Evil <a@b.c>\r\nBcc: x@y.z', { to: 'ann@example.com', subject: 's', text: 't' }, FIXED_START), /line break/);
 });
 
 t.test('a non-ASCII subject is an RFC 2047 encoded-word; the body stays UTF-8 with CRLF', async (t) => {

@@ -1,5 +1,5 @@
 import type { Clock } from '../lib/clock.js';
-import type { ResourceRepository } from './records.js';
+import type { ResourceRepository } from '../clients/records.js';
 
 export const ADMIN_SCOPE = 'gatehouse:admin';
 

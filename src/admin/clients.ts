@@ -4,7 +4,7 @@ import type { UnitOfWork } from '../lib/unit-of-work.js';
 import { sha256 } from '../lib/digest.js';
 import { randomToken } from '../lib/random.js';
 import type { AuditLog } from '../observability/audit.js';
-import { GRANTS, type ClientAuthMethod, type ClientRecord, type ClientRepository, type GrantType, type ResourceRepository } from './records.js';
+import { GRANTS, type ClientAuthMethod, type ClientRecord, type ClientRepository, type GrantType, type ResourceRepository } from '../clients/records.js';
 import { parseAudience, parseRedirectUri, parseScopes } from './validate.js';
 
 export interface CreateClientInput {

@@ -3,10 +3,10 @@ import { notFound } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { KeyringMissing, pruneKeys, revokeKey, rotateKeys, UnknownKid } from '../keys/keyring-ops.js';
 import { readKeyring, type Manifest } from '../keys/keyring-files.js';
-import type { RotationTiming } from '../keys/rotation.js';
+import { rotationTiming } from '../keys/key-runtime.js';
 import { keyState, nextChangeAt, type KeyState } from '../keys/schedule.js';
 import type { AuditLog } from '../observability/audit.js';
-import type { ResourceRepository } from './records.js';
+import type { ResourceRepository } from '../clients/records.js';
 
 export interface KeyView {
   kid: string;
@@ -28,16 +28,6 @@ export interface KeyDeps {
 
 export function keyViews(manifest: Manifest, now: Date): KeyView[] {
   return manifest.keys.map((e) => ({ kid: e.kid, alg: e.alg, use: e.use, state: keyState(e, now), published_at: e.published_at, activates_at: e.activates_at, retires_at: e.retires_at, removed_at: e.removed_at }));
-}
-
-/**
- * How long a retired key must stay published: the longest lifetime of any token it can have signed
- * (access tokens, including an API's own TTL, and ID tokens) plus the clock skew we tolerate.
- */
-export async function rotationTiming(deps: Pick<KeyDeps, 'config' | 'resources'>, immediately: boolean): Promise<RotationTiming> {
-  const apiTtls = (await deps.resources.list()).map((r) => r.accessTokenTtl ?? 0);
-  const longest = Math.max(deps.config.accessTokenTtl, deps.config.idTokenTtl, ...apiTtls);
-  return { prepublish: immediately ? 0 : deps.config.keyPrepublish, keepRetired: longest + deps.config.clockSkew };
 }
 
 async function manifestOf(dir: string): Promise<Manifest> {

@@ -3,7 +3,7 @@ import type { Clock } from '../lib/clock.js';
 import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { AuditLog } from '../observability/audit.js';
 import { ADMIN_SCOPE } from './admin-resource.js';
-import type { ClientRepository, ResourceChanges, ResourceRecord, ResourceRepository } from './records.js';
+import type { ClientRepository, ResourceChanges, ResourceRecord, ResourceRepository } from '../clients/records.js';
 import { parseAudience, parseScopes } from './validate.js';
 
 export interface ResourceView {

@@ -1,5 +1,5 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { ClientRecord } from '../admin/records.js';
+import type { ClientRecord } from '../clients/records.js';
 import { guarded } from './engine-errors.js';
 import { activeHold } from './held-writes.js';
 import type { OidcPayload, OidcStore } from './oidc-store.js';

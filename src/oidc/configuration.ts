@@ -1,5 +1,5 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
-import type { ResourceRepository } from '../admin/records.js';
+import type { ResourceRepository } from '../clients/records.js';
 import type { UserRepository } from '../accounts/users.js';
 import type { Config } from '../config/schema.js';
 import { epochSeconds, type Clock } from '../lib/clock.js';

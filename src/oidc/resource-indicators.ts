@@ -1,5 +1,5 @@
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
-import type { ResourceRepository } from '../admin/records.js';
+import type { ResourceRepository } from '../clients/records.js';
 import { RESOURCES_PROPERTY, SCOPE_PROPERTY } from './adapter.js';
 import { guarded } from './engine-errors.js';
 

@@ -1,4 +1,4 @@
-import type { ClientAuthMethod, ClientRecord, ClientRepository, GrantType, ResourceRecord, ResourceRepository } from '../admin/records.js';
+import type { ClientAuthMethod, ClientRecord, ClientRepository, GrantType, ResourceRecord, ResourceRepository } from '../clients/records.js';
 import type { DatabaseKind } from '../config/schema.js';
 import type { Db } from './database.js';
 import type { Client as ClientRow } from './generated/sqlite/client.js';

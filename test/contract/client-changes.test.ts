@@ -1,7 +1,7 @@
 import t from 'tap';
 import { rotateClientSecret, updateClient } from '../../src/admin/clients.ts';
 import { updateResource } from '../../src/admin/resources.ts';
-import type { ClientRecord } from '../../src/admin/records.ts';
+import type { ClientRecord } from '../../src/clients/records.ts';
 import { sha256 } from '../../src/lib/digest.ts';
 import type { Services } from '../../src/services.ts';
 import { steppableClock, FIXED_START } from '../helpers/clock.ts';

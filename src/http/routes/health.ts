@@ -71,3 +71,25 @@ function describe(err: unknown): string {
   const text = e?.code && /^[A-Z_0-9]+$/.test(e.code) ? e.code : (e?.message ?? 'unavailable');
   return text.split('\n')[0]!.replace(/postgres(ql)?:\/\/\S+/gi, '[database url]').slice(0, 200);
 }
+
+/**
+ * What makes an instance ready: the database answers, each signing algorithm has an active key, and
+ * (degraded, still serving) the keyring on disk was not refused at its last reload.
+ */
+export function readinessChecks(deps: {
+  database: { ping(): Promise<unknown> };
+  keys: { missingSigningAlgs(): readonly string[]; problem(): string | undefined };
+}): ReadinessCheck[] {
+  return [
+    { name: 'database', check: async () => void (await deps.database.ping()) },
+    {
+      name: 'keys',
+      check: async () => {
+        const missing = deps.keys.missingSigningAlgs();
+        if (missing.length > 0) throw new Error(`no active signing key for ${missing.join(', ')}`);
+      },
+    },
+    // A keyring on disk refused at reload: still serving, on the last good key set.
+    { name: 'keyring', check: async () => deps.keys.problem() && `last good key set in use; refused ${deps.keys.problem()}` },
+  ];
+}

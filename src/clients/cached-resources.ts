@@ -1,3 +1,4 @@
+import type { Clock } from '../lib/clock.js';
 import type { ResourceRecord, ResourceRepository } from './records.js';
 
 /**
@@ -5,7 +6,8 @@ import type { ResourceRecord, ResourceRepository } from './records.js';
  * scopes or TTL, reach every instance within that time. Clients are deliberately not cached — a
  * deleted client must stop at once — and an API cannot be deleted while a client uses it.
  */
-export function cachedResources(repo: ResourceRepository, ttlMs: number, now: () => number = Date.now): ResourceRepository {
+export function cachedResources(repo: ResourceRepository, ttlMs: number, clock: Clock): ResourceRepository {
+  const now = () => clock.now().getTime();
   const cache = new Map<string, { at: number; value: Promise<ResourceRecord | undefined> }>();
   const forget = () => cache.clear();
   return {

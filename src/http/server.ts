@@ -1,0 +1,133 @@
+import cookie from '@fastify/cookie';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { ensureAdminResource } from '../admin/admin-resource.js';
+import type { KeyRuntime } from '../keys/key-runtime.js';
+import { createOwnTokenVerifier } from '../keys/own-token-verifier.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Engine } from '../oidc/engine.js';
+import type { Services } from '../services.js';
+import { errorHandlerPlugin, sendErrorPage } from './plugins/error-handler.js';
+import { ipBanPlugin } from './plugins/ip-ban.js';
+import { oidcMount } from './plugins/oidc-mount.js';
+import { pageHeadersPlugin } from './plugins/page-headers.js';
+import { requestLogPlugin } from './plugins/request-log.js';
+import { strictInput } from './plugins/strict-input.js';
+import { REQUEST_ID_HEADER, requestId } from './request-id.js';
+import { accountRoutes } from './routes/account.js';
+import { adminRoutes } from './routes/admin.js';
+import { assetRoutes } from './routes/assets.js';
+import { healthRoutes, readinessChecks } from './routes/health.js';
+import { interactionRoutes } from './routes/interaction.js';
+import { metricsRoutes } from './routes/metrics.js';
+
+/** Largest request body fastify parses (forms and JSON are small; a 1 MB body is an attack). */
+const BODY_LIMIT = 64 * 1024;
+/** Largest form a page posts (an email and a password fit many times over). */
+const FORM_LIMIT = 16 * 1024;
+
+/** The fastify instance with the limits that keep slow or greedy clients from holding it. */
+export function createHttpServer(config: Readonly<Config>, logger: Logger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One access-log line per request comes from requestLogPlugin instead of fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    // X-Request-Id in (when acceptable) and out; the id is in every log line of the request.
+    requestIdHeader: false,
+    genReqId: (request) => requestId(request.headers[REQUEST_ID_HEADER]),
+    bodyLimit: BODY_LIMIT,
+    // Client IPs come from the socket unless TRUST_PROXY names the proxies (docs/security.md, ASVS 4.1.3).
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 200 },
+    // A client that sends its headers or body a byte at a time must not hold a socket for ever: Node
+    // answers 408 and closes once headersTimeout / requestTimeout pass (checked every second, not
+    // every 30 s as by default); an idle keep-alive socket closes after keepAliveTimeout; a socket
+    // that stops moving while we write closes after connectionTimeout.
+    requestTimeout: config.httpRequestTimeout * 1000,
+    connectionTimeout: config.httpRequestTimeout * 1000,
+    keepAliveTimeout: config.httpKeepAliveTimeout * 1000,
+    http: {
+      requestTimeout: config.httpRequestTimeout * 1000,
+      headersTimeout: config.httpHeadersTimeout * 1000,
+      connectionsCheckingInterval: 1000,
+    },
+  });
+  // Beyond this many open sockets, new ones are closed on arrival (slow clients cannot exhaust file
+  // descriptors and memory).
+  app.server.maxConnections = config.httpMaxConnections;
+  return app;
+}
+
+export interface SurfaceDeps {
+  config: Readonly<Config>;
+  database: { ping(): Promise<unknown> };
+  services: Services;
+  keys: KeyRuntime;
+  engine: Engine;
+  metrics: Metrics;
+  clock: Clock;
+}
+
+/**
+ * Everything the server answers: health and metrics, the sign-in pages, the account API, the admin
+ * API and, last, the protocol engine. Pages answer errors as pages; the APIs as JSON.
+ */
+export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps): Promise<void> {
+  const { config, services, keys, engine, metrics, clock } = deps;
+  const secrets = config.secrets!;
+  const secureCookies = config.issuer.startsWith('https:');
+  const limits = { guard: services.guard, audit: services.audit, metrics };
+
+  // Cookie parsing and serialising only; our cookies are signed by their own code (device, CSRF) or
+  // by oidc-provider (sessions, interactions).
+  await app.register(cookie);
+  await app.register(errorHandlerPlugin);
+  await app.register(requestLogPlugin, { metrics });
+  await app.register(pageHeadersPlugin);
+  await app.register(ipBanPlugin, { guard: services.guard });
+  await app.register(healthRoutes(readinessChecks({ database: deps.database, keys })));
+  await app.register(metricsRoutes(metrics, config.metricsToken));
+  await app.register(assetRoutes);
+  await app.register(async (pages) => {
+    await pages.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
+    pages.setErrorHandler((error, request, reply) => sendErrorPage(request, reply, error));
+    await pages.register(
+      interactionRoutes({
+        interactions: engine.interactions,
+        accounts: services.accounts,
+        login: {
+          users: services.users,
+          hasher: services.hasher,
+          clock,
+          requireEmailVerification: config.requireEmailVerification,
+          guard: services.guard,
+          settings: config.guard,
+          audit: services.audit,
+          mailer: services.mailer,
+          background: services.background,
+          issuer: config.issuer,
+        },
+        limits,
+        audit: services.audit,
+        metrics,
+        secrets,
+        secureCookies,
+      }),
+    );
+  });
+  await app.register(async (account) => {
+    await account.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
+    await account.register(accountRoutes({ accounts: services.accounts, limits, metrics, secrets, secureCookies }));
+  });
+  await ensureAdminResource(services.resources, config.issuer, clock);
+  const verifyOwnToken = createOwnTokenVerifier(config.issuer, () => keys.current(), () => clock.now(), (kid) => keys.keyUsable(kid));
+  await app.register(async (admin) => {
+    await admin.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
+    await admin.register(adminRoutes({ services, issuer: config.issuer, verifyOwnToken, reloadKeys: () => keys.reload() }));
+  });
+  await app.register(oidcMount(engine.providers, { issuer: config.issuer }));
+}

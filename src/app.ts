@@ -12,6 +12,7 @@ import { pageHeadersPlugin } from './http/plugins/page-headers.js';
 import { REQUEST_ID_HEADER, requestId } from './http/request-id.js';
 import { requestLogPlugin } from './http/plugins/request-log.js';
 import { strictInput } from './http/plugins/strict-input.js';
+import { tracingPlugin } from './http/plugins/tracing.js';
 import { accountRoutes } from './http/routes/account.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -31,6 +32,7 @@ import { keyState, nextChangeAt, signingKey, SIGNING_ALGS } from './keys/schedul
 import type { Clock } from './lib/clock.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Logger } from './observability/logger.js';
+import type { Trace } from './observability/tracing.js';
 import { createProvider } from './oidc/create-provider.js';
 import { createInteractions } from './oidc/interactions.js';
 import { createProviderHost, type ProviderHost } from './oidc/provider-host.js';
@@ -42,6 +44,8 @@ export interface AppDependencies {
   db: Database;
   logger: Logger;
   clock: Clock;
+  /** Tracing on (observability/tracing.ts): request spans here, password spans in the services. */
+  trace?: Trace;
 }
 
 export interface Gatehouse {
@@ -182,6 +186,8 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
   // descriptors and memory).
   app.server.maxConnections = config.httpMaxConnections;
 
+  // First of all: the request span must exist before any hook or route is added (it wraps them).
+  if (deps.trace) await app.register(await tracingPlugin());
   // Cookie parsing and serialising only; our cookies are signed by their own code (device, CSRF) or
   // by oidc-provider (sessions, interactions).
   await app.register(cookie);

@@ -261,6 +261,9 @@ t.test(`${DEFAULT_KIND}: an incoming traceparent is continued, and SIGTERM sends
   });
   const answer = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
   t.equal(res.status, 200, `client credentials token (${answer.error ?? 'ok'} ${answer.error_description ?? ''})`);
+  const lost = await fetch(`${server.url}/no/such/page?token=tok-4242-lost`);
+  t.equal(lost.status, 404, 'an unknown path is a 404 with tracing on');
+  t.equal((await fetch(`${server.url}/readyz`)).status, 200);
   t.equal(otlp.exports.length, 0, 'nothing exported yet (the batch waits)');
 
   t.equal(await server.stop(), 0, 'SIGTERM: a clean exit');
@@ -271,7 +274,13 @@ t.test(`${DEFAULT_KIND}: an incoming traceparent is continued, and SIGTERM sends
   t.equal(request!.parentSpanId, parentId, "and its parent is the caller's span");
   t.ok(spans.some((s) => s.name.startsWith('db ') && s.traceId === traceId), 'the database spans of that request are in the same trace');
   t.same([...new Set(otlp.exports.flatMap((e) => e.serviceNames))], ['gatehouse-eu'], 'OTEL_SERVICE_NAME names the service');
+  const unmatched = spans.find((s) => s.name === 'GET unmatched');
+  t.ok(unmatched, 'a request no route matches has a span');
+  t.equal(attr(unmatched!, 'url.path'), '/no/such/page', 'with its path, without the query');
+  t.equal(attr(unmatched!, 'http.response.status_code'), 404);
+  t.notOk(spans.some((s) => s.name.includes('/readyz')), 'the readiness probe is not traced');
   const raw = otlp.raw();
+  t.notOk(raw.includes('tok-4242-lost'), 'no query value in the spans');
   t.notOk(raw.includes(String(job.client_secret)), 'no client secret in the spans');
   t.notOk(answer.access_token && raw.includes(answer.access_token), 'no access token in the spans');
 });

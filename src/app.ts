@@ -4,6 +4,7 @@ import { createHttpServer, registerSurfaces } from './http/server.js';
 import { startKeyRuntime, type KeyRuntime } from './keys/key-runtime.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './observability/logger.js';
+import type { Trace } from './observability/tracing.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createEngine } from './oidc/engine.js';
 import type { ProviderHost } from './oidc/provider-host.js';
@@ -17,6 +18,8 @@ export interface AppDependencies {
   db: Database;
   logger: Logger;
   clock: Clock;
+  /** Tracing on (observability/tracing.ts): request spans here, password spans in the services. */
+  trace?: Trace;
 }
 
 export interface Gatehouse {
@@ -40,7 +43,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
   const keys = await startKeyRuntime({ config, clock, resources: services.resources, audit: services.audit, metrics, logger });
   const engine = createEngine({ config, services, keys, pages: protocolPages, metrics, clock, logger });
   const app = createHttpServer(config, logger);
-  await registerSurfaces(app, { config, database: db, services, keys, engine, metrics, clock });
+  await registerSurfaces(app, { config, database: db, services, keys, engine, metrics, clock, trace: deps.trace });
   const sweeper = startSweeper({ stores: services, config, clock, logger });
   app.addHook('onClose', async () => {
     sweeper.stop();

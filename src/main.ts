@@ -4,6 +4,7 @@ import { exitOnUnsupportedRuntime } from './config/runtime.js';
 import { ConfigError } from './errors.js';
 import { systemClock } from './lib/clock.js';
 import { createLogger } from './observability/logger.js';
+import { startTracing } from './observability/tracing.js';
 import { openDatabase } from './persistence/database.js';
 import { migrate } from './persistence/migrate.js';
 
@@ -29,10 +30,13 @@ async function main(): Promise<void> {
   if (report.modified.length > 0) logger.warn({ modified: report.modified }, 'applied migrations changed since they ran');
   if (report.unknown.length > 0) logger.warn({ unknown: report.unknown }, 'database has migrations this version does not know');
 
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, databaseKind: config.databaseKind, logger });
+  // Before the database and the app, which take its `trace` (none when tracing is off: nothing is wrapped).
+  const tracing = await startTracing({ endpoint: config.otelEndpoint, serviceName: config.otelServiceName }, logger);
+  const trace = tracing?.trace;
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, databaseKind: config.databaseKind, logger, trace });
   // Loaded after the configuration is known good, so a bad environment fails fast and quietly.
   const { buildApp } = await import('./app.js');
-  const { app, keys } = await buildApp({ config, db, logger, clock: systemClock });
+  const { app, keys } = await buildApp({ config, db, logger, clock: systemClock, trace });
   // SIGHUP: re-read the keyring now (after `gatehouse keys rotate` on another machine, say).
   process.on('SIGHUP', () => {
     logger.info('SIGHUP: re-reading the keyring');
@@ -54,6 +58,8 @@ async function main(): Promise<void> {
     try {
       await app.close();
       await db.close();
+      // The spans of the last requests are still in the batch: send them before exiting.
+      await tracing?.shutdown();
       clearTimeout(timer);
       logger.info('stopped');
       process.exit(0);

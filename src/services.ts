@@ -6,6 +6,7 @@ import type { Clock } from './lib/clock.js';
 import { createMailer } from './mail/create-mailer.js';
 import { createAuditLog } from './observability/audit.js';
 import type { Logger } from './observability/logger.js';
+import type { Trace } from './observability/tracing.js';
 import type { Database } from './persistence/database.js';
 import { createPrismaAuditStore } from './persistence/prisma-audit.js';
 import { createPrismaClientRepository, createPrismaResourceRepository } from './persistence/prisma-clients.js';
@@ -22,18 +23,20 @@ export interface ServiceDeps {
   db: Database;
   logger: Logger;
   clock: Clock;
+  /** Tracing on (observability/tracing.ts): password hashing and verification become spans. */
+  trace?: Trace;
 }
 
 /**
  * The use-case services over the database, built once; shared by the HTTP app (app.ts) and the CLI
  * (which needs no HTTP). No logic here, only wiring.
  */
-export function buildServices({ config, db, logger, clock }: ServiceDeps) {
+export function buildServices({ config, db, logger, clock, trace }: ServiceDeps) {
   const auditStore = createPrismaAuditStore(db.prisma);
   const audit = createAuditLog(auditStore, logger, clock);
   const users = createPrismaUserRepository(db.prisma, db.kind);
   const oidcStore = createPrismaOidcStore(db.prisma, clock);
-  const hasher = createPasswordHasher({ concurrency: 2 });
+  const hasher = createPasswordHasher({ concurrency: 2, trace });
   const oneTimeTokens = createPrismaOneTimeTokenStore(db.prisma);
   const mailer = createMailer(config, logger, clock);
   const background = createBackgroundTasks((task, err) => logger.error({ err, task }, 'background task failed'));

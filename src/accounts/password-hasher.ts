@@ -1,4 +1,5 @@
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import type { Trace } from '../observability/tracing.js';
 
 /**
  * argon2id with m=19456 KiB, t=2, p=1 (docs/security.md, OWASP). Hashing runs on libuv's thread pool; the
@@ -20,7 +21,8 @@ export interface PasswordHasher {
   pending(): number;
 }
 
-export function createPasswordHasher(options: { concurrency?: number } = {}): PasswordHasher {
+export function createPasswordHasher(options: { concurrency?: number; trace?: Trace } = {}): PasswordHasher {
+  const traced: Trace = options.trace ?? ((_name, _options, work) => work());
   const limit = Math.max(1, options.concurrency ?? 2);
   let running = 0;
   const queue: (() => void)[] = [];
@@ -38,14 +40,18 @@ export function createPasswordHasher(options: { concurrency?: number } = {}): Pa
   // A real hash of a random password, verified against when the account does not exist.
   const decoy = argonHash(crypto.randomUUID(), ARGON2_PARAMS);
 
+  // Spans (when tracing is on) cover the wait for a slot too: a queue shows as a long span. The
+  // decoy verification is a `password.verify` like any other, so a trace does not tell which
+  // accounts exist; no span carries the password or the hash.
   return {
-    hash: (password) => withSlot(() => argonHash(password, ARGON2_PARAMS)),
-    verify: (phc, password) => withSlot(() => argonVerify(phc, password).catch(() => false)),
+    hash: (password) => traced('password.hash', {}, () => withSlot(() => argonHash(password, ARGON2_PARAMS))),
+    verify: (phc, password) => traced('password.verify', {}, () => withSlot(() => argonVerify(phc, password).catch(() => false))),
     needsRehash: (phc) => !phc.startsWith(PHC_PREFIX),
-    burn: async (password) => {
-      const phc = await decoy;
-      await withSlot(() => argonVerify(phc, password).catch(() => false));
-    },
+    burn: (password) =>
+      traced('password.verify', {}, async () => {
+        const phc = await decoy;
+        await withSlot(() => argonVerify(phc, password).catch(() => false));
+      }),
     pending: () => running + queue.length,
   };
 }

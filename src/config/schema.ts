@@ -75,6 +75,12 @@ export interface Config {
   httpKeepAliveTimeout: number;
   /** Open connections accepted at once; further ones are closed on arrival. */
   httpMaxConnections: number;
+  /** OTLP/HTTP collector base URL; null = tracing off (observability/tracing.ts). */
+  otelEndpoint: string | null;
+  /** Headers sent with every export (`key=value,...`), e.g. the collector's credentials. */
+  otelHeaders: string | null;
+  /** `service.name` of the spans. */
+  otelServiceName: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -222,6 +228,26 @@ function mailFrom(raw: string): Parsed<string> {
   // `Name <address>` or a bare address; one line (it becomes a mail header).
   const valid = value.length <= 200 && /^(?:[^<>\x00-\x1f\x7f]{1,100} <[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/.test(value);
   return valid ? ok(value) : problem(`must be an address like "Gatehouse <no-reply@example.com>" (got ${show(raw)})`);
+}
+
+function otelEndpoint(raw: string): Parsed<string | null> {
+  const value = raw.trim();
+  if (value === '') return ok(null);
+  try {
+    const url = new URL(value);
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash) return ok(value);
+  } catch {
+    // fall through
+  }
+  return problem('must be an http(s) URL without a query, e.g. http://127.0.0.1:4318 (the collector\'s OTLP/HTTP port)');
+}
+
+/** The W3C Baggage-like list the OpenTelemetry exporters read: `key=value` pairs, comma-separated. */
+function otelHeaders(raw: string): Parsed<string | null> {
+  const value = raw.trim();
+  if (value === '') return ok(null);
+  const valid = value.split(',').every((pair) => /^\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+\s*=\s*\S.*$/.test(pair));
+  return valid ? ok(value) : problem('must be key=value pairs separated by commas, e.g. authorization=Bearer%20abc');
 }
 
 const field = <K extends keyof Config>(f: Field<K>): Field<K> => f;
@@ -432,5 +458,21 @@ export const FIELDS = [
     key: 'metricsToken', variable: 'METRICS_TOKEN', defaultText: '(unset: /metrics is open)',
     description: 'bearer token that /metrics requires (Authorization: Bearer <token>); at least 32 characters',
     secret: true, defaultValue: () => null, parse: metricsToken,
+  }),
+  field({
+    key: 'otelEndpoint', variable: 'OTEL_EXPORTER_OTLP_ENDPOINT', defaultText: '(unset: tracing off)',
+    description: 'OpenTelemetry collector (OTLP over HTTP, JSON); spans go to $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces',
+    secret: true, defaultValue: () => null, parse: otelEndpoint,
+  }),
+  field({
+    key: 'otelHeaders', variable: 'OTEL_EXPORTER_OTLP_HEADERS', defaultText: '(none)',
+    description: 'headers sent with every export, key=value pairs separated by commas (e.g. the collector\'s credentials)',
+    secret: true, defaultValue: () => null, parse: otelHeaders,
+  }),
+  field({
+    key: 'otelServiceName', variable: 'OTEL_SERVICE_NAME', defaultText: 'gatehouse',
+    description: 'service.name of the spans',
+    defaultValue: () => 'gatehouse',
+    parse: (raw) => (raw.trim() && raw.trim().length <= 100 ? ok(raw.trim()) : problem('must be 1 to 100 characters')),
   }),
 ] as const satisfies readonly Field[];

@@ -7,6 +7,7 @@ import { createOwnTokenVerifier } from '../keys/own-token-verifier.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Trace } from '../observability/tracing.js';
 import type { Engine } from '../oidc/engine.js';
 import type { Services } from '../services.js';
 import { errorHandlerPlugin, sendErrorPage } from './plugins/error-handler.js';
@@ -15,6 +16,7 @@ import { oidcMount } from './plugins/oidc-mount.js';
 import { pageHeadersPlugin } from './plugins/page-headers.js';
 import { requestLogPlugin } from './plugins/request-log.js';
 import { strictInput } from './plugins/strict-input.js';
+import { tracingPlugin } from './plugins/tracing.js';
 import { REQUEST_ID_HEADER, requestId } from './request-id.js';
 import { accountRoutes } from './routes/account.js';
 import { adminRoutes } from './routes/admin.js';
@@ -70,6 +72,7 @@ export interface SurfaceDeps {
   engine: Engine;
   metrics: Metrics;
   clock: Clock;
+  trace?: Trace;
 }
 
 /**
@@ -82,6 +85,8 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
   const secureCookies = config.issuer.startsWith('https:');
   const limits = { guard: services.guard, audit: services.audit, metrics };
 
+  // First of all: the request span must exist before any hook or route is added (it wraps them).
+  if (deps.trace) await app.register(await tracingPlugin());
   // Cookie parsing and serialising only; our cookies are signed by their own code (device, CSRF) or
   // by oidc-provider (sessions, interactions).
   await app.register(cookie);

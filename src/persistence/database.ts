@@ -4,9 +4,11 @@ import type { DatabaseKind } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { Logger } from '../observability/logger.js';
+import type { Trace } from '../observability/tracing.js';
 import type { Config as LibSqlConfig } from '@libsql/client';
 import { withAmbientTransactions } from './ambient-transaction.js';
 import { withDatabaseErrors } from './database-errors.js';
+import { withQueryTracing } from './query-tracing.js';
 import type { Prisma, PrismaClient } from './generated/sqlite/client.js';
 import { SQLITE_BUSY_TIMEOUT_MS, withConnectionSettings } from './sqlite-settings.js';
 
@@ -36,12 +38,16 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** SQLite: fail when the file does not exist instead of creating an empty database. */
   mustExist?: boolean;
+  /** Tracing on: a span per query (query-tracing.ts). */
+  trace?: Trace;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const database = options.databaseKind === 'sqlite' ? await openSqlite(options) : await openPostgres(options);
   // Repositories see a failing database as one coded error (503), never as a driver's own error.
-  return { ...database, ...withAmbientTransactions(withDatabaseErrors(database.prisma)) };
+  // With tracing on, every query is a span (query-tracing.ts); off, the client is not wrapped at all.
+  const traced = options.trace ? withQueryTracing(database.prisma, options.databaseKind, options.trace) : database.prisma;
+  return { ...database, ...withAmbientTransactions(withDatabaseErrors(traced)) };
 }
 
 /** The file behind a `file:` URL (configuration has made it absolute). */

@@ -164,3 +164,17 @@ t.test('METRICS_TOKEN: unset means open; a short or malformed token stops the st
   t.match(problems({ METRICS_TOKEN: 'short' }).METRICS_TOKEN, /at least 32/);
   t.match(problems({ METRICS_TOKEN: 'has spaces in it which no bearer token may have' }).METRICS_TOKEN, /only letters/);
 });
+
+t.test('OTEL_*: tracing is off unless an endpoint is set; a bad endpoint or header list stops the start', async (t) => {
+  const off = loadConfig({}, cwd);
+  t.same([off.otelEndpoint, off.otelHeaders, off.otelServiceName], [null, null, 'gatehouse']);
+  const on = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: ' http://collector:4318 ', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20tok3n,x-team=id', OTEL_SERVICE_NAME: 'gatehouse-eu' }, cwd);
+  t.same([on.otelEndpoint, on.otelHeaders, on.otelServiceName], ['http://collector:4318', 'authorization=Bearer%20tok3n,x-team=id', 'gatehouse-eu']);
+  t.match(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }).OTEL_EXPORTER_OTLP_ENDPOINT, /http\(s\) URL/);
+  t.match(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://collector' }).OTEL_EXPORTER_OTLP_ENDPOINT, /http\(s\) URL/);
+  t.match(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/?x=1' }).OTEL_EXPORTER_OTLP_ENDPOINT, /without a query/);
+  t.match(problems({ OTEL_EXPORTER_OTLP_HEADERS: 'just-a-token' }).OTEL_EXPORTER_OTLP_HEADERS, /key=value/);
+  const shown = JSON.stringify(describeConfig(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://u:collectorpw@collector', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20tok3n' }, cwd)));
+  t.notMatch(shown, /collectorpw|tok3n/, 'config check masks the collector credentials');
+  t.match(shown, /"OTEL_SERVICE_NAME":"gatehouse"/);
+});

@@ -1,5 +1,5 @@
 import { domainToASCII, domainToUnicode } from 'node:url';
-import { badRequest } from '../errors.js';
+import { FieldError } from '../errors.js';
 import { isMixedScript, isWholeScriptLatinLookalike } from './scripts.js';
 
 /** What is left after normalisation: one @, a dotted ASCII (punycode) domain, no header injection. */
@@ -22,22 +22,22 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Z}\p{Default_Ignorable_Code
  * - an internationalised domain stored in its ASCII (punycode) form, as DNS and mail use it.
  */
 export function normalizeEmail(raw: unknown): string {
-  if (typeof raw !== 'string') throw badRequest('email: must be a string');
+  if (typeof raw !== 'string') throw new FieldError('email', 'not_a_string', 'must be a string');
   const text = raw.trim().normalize('NFKC').toLowerCase().normalize('NFKC');
-  if (INVISIBLE.test(text)) throw badRequest('email: is not a valid email address (it contains invisible, control or space characters)');
+  if (INVISIBLE.test(text)) throw new FieldError('email', 'invisible_characters', 'is not a valid email address (it contains invisible, control or space characters)');
   const at = text.lastIndexOf('@');
-  if (at <= 0 || text.length > 254) throw badRequest('email: is not a valid email address');
+  if (at <= 0 || text.length > 254) throw new FieldError('email', 'malformed', 'is not a valid email address');
   const local = text.slice(0, at);
   const domain = text.slice(at + 1);
-  if (isMixedScript(local)) throw badRequest('email: the part before @ mixes alphabets (e.g. Latin and Cyrillic letters); write it in one');
-  if (isWholeScriptLatinLookalike(local)) throw badRequest('email: the part before @ is written in letters that imitate Latin ones');
+  if (isMixedScript(local)) throw new FieldError('email', 'mixed_script', 'the part before @ mixes alphabets (e.g. Latin and Cyrillic letters); write it in one');
+  if (isWholeScriptLatinLookalike(local)) throw new FieldError('email', 'lookalike_script', 'the part before @ is written in letters that imitate Latin ones');
   const ascii = domainToASCII(domain);
   const email = `${local}@${ascii}`;
-  if (!ascii || email.length > 254 || !EMAIL.test(email)) throw badRequest('email: is not a valid email address');
+  if (!ascii || email.length > 254 || !EMAIL.test(email)) throw new FieldError('email', 'malformed', 'is not a valid email address');
   // Checked on the Unicode form, so a domain typed as punycode (xn--…) is held to the same rule.
   const labels = domainToUnicode(ascii).split('.');
-  if (labels.some((label) => isMixedScript(label))) throw badRequest('email: a part of the domain mixes alphabets (e.g. Latin and Cyrillic letters)');
-  if (labels.some((label) => isWholeScriptLatinLookalike(label))) throw badRequest('email: a part of the domain is written in letters that imitate Latin ones');
+  if (labels.some((label) => isMixedScript(label))) throw new FieldError('email', 'mixed_script', 'a part of the domain mixes alphabets (e.g. Latin and Cyrillic letters)');
+  if (labels.some((label) => isWholeScriptLatinLookalike(label))) throw new FieldError('email', 'lookalike_script', 'a part of the domain is written in letters that imitate Latin ones');
   return email;
 }
 

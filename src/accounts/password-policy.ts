@@ -1,5 +1,5 @@
 import { dictionary } from '@zxcvbn-ts/language-common';
-import { badRequest } from '../errors.js';
+import { FieldError } from '../errors.js';
 import { normalizePassword } from './normalize.js';
 
 /**
@@ -47,8 +47,8 @@ export function checkPassword(raw: unknown, context: { email?: string } = {}): P
   return undefined;
 }
 
-/** Throws a 400 that says why (`password: <sentence>`) when the password is refused. */
+/** Throws a 400 that says why (field `password`, the problem as its reason) when the password is refused. */
 export function assertAcceptablePassword(raw: unknown, context: { email?: string } = {}): asserts raw is string {
   const problem = checkPassword(raw, context);
-  if (problem) throw badRequest(`password: ${PASSWORD_PROBLEMS[problem]}`);
+  if (problem) throw new FieldError('password', problem, PASSWORD_PROBLEMS[problem]);
 }

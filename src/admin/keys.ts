@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { notFound } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
-import { KeyringMissing, pruneKeys, revokeKey, rotateKeys, UnknownKid } from '../keys/keyring-ops.js';
+import { pruneKeys, revokeKey, rotateKeys } from '../keys/keyring-ops.js';
 import { readKeyring, type Manifest } from '../keys/keyring-files.js';
 import { rotationTiming } from '../keys/key-runtime.js';
 import { keyState, nextChangeAt, type KeyState } from '../keys/schedule.js';
@@ -44,7 +44,7 @@ export async function listSigningKeys(deps: Pick<KeyDeps, 'config' | 'clock'>): 
 
 export async function rotateSigningKeys(deps: KeyDeps, options: { now: boolean }): Promise<{ added: KeyView[]; keys: KeyView[] }> {
   const timing = await rotationTiming(deps, options.now);
-  const result = await translate(() => rotateKeys(deps.config.keysDir, deps.clock, timing));
+  const result = await rotateKeys(deps.config.keysDir, deps.clock, timing);
   const views = keyViews(result.after, deps.clock.now());
   const added = views.filter((v) => result.added.includes(v.kid));
   await deps.audit.record({ type: 'keys.rotated', detail: { added: added.map((k) => ({ kid: k.kid, alg: k.alg, activates_at: k.activates_at })), immediate: options.now } });
@@ -52,22 +52,14 @@ export async function rotateSigningKeys(deps: KeyDeps, options: { now: boolean }
 }
 
 export async function revokeSigningKey(deps: KeyDeps, kid: string): Promise<{ revoked: string; replacement: string | null; keys: KeyView[] }> {
-  const result = await translate(() => revokeKey(deps.config.keysDir, kid, deps.clock));
+  const result = await revokeKey(deps.config.keysDir, kid, deps.clock);
   await deps.audit.record({ type: 'keys.revoked', detail: { kid, replacement: result.replacement ?? null } });
   return { revoked: kid, replacement: result.replacement ?? null, keys: keyViews(result.after, deps.clock.now()) };
 }
 
 export async function pruneSigningKeys(deps: KeyDeps): Promise<{ pruned: string[] }> {
-  const result = await translate(() => pruneKeys(deps.config.keysDir, deps.clock));
+  const result = await pruneKeys(deps.config.keysDir, deps.clock);
   if (result.pruned.length > 0) await deps.audit.record({ type: 'keys.pruned', detail: { kids: result.pruned } });
   return { pruned: result.pruned };
 }
 
-async function translate<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof UnknownKid || err instanceof KeyringMissing) throw notFound(err.message);
-    throw err;
-  }
-}

@@ -18,7 +18,6 @@ export async function withServices<T>(ctx: CommandContext, work: (services: Serv
     throw new AppError(
       'schema_outdated',
       `the database schema is not up to date (${pending.length} migration${pending.length === 1 ? '' : 's'} pending, from ${pending[0]}); run gatehouse migrate first (the server also migrates at start)`,
-      { statusCode: 503, expose: true },
     );
   }
   const db = await openDatabase({ databaseUrl: config.databaseUrl, databaseKind: config.databaseKind, logger: ctx.logger });

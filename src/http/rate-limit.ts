@@ -26,7 +26,7 @@ export function rateLimit(kind: 'signup' | 'reset', deps: RateLimitDeps) {
     if (refusal.started) {
       await deps.audit.record({ type: 'ip.blocked', ...requestContext(request), detail: { reason: `${kind} limit`, retry_after: refusal.retryAfter } });
     }
-    if (refusal.reason === 'ip_banned') throw new AppError('access_denied', 'Requests from this network are blocked.', { statusCode: 403 });
+    if (refusal.reason === 'ip_banned') throw new AppError('access_denied', 'Requests from this network are blocked.');
     throw tooManyRequests(`Too many requests from this network; try again in ${refusal.retryAfter} seconds.`, refusal.retryAfter);
   };
 }

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AppError } from '../errors.js';
 import { randomToken } from '../lib/random.js';
 import type { PrivateJwk } from './generate-key.js';
 import { SIGNING_ALGS, type KeyEntry } from './schedule.js';
@@ -22,12 +23,13 @@ export interface Keyring {
   keys: ReadonlyMap<string, PrivateJwk>;
 }
 
-export class KeyringError extends Error {
+/** A keyring file that cannot be used, named with what is wrong with it. */
+export class KeyringError extends AppError {
   constructor(
     readonly file: string,
     problem: string,
   ) {
-    super(`${file}: ${problem}`);
+    super('keyring_invalid', `${file}: ${problem}`);
     this.name = 'KeyringError';
   }
 }

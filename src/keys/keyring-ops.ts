@@ -1,5 +1,6 @@
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AppError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { generateSigningKey } from './generate-key.js';
 import { readKeyring, writeKeyring, type Keyring, type Manifest } from './keyring-files.js';
@@ -11,9 +12,9 @@ import { SIGNING_ALGS } from './schedule.js';
  * The operator's keyring commands (CLI `keys rotate|revoke|prune`, automatic rotation): read under the
  * lock, plan with the pure functions in rotation.ts, write key files then the manifest atomically.
  */
-export class KeyringMissing extends Error {
+export class KeyringMissing extends AppError {
   constructor(dir: string) {
-    super(`no keyring in ${dir} (it is created at the first start)`);
+    super('not_found', `no keyring in ${dir} (it is created at the first start)`);
     this.name = 'KeyringMissing';
   }
 }
@@ -56,9 +57,9 @@ export async function rotateIfDue(dir: string, clock: Clock, timing: RotationTim
   });
 }
 
-export class UnknownKid extends Error {
+export class UnknownKid extends AppError {
   constructor(kid: string) {
-    super(`no key with kid ${kid}`);
+    super('not_found', `no key with kid ${kid}`);
     this.name = 'UnknownKid';
   }
 }

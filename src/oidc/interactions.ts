@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors } from 'oidc-provider';
-import { unavailable } from '../errors.js';
+import { AppError, unavailable } from '../errors.js';
 import { isEngineUnavailable } from './engine-errors.js';
 import type { ProviderHost } from './provider-host.js';
 
@@ -28,9 +28,9 @@ const ONE_TIME_GRANT_PREFIX = 'once.';
 const oneTimeGrantId = () => `${ONE_TIME_GRANT_PREFIX}${randomBytes(32).toString('base64url')}`;
 export const isOneTimeGrant = (grantId: string) => grantId.startsWith(ONE_TIME_GRANT_PREFIX);
 
-export class InteractionNotFound extends Error {
+export class InteractionNotFound extends AppError {
   constructor(cause: unknown) {
-    super('this sign-in request has expired or was already completed', { cause });
+    super('interaction_expired', 'this sign-in request has expired or was already completed', { cause });
     this.name = 'InteractionNotFound';
   }
 }

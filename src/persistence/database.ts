@@ -63,7 +63,7 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
       if (err.code === 'ENOENT') return undefined;
       throw err;
     });
-    if (!found?.isFile()) throw new AppError('not_found', `no SQLite database at ${path} (start the server or run gatehouse migrate to create it)`, { statusCode: 404 });
+    if (!found?.isFile()) throw new AppError('not_found', `no SQLite database at ${path} (start the server or run gatehouse migrate to create it)`);
   } else {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     await createPrivateFile(path);

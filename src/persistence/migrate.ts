@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { AppError } from '../errors.js';
 import type { DatabaseKind } from '../config/schema.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { packageRoot } from '../lib/package-root.js';
@@ -31,12 +32,12 @@ export interface MigrationReport {
   unknown: string[];
 }
 
-export class MigrationError extends Error {
+export class MigrationError extends AppError {
   constructor(
     readonly migration: string,
     cause: unknown,
   ) {
-    super(`migration ${migration} failed and was rolled back: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super('migration_failed', `migration ${migration} failed and was rolled back: ${(cause as Error)?.message ?? String(cause)}`, { cause });
     this.name = 'MigrationError';
   }
 }

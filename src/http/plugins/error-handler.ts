@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, type ErrorCode } from '../../errors.js';
+import { AppError, describe, type ErrorCode } from '../../errors.js';
 import { messagePage } from '../views/message-pages.js';
 
 /**
@@ -10,32 +10,34 @@ import { messagePage } from '../views/message-pages.js';
  */
 export type ErrorBody = { error: ErrorCode | string; error_description: string };
 
-const FASTIFY_CODES: Record<string, { code: ErrorCode; status: number; description?: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', status: 413, description: 'The request body is too large.' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type', status: 415, description: 'This content type is not accepted here.' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_request', status: 400, description: 'The Content-Length header does not match the body.' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_request', status: 400, description: 'The JSON body is empty.' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_request', status: 400, description: 'The body is not valid JSON.' },
-  FST_ERR_CTP_EMPTY_TYPE: { code: 'unsupported_media_type', status: 415, description: 'The Content-Type header is empty.' },
-  FST_ERR_CTP_INVALID_TYPE: { code: 'unsupported_media_type', status: 415, description: 'The Content-Type header is invalid.' },
-  FST_ERR_BAD_URL: { code: 'invalid_request', status: 400, description: 'The URL is malformed.' },
-  FST_ERR_ASYNC_CONSTRAINT: { code: 'invalid_request', status: 400 },
+/** fastify's own request errors, in the catalogue's terms. */
+const FASTIFY_CODES: Record<string, { code: ErrorCode; description?: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', description: 'The request body is too large.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type', description: 'This content type is not accepted here.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_request', description: 'The Content-Length header does not match the body.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_request', description: 'The JSON body is empty.' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_request', description: 'The body is not valid JSON.' },
+  FST_ERR_CTP_EMPTY_TYPE: { code: 'unsupported_media_type', description: 'The Content-Type header is empty.' },
+  FST_ERR_CTP_INVALID_TYPE: { code: 'unsupported_media_type', description: 'The Content-Type header is invalid.' },
+  FST_ERR_BAD_URL: { code: 'invalid_request', description: 'The URL is malformed.' },
+  FST_ERR_ASYNC_CONSTRAINT: { code: 'invalid_request' },
 };
 
 export function toErrorResponse(error: unknown): { status: number; body: ErrorBody; headers: Record<string, string>; log: boolean } {
   if (error instanceof AppError) {
     if (error.expose) {
-      return { status: error.statusCode, body: { error: error.code, error_description: error.message }, headers: { ...error.headers }, log: error.statusCode >= 500 };
+      return { status: error.statusCode, body: { error: error.error, error_description: error.message }, headers: { ...error.headers }, log: error.statusCode >= 500 };
     }
     return serverError();
   }
   const fe = error as Partial<FastifyError> & { validationContext?: string };
   if (fe && Array.isArray(fe.validation)) {
-    return { status: 400, body: { error: 'invalid_request', error_description: validationMessage(fe) }, headers: {}, log: false };
+    return { status: describe('invalid_request').status, body: { error: 'invalid_request', error_description: validationMessage(fe) }, headers: {}, log: false };
   }
   if (fe && typeof fe.code === 'string' && fe.code in FASTIFY_CODES) {
     const known = FASTIFY_CODES[fe.code]!;
-    return { status: known.status, body: { error: known.code, error_description: known.description ?? 'The request is malformed.' }, headers: {}, log: false };
+    const entry = describe(known.code);
+    return { status: entry.status, body: { error: entry.error, error_description: known.description ?? 'The request is malformed.' }, headers: {}, log: false };
   }
   // Other errors fastify itself raised for a bad request (4xx) carry a safe message.
   if (fe && typeof fe.code === 'string' && fe.code.startsWith('FST_') && (fe.statusCode ?? 500) < 500) {
@@ -50,7 +52,7 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
 
 function serverError() {
   return {
-    status: 500,
+    status: describe('server_error').status,
     body: { error: 'server_error', error_description: 'The server could not complete the request.' },
     headers: {},
     log: true,
@@ -93,6 +95,6 @@ export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, erro
 export const errorHandlerPlugin = fp(async function errorHandler(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new AppError('not_found', `There is nothing at ${request.method} ${request.url.split('?')[0]}.`, { statusCode: 404 })),
+    sendError(request, reply, new AppError('not_found', `There is nothing at ${request.method} ${request.url.split('?')[0]}.`)),
   );
 });

@@ -26,6 +26,6 @@ export const ipBanPlugin = fp(async function ipBan(app: FastifyInstance, options
       return answer(err);
     }
     if (!refusal) return;
-    return answer(new AppError('access_denied', 'Requests from this network are blocked.', { statusCode: 403 }));
+    return answer(new AppError('access_denied', 'Requests from this network are blocked.'));
   });
 });

@@ -123,7 +123,7 @@ export const strictInput = fp(async function strictInput(scope: FastifyInstance,
   scope.addHook('onRequest', async (request) => {
     const site = request.headers['sec-fetch-site'];
     if (request.method === 'POST' && isFormRequest(request) && (site === 'cross-site' || site === 'same-site')) {
-      throw new AppError('access_denied', 'This form was not sent from this site.', { statusCode: 403 });
+      throw new AppError('access_denied', 'This form was not sent from this site.');
     }
   });
 });

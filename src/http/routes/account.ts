@@ -40,7 +40,7 @@ export const RESET_REQUESTED = 'If this address belongs to an account, we sent a
 /** Where a new verification link comes from: signing in with the right password offers to send one. */
 const VERIFY_AGAIN = 'To get a new link, sign in again: the sign-in page offers to send one.';
 
-const TOKEN_ERRORS: Record<TokenProblem, ErrorCode> = { invalid: 'invalid_token', used: 'token_used', expired: 'token_expired' };
+const TOKEN_ERRORS: Record<TokenProblem, ErrorCode> = { invalid: 'link_invalid', used: 'token_used', expired: 'token_expired' };
 
 const errorBody = {
   type: 'object',
@@ -85,7 +85,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
   };
   const forged = (reply: FastifyReply) =>
     page(reply, 403, messagePage('Request refused', 'This form was not sent from this page. Open the link from the message again.'));
-  const tokenError = (reason: TokenProblem) => new AppError(TOKEN_ERRORS[reason], TOKEN_PROBLEMS[reason], { statusCode: 400 });
+  const tokenError = (reason: TokenProblem) => new AppError(TOKEN_ERRORS[reason], TOKEN_PROBLEMS[reason]);
   const askAgain: PageLink = { href: '/account/password/forgot', text: 'Ask for a new link' };
 
   return async function routes(app: FastifyInstance): Promise<void> {
@@ -103,7 +103,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
       { schema: { body: signupBody, response: { 202: acceptedBody, '4xx': errorBody } }, preHandler: rateLimit('signup', deps.limits) },
       async (request, reply) => {
         if (isFormRequest(request)) {
-          throw new AppError('unsupported_media_type', 'Send the signup as JSON; people sign up from the sign-in page.', { statusCode: 415 });
+          throw new AppError('unsupported_media_type', 'Send the signup as JSON; people sign up from the sign-in page.');
         }
         await signup(accounts, request.body, requestContext(request));
         metrics.accountEvents.inc({ event: 'signup' });

@@ -25,7 +25,7 @@ export interface AdminRouteDeps {
 const challenge = (description: string) =>
   `Bearer realm="gatehouse-admin", error="invalid_token", error_description="${description.replace(/[^\x20-\x7e]|["\\]/g, '')}"`;
 
-const unauthorized = (description: string) => new AppError('invalid_token', description, { statusCode: 401, headers: { 'www-authenticate': challenge(description) } });
+const unauthorized = (description: string) => new AppError('invalid_token', description, { headers: { 'www-authenticate': challenge(description) } });
 
 /**
  * The admin API: what the CLI does, over HTTP, for an access token carrying `gatehouse:admin` for the
@@ -50,7 +50,6 @@ export function adminRoutes(deps: AdminRouteDeps) {
     const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
     if (!scopes.includes(ADMIN_SCOPE)) {
       throw new AppError('insufficient_scope', `the token lacks the ${ADMIN_SCOPE} scope`, {
-        statusCode: 403,
         headers: { 'www-authenticate': `Bearer realm="gatehouse-admin", error="insufficient_scope", scope="${ADMIN_SCOPE}"` },
       });
     }
@@ -124,7 +123,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
     app.get('/admin/ips', async () => listIpBans(s));
     app.post<{ Body: { ip: string; for?: string; reason?: string } }>('/admin/ips/ban', { schema: { body: ipBody } }, async (request) => {
       const seconds = request.body.for === undefined ? undefined : parseDuration(request.body.for);
-      if (request.body.for !== undefined && !seconds) throw new AppError('invalid_request', `for: "${request.body.for}" is not a duration`, { statusCode: 400 });
+      if (request.body.for !== undefined && !seconds) throw new AppError('invalid_request', `for: "${request.body.for}" is not a duration`);
       return banIp(banDeps(request), request.body.ip, { ...(seconds ? { seconds } : {}), ...(request.body.reason ? { reason: request.body.reason } : {}) });
     });
     app.post<{ Body: { ip: string } }>('/admin/ips/unban', { schema: { body: ipBody } }, async (request) => unbanIp(banDeps(request), request.body.ip));
@@ -218,7 +217,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
       async (request) => {
         const text = request.body?.overlap;
         const overlapSeconds = text === undefined ? undefined : parseDuration(text);
-        if (text !== undefined && overlapSeconds === undefined) throw new AppError('invalid_request', `overlap: "${text}" is not a duration (e.g. "0", "3600", "30m", "24h", "7d")`, { statusCode: 400 });
+        if (text !== undefined && overlapSeconds === undefined) throw new AppError('invalid_request', `overlap: "${text}" is not a duration (e.g. "0", "3600", "30m", "24h", "7d")`);
         return rotateClientSecret(clientDeps, request.params.id, overlapSeconds === undefined ? {} : { overlapSeconds });
       },
     );

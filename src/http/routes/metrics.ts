@@ -17,7 +17,6 @@ export function metricsRoutes(metrics: Metrics, token: string | null) {
     const presented = readBearerHeader(request.headers.authorization);
     if (!constantTimeEqual(presented.kind === 'token' ? presented.token : '', token)) {
       throw new AppError('invalid_token', 'the metrics token is missing or wrong (Authorization: Bearer <METRICS_TOKEN>)', {
-        statusCode: 401,
         headers: { 'www-authenticate': CHALLENGE },
       });
     }

@@ -27,7 +27,7 @@ t.test('a request: the same answer and work for known and unknown addresses; a m
   ]);
   await f.drain();
   t.same(f.mailer.sent.map((m) => [m.to, m.subject]), [['dee@example.com', 'Reset your password']]);
-  await t.rejects(requestPasswordReset(f.deps, { email: 'x\r\nBcc: y@example.com' }), { name: 'AppError', statusCode: 400 });
+  await t.rejects(requestPasswordReset(f.deps, { email: 'x\r\nBcc: y@example.com' }), { name: 'FieldError', statusCode: 400, field: 'email', reason: 'invisible_characters' });
 });
 
 t.test('a reset: new password, sessions revoked, older links dead, password enabled, address confirmed', async (t) => {

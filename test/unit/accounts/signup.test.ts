@@ -46,16 +46,16 @@ t.test('a taken address: the same work, no second account, a notice to the owner
 
 t.test('bad input throws a 400 that says why, and writes nothing', async (t) => {
   const f = accountFakes();
-  const cases: [unknown, unknown, RegExp][] = [
-    ['not-an-email', 'a quiet lantern harbour', /^email: /],
-    [42, 'a quiet lantern harbour', /^email: must be a string/],
-    ['ok@example.com', 'short', /^password: .*at least 8/],
-    ['ok@example.com', 12345678, /^password: The password must be text/],
-    ['ok@example.com', 'qwerty123', /^password: .*most common/],
-    ['okay.name@example.com', 'okay.name!!2024', /^password: .*email/],
+  const cases: [unknown, unknown, RegExp, string, string][] = [
+    ['not-an-email', 'a quiet lantern harbour', /^email: /, 'email', 'malformed'],
+    [42, 'a quiet lantern harbour', /^email: must be a string/, 'email', 'not_a_string'],
+    ['ok@example.com', 'short', /^password: .*at least 8/, 'password', 'too_short'],
+    ['ok@example.com', 12345678, /^password: The password must be text/, 'password', 'not_text'],
+    ['ok@example.com', 'qwerty123', /^password: .*most common/, 'password', 'too_common'],
+    ['okay.name@example.com', 'okay.name!!2024', /^password: .*email/, 'password', 'contains_email'],
   ];
-  for (const [email, password, message] of cases) {
-    await t.rejects(signup(f.deps, { email, password }), { name: 'AppError', code: 'invalid_request', statusCode: 400, message });
+  for (const [email, password, message, field, reason] of cases) {
+    await t.rejects(signup(f.deps, { email, password }), { name: 'FieldError', code: 'invalid_request', statusCode: 400, message, field, reason });
   }
   await f.drain();
   t.equal((await f.deps.users.list({ limit: 10, offset: 0 })).length, 0);

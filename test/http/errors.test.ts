@@ -20,7 +20,7 @@ async function appWithRoutes(t: Test) {
     throw new Error('secret connection string postgres://u:p@db/x exploded');
   });
   app.get('/hidden', async () => {
-    throw new AppError('server_error', 'internal detail', { statusCode: 500, expose: false });
+    throw new AppError('server_error', 'internal detail', { expose: false });
   });
   app.post('/echo', { schema: { body: { type: 'object', required: ['email'], properties: { email: { type: 'string' } } } } }, async (req) => req.body);
   t.teardown(() => app.close());

@@ -78,5 +78,19 @@ for (const kind of DATABASE_KINDS) {
     t.equal(unbanned.ban_reason, null, 'unbanning clears the reason');
     await run(['users', 'ban', 'mallory@example.com']);
     t.equal((await run(['users', 'show', 'mallory@example.com'])).ban_reason, null, 'a new ban after an unban starts without the old reason');
+
+    // The same for addresses (in-process: the same code path, faster).
+    const ips = async (argv: string[]) => {
+      const r = await cli([...argv, '--json'], env, dir);
+      t.equal(r.code, 0, `gatehouse ${argv.join(' ')}: ${r.stderr}`);
+      return r.json();
+    };
+    await ips(['ips', 'ban', '198.51.100.0/24', '--reason', 'scanner']);
+    await ips(['ips', 'ban', '198.51.100.0/24', '--for', '7d']);
+    const [kept] = await ips(['ips', 'list']);
+    t.match(kept, { ip: '198.51.100.0/24', reason: 'scanner' }, 'an IP ban renewed without --reason keeps its reason');
+    t.ok(kept.expires_at, 'and takes the new duration');
+    await ips(['ips', 'ban', '198.51.100.0/24', '--reason', 'still scanning']);
+    t.match((await ips(['ips', 'list']))[0], { reason: 'still scanning', expires_at: null }, '--reason replaces it');
   });
 }

@@ -40,8 +40,8 @@ export const clientCommands: Command[] = [
   defineCommand({
     path: ['clients', 'create'],
     examples: [
-      'npx gatehouse clients create --name \'Shop\' --redirect-uri https://shop.example.com/callback --scope \'openid email offline_access\'',
-      'npx gatehouse clients create --name \'Shop SPA\' --public --redirect-uri https://shop.example.com/cb',
+      `npx gatehouse clients create --name "Shop" --redirect-uri https://shop.example.com/callback --scope "openid email offline_access"`,
+      `npx gatehouse clients create --name "Shop SPA" --public --redirect-uri https://shop.example.com/cb`,
       'npx gatehouse clients create --name billing-job --grant client_credentials --resource https://api.example.com',
     ],
     summary: 'register an application; prints client_id and (confidential clients) client_secret once',
@@ -110,7 +110,7 @@ export const clientCommands: Command[] = [
   defineCommand({
     path: ['clients', 'update'],
     examples: [
-      'npx gatehouse clients update <client_id> --name \'Shop 2\'',
+      `npx gatehouse clients update <client_id> --name "Shop 2"`,
       'npx gatehouse clients update <client_id> --redirect-uri https://shop.example.com/a --redirect-uri https://shop.example.com/b',
     ],
     args: '<client_id>',

@@ -17,12 +17,12 @@ export const defenseCommands: Command[] = [
   defineCommand({
     path: ['users', 'ban'],
     examples: [
-      'npx gatehouse users ban mallory@example.com --reason \'credential stuffing\'',
+      `npx gatehouse users ban mallory@example.com --reason "credential stuffing"`,
       'npx gatehouse users ban mallory@example.com   (again, to revoke new sessions; keeps the stored reason)',
     ],
     args: '<email>',
     summary: 'refuse logins and revoke every session, grant and refresh token of the account now',
-    options: { reason: { type: 'string', description: 'kept in the audit log and shown by users show' } },
+    options: { reason: { type: 'string', description: 'kept in the audit log and shown by users show; banning again without --reason keeps the current one' } },
     async run(ctx) {
       const email = one(ctx, 'email address');
       const r = await withServices(ctx, (s) => banUser(banDeps(s), email, ctx.options.reason));
@@ -59,13 +59,13 @@ export const defenseCommands: Command[] = [
     path: ['ips', 'ban'],
     examples: [
       'npx gatehouse ips ban 203.0.113.7 --for 1h',
-      'npx gatehouse ips ban 198.51.100.0/24 --reason \'scanner\'',
+      `npx gatehouse ips ban 198.51.100.0/24 --reason "scanner"`,
     ],
     args: '<ip|cidr>',
     summary: 'refuse every request from an address or range (health endpoints excepted)',
     options: {
       for: { type: 'string', description: 'how long, e.g. 1h or 7d (default: until unbanned)' },
-      reason: { type: 'string', description: 'kept in the audit log' },
+      reason: { type: 'string', description: 'kept in the audit log and shown by ips list; banning again without --reason keeps the current one' },
     },
     async run(ctx) {
       const target = one(ctx, 'IP address or CIDR range');

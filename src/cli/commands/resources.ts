@@ -23,7 +23,7 @@ export const resourceCommands: Command[] = [
   defineCommand({
     path: ['resources', 'create'],
     examples: [
-      'npx gatehouse resources create --audience https://api.example.com --scope \'orders:read orders:write\' --ttl 5m',
+      `npx gatehouse resources create --audience https://api.example.com --scope "orders:read orders:write" --ttl 5m`,
     ],
     summary: 'register an API that accepts Gatehouse access tokens',
     options: {
@@ -55,7 +55,7 @@ export const resourceCommands: Command[] = [
     path: ['resources', 'update'],
     examples: [
       'npx gatehouse resources update https://api.example.com --ttl default',
-      'npx gatehouse resources update https://api.example.com --scope \'orders:read orders:write refunds:write\'',
+      `npx gatehouse resources update https://api.example.com --scope "orders:read orders:write refunds:write"`,
     ],
     args: '<audience>',
     summary: 'change an API: only the options given; running servers see it within 5 s',

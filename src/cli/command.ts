@@ -57,5 +57,5 @@ export interface Command<O extends OptionSpecs = OptionSpecs> {
  * a boolean, `--limit` a number, a repeatable option a list), so commands need no casts.
  */
 export function defineCommand<const O extends OptionSpecs = Record<never, OptionSpec>>(command: Command<O>): Command {
-  return command as unknown as Command;
+  return command;
 }

@@ -27,7 +27,7 @@ const USAGE = '<noun> <verb> [options] [--json]';
 export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCode> {
   const json = argv.includes('--json');
   const tree = buildParser();
-  let chosen: { command: Command; positionals: string[]; options: Record<string, unknown> } | undefined;
+  let chosen: { command: Command; positionals: string[]; options: CommandContext['options'] } | undefined;
   for (const leaf of tree.leaves) {
     leaf.parser.action(() => {
       chosen = { command: leaf.command, positionals: [...leaf.parser.args], options: leaf.readOptions() };
@@ -51,8 +51,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
   let config: Readonly<Config> | undefined;
   const ctx: CommandContext = {
     positionals: chosen.positionals,
-    // The values match the command's option specs: `defineCommand` types them for the command.
-    options: chosen.options as CommandContext['options'],
+    // The values follow the command's option specs, which `defineCommand` types for the command.
+    options: chosen.options,
     json,
     env: io.env,
     cwd: io.cwd,
@@ -83,7 +83,8 @@ function withHint(err: UsageError, path: readonly string[]): UsageError {
 interface Leaf {
   command: Command;
   parser: Parser;
-  readOptions(): Record<string, unknown>;
+  /** The parsed options under their spec names (`redirect-uri`, not commander's `redirectUri`). */
+  readOptions(): CommandContext['options'];
 }
 
 interface Tree {

@@ -101,7 +101,9 @@ export async function banIp(deps: BanDeps, target: string, options: { seconds?: 
   const now = deps.clock.now();
   const expiresAt = options.seconds ? new Date(now.getTime() + options.seconds * 1000) : null;
   await deps.atomically(async () => {
-    await deps.ipBans.put({ cidr, reason: options.reason?.slice(0, 500) ?? null, createdAt: now, expiresAt });
+    // As for accounts: banning an address again (to change how long) keeps its reason unless a new one is given.
+    const kept = options.reason === undefined ? ((await deps.ipBans.active(now)).find((b) => b.cidr === cidr)?.reason ?? null) : null;
+    await deps.ipBans.put({ cidr, reason: options.reason?.slice(0, 500) ?? kept, createdAt: now, expiresAt });
     await deps.audit.record({ ...deps.who, type: 'ip.banned', detail: { target: cidr, reason: options.reason ?? null, expires_at: expiresAt?.toISOString() ?? null, by: deps.actor } });
   });
   return { ip: cidr, expires_at: expiresAt?.toISOString() ?? null };

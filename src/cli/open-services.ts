@@ -17,7 +17,7 @@ export async function withServices<T>(ctx: CommandContext, work: (services: Serv
   if (pending.length > 0) {
     throw new AppError(
       'schema_outdated',
-      `the database schema is not up to date (${pending.length} migration${pending.length === 1 ? '' : 's'} pending, from ${pending[0]}); run gatehouse migrate first (the server also migrates at start)`,
+      `the database schema is not up to date (${pending.length} migration${pending.length === 1 ? '' : 's'} pending, from ${pending[0]}); run npx gatehouse migrate first (the server also migrates at start)`,
     );
   }
   const db = await openDatabase({ databaseUrl: config.databaseUrl, databaseKind: config.databaseKind, logger: ctx.logger });

@@ -84,7 +84,7 @@ for (const kind of DATABASE_KINDS) {
     t.equal(refused.code, 2, 'a runtime error');
     t.equal(refused.json().error, 'schema_outdated');
     const shipped = (await readMigrations(kind)).length;
-    t.match(refused.json().error_description, new RegExp(`${shipped} migrations pending.*run gatehouse migrate`));
+    t.match(refused.json().error_description, new RegExp(`${shipped} migrations pending.*run npx gatehouse migrate`));
     t.equal(refused.stderr.trim().split('\n').length, 1, 'one line on stderr');
     if (kind === 'sqlite') {
       t.notOk(existsSync(join(dir, 'data')), 'no database file (nor its folder) is created by the refusal');

@@ -10,7 +10,7 @@ import {
 } from '../../admin/clients.js';
 import { UsageError } from '../../errors.js';
 import { formatDuration, parseDuration } from '../../lib/duration.js';
-import type { Command } from '../command.js';
+import { defineCommand, type Command } from '../command.js';
 import { withServices } from '../open-services.js';
 import type { Services } from '../../services.js';
 
@@ -37,8 +37,13 @@ const one = (ctx: { positionals: string[] }, what: string) => {
 };
 
 export const clientCommands: Command[] = [
-  {
+  defineCommand({
     path: ['clients', 'create'],
+    examples: [
+      `npx gatehouse clients create --name "Shop" --redirect-uri https://shop.example.com/callback --scope "openid email offline_access"`,
+      `npx gatehouse clients create --name "Shop SPA" --public --redirect-uri https://shop.example.com/cb`,
+      'npx gatehouse clients create --name billing-job --grant client_credentials --resource https://api.example.com',
+    ],
     summary: 'register an application; prints client_id and (confidential clients) client_secret once',
     options: {
       name: { type: 'string', description: 'display name shown on the consent page (required)' },
@@ -57,38 +62,43 @@ export const clientCommands: Command[] = [
     },
     async run(ctx) {
       if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
-      if (typeof ctx.options.name !== 'string') throw new UsageError('--name is required');
-      const o = ctx.options as Record<string, string | string[] | boolean | undefined>;
+      const o = ctx.options;
+      const name = o.name;
+      if (name === undefined) throw new UsageError('--name is required');
       const created = await withServices(ctx, (s) =>
-        createClient(
-          { clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock, atomically: s.atomically },
-          {
-            name: o.name as string,
-            redirectUris: o['redirect-uri'] as string[] | undefined,
-            postLogoutRedirectUris: o['post-logout-redirect-uri'] as string[] | undefined,
-            grants: o.grant as string[] | undefined,
-            scope: o.scope as string | undefined,
-            resources: o.resource as string[] | undefined,
-            introspects: o.introspect as string[] | undefined,
-            public: o.public === true,
-            authMethod: o['auth-method'] as string | undefined,
-          },
-        ),
+        createClient(deps(s), {
+          name,
+          redirectUris: o['redirect-uri'],
+          postLogoutRedirectUris: o['post-logout-redirect-uri'],
+          grants: o.grant,
+          scope: o.scope,
+          resources: o.resource,
+          introspects: o.introspect,
+          public: o.public === true,
+          authMethod: o['auth-method'],
+        }),
       );
       return { data: created, text: describe(created) };
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['clients', 'list'],
+    examples: [
+      'npx gatehouse clients list',
+      'npx gatehouse clients list --json',
+    ],
     summary: 'list registered applications',
     async run(ctx) {
       const clients = await withServices(ctx, (s) => listClients(s));
       const text = clients.length === 0 ? 'no clients' : clients.map((c) => `${c.client_id}  ${c.client_name}  [${c.grant_types.join(', ')}]`).join('\n');
       return { data: clients, text };
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['clients', 'show'],
+    examples: [
+      'npx gatehouse clients show <client_id>',
+    ],
     args: '<client_id>',
     summary: 'show one application (never its secret)',
     async run(ctx) {
@@ -96,9 +106,13 @@ export const clientCommands: Command[] = [
       const client = await withServices(ctx, (s) => showClient(s, id));
       return { data: client, text: describe(client) };
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['clients', 'update'],
+    examples: [
+      `npx gatehouse clients update <client_id> --name "Shop 2"`,
+      'npx gatehouse clients update <client_id> --redirect-uri https://shop.example.com/a --redirect-uri https://shop.example.com/b',
+    ],
     args: '<client_id>',
     summary: 'change an application: only the options given; a repeated option replaces the whole list',
     options: {
@@ -110,13 +124,13 @@ export const clientCommands: Command[] = [
     },
     async run(ctx) {
       const id = one(ctx, 'client_id');
-      const o = ctx.options as Record<string, string | string[] | undefined>;
+      const o = ctx.options;
       const input = {
-        ...(o.name !== undefined ? { name: o.name as string } : {}),
-        ...(o['redirect-uri'] !== undefined ? { redirectUris: o['redirect-uri'] as string[] } : {}),
-        ...(o['post-logout-redirect-uri'] !== undefined ? { postLogoutRedirectUris: o['post-logout-redirect-uri'] as string[] } : {}),
-        ...(o.scope !== undefined ? { scope: o.scope as string } : {}),
-        ...(o.resource !== undefined ? { resources: o.resource as string[] } : {}),
+        ...(o.name !== undefined ? { name: o.name } : {}),
+        ...(o['redirect-uri'] !== undefined ? { redirectUris: o['redirect-uri'] } : {}),
+        ...(o['post-logout-redirect-uri'] !== undefined ? { postLogoutRedirectUris: o['post-logout-redirect-uri'] } : {}),
+        ...(o.scope !== undefined ? { scope: o.scope } : {}),
+        ...(o.resource !== undefined ? { resources: o.resource } : {}),
       };
       if (Object.keys(input).length === 0) {
         throw new UsageError('nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --scope or --resource');
@@ -125,9 +139,13 @@ export const clientCommands: Command[] = [
       const headline = updated.changed.length === 0 ? 'nothing changed' : `changed ${updated.changed.join(', ')}`;
       return { data: updated, text: `${headline}\n${describe(updated)}` };
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['clients', 'rotate-secret'],
+    examples: [
+      'npx gatehouse clients rotate-secret <client_id>',
+      'npx gatehouse clients rotate-secret <client_id> --overlap 0',
+    ],
     args: '<client_id>',
     summary: 'give a confidential application a new client_secret (printed once); the old one keeps working during the overlap',
     options: {
@@ -138,7 +156,7 @@ export const clientCommands: Command[] = [
     },
     async run(ctx) {
       const id = one(ctx, 'client_id');
-      const text = ctx.options.overlap as string | undefined;
+      const text = ctx.options.overlap;
       const overlapSeconds = text === undefined ? undefined : parseDuration(text);
       if (text !== undefined && overlapSeconds === undefined) throw new UsageError(`--overlap: "${text}" is not a duration (e.g. 0, 3600, 30m, 24h, 7d)`);
       const rotated = await withServices(ctx, (s) => rotateClientSecret(deps(s), id, overlapSeconds === undefined ? {} : { overlapSeconds }));
@@ -151,9 +169,12 @@ export const clientCommands: Command[] = [
         ].join('\n'),
       };
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['clients', 'delete'],
+    examples: [
+      'npx gatehouse clients delete <client_id>',
+    ],
     args: '<client_id>',
     summary: 'delete an application; its tokens stop working at once',
     async run(ctx) {
@@ -161,5 +182,5 @@ export const clientCommands: Command[] = [
       const result = await withServices(ctx, (s) => deleteClient(deps(s), id));
       return { data: result, text: `deleted client ${id}` };
     },
-  },
+  }),
 ];

@@ -1,8 +1,12 @@
 import { describeConfig } from '../../config/load-config.js';
-import type { Command } from '../command.js';
+import { defineCommand, type Command } from '../command.js';
 
-export const configCheckCommand: Command = {
+export const configCheckCommand: Command = defineCommand({
   path: ['config', 'check'],
+  examples: [
+      'npx gatehouse config check',
+      'npx gatehouse config check --json',
+  ],
   summary: 'validate the environment and print the effective configuration (secrets masked)',
   async run(ctx) {
     const shown = describeConfig(await ctx.config());
@@ -12,4 +16,4 @@ export const configCheckCommand: Command = {
       .join('\n');
     return { data: shown, text };
   },
-};
+});

@@ -5,11 +5,15 @@ import { createAuditLog } from '../../observability/audit.js';
 import { openDatabase, sqlitePath } from '../../persistence/database.js';
 import { createPrismaAuditStore } from '../../persistence/prisma-audit.js';
 import { backupSqlite } from '../../persistence/sqlite-backup.js';
-import type { Command } from '../command.js';
+import { defineCommand, type Command } from '../command.js';
 
 export const dbCommands: Command[] = [
-  {
+  defineCommand({
     path: ['db', 'backup'],
+    examples: [
+      'npx gatehouse db backup backups/gatehouse.db',
+      'npx gatehouse db backup backups/gatehouse.db --force',
+    ],
     args: '<file>',
     summary: 'copy the SQLite database into a new file (mode 0600) while the server runs; PostgreSQL: use pg_dump',
     options: { force: { type: 'boolean', description: 'replace the file if it exists' } },
@@ -40,5 +44,5 @@ export const dbCommands: Command[] = [
         await db.close();
       }
     },
-  },
+  }),
 ];

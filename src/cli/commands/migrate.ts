@@ -1,8 +1,12 @@
 import { migrate } from '../../persistence/migrate.js';
-import type { Command } from '../command.js';
+import { defineCommand, type Command } from '../command.js';
 
-export const migrateCommand: Command = {
+export const migrateCommand: Command = defineCommand({
   path: ['migrate'],
+  examples: [
+      'npx gatehouse migrate',
+      'DATABASE_URL=postgresql://gatehouse@db/gatehouse npx gatehouse migrate --json',
+  ],
   summary: 'apply database migrations (the server also applies them at start)',
   async run(ctx) {
     const config = await ctx.config();
@@ -14,4 +18,4 @@ export const migrateCommand: Command = {
     ];
     return { data: { database: config.databaseKind, ...report }, text: lines.join('\n') };
   },
-};
+});

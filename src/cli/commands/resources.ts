@@ -1,7 +1,7 @@
 import { createResource, deleteResource, listResources, updateResource, type ResourceView } from '../../admin/resources.js';
 import { parseDuration } from '../../lib/duration.js';
 import { UsageError } from '../../errors.js';
-import type { Command } from '../command.js';
+import { defineCommand, type Command } from '../command.js';
 import { withServices } from '../open-services.js';
 import type { Services } from '../../services.js';
 
@@ -20,8 +20,11 @@ function ttlOption(text: string | undefined, allowDefault: boolean): number | nu
 }
 
 export const resourceCommands: Command[] = [
-  {
+  defineCommand({
     path: ['resources', 'create'],
+    examples: [
+      `npx gatehouse resources create --audience https://api.example.com --scope "orders:read orders:write" --ttl 5m`,
+    ],
     summary: 'register an API that accepts Gatehouse access tokens',
     options: {
       audience: { type: 'string', description: 'the API identifier, the `aud` of its tokens, e.g. https://api.example.com (required)' },
@@ -30,23 +33,30 @@ export const resourceCommands: Command[] = [
       description: { type: 'string', description: 'a note for operators: what the API is, who runs it' },
     },
     async run(ctx) {
-      const { audience, scope, ttl, description } = ctx.options as Record<string, string | undefined>;
+      const { audience, scope, ttl, description } = ctx.options;
       if (!audience) throw new UsageError('--audience is required');
       const seconds = ttlOption(ttl, false) ?? undefined;
       const created = await withServices(ctx, (s) => createResource(deps(s), { audience, scope, ttl: seconds, ...(description !== undefined ? { description } : {}) }));
       return { data: created, text: `created API ${line(created)}` };
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['resources', 'list'],
+    examples: [
+      'npx gatehouse resources list --json',
+    ],
     summary: 'list registered APIs',
     async run(ctx) {
       const list = await withServices(ctx, (s) => listResources(s));
       return { data: list, text: list.length === 0 ? 'no APIs' : list.map(line).join('\n') };
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['resources', 'update'],
+    examples: [
+      'npx gatehouse resources update https://api.example.com --ttl default',
+      `npx gatehouse resources update https://api.example.com --scope "orders:read orders:write refunds:write"`,
+    ],
     args: '<audience>',
     summary: 'change an API: only the options given; running servers see it within 5 s',
     options: {
@@ -57,7 +67,7 @@ export const resourceCommands: Command[] = [
     async run(ctx) {
       if (ctx.positionals.length !== 1) throw new UsageError('expected one audience');
       const audience = ctx.positionals[0]!;
-      const { scope, ttl, description } = ctx.options as Record<string, string | undefined>;
+      const { scope, ttl, description } = ctx.options;
       const seconds = ttlOption(ttl, true);
       if (scope === undefined && seconds === undefined && description === undefined) throw new UsageError('nothing to change: give --scope, --ttl or --description');
       const updated = await withServices(ctx, (s) =>
@@ -66,9 +76,12 @@ export const resourceCommands: Command[] = [
       const headline = updated.changed.length === 0 ? 'nothing changed' : `changed ${updated.changed.join(', ')} (running servers use it within 5 s)`;
       return { data: updated, text: `${headline}\nAPI ${line(updated)}` };
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['resources', 'delete'],
+    examples: [
+      'npx gatehouse resources delete https://api.example.com',
+    ],
     args: '<audience>',
     summary: 'delete an API (refused while a client still uses it)',
     async run(ctx) {
@@ -77,5 +90,5 @@ export const resourceCommands: Command[] = [
       const result = await withServices(ctx, (s) => deleteResource(deps(s), audience));
       return { data: result, text: `deleted API ${audience}` };
     },
-  },
+  }),
 ];

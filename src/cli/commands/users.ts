@@ -2,12 +2,15 @@ import { createUser } from '../../accounts/create-user.js';
 import { normalizeEmail } from '../../accounts/normalize.js';
 import { userView } from '../../admin/users.js';
 import { notFound, UsageError } from '../../errors.js';
-import type { Command } from '../command.js';
+import { defineCommand, type Command } from '../command.js';
 import { readStdin, withServices } from '../open-services.js';
 
 export const userCommands: Command[] = [
-  {
+  defineCommand({
     path: ['users', 'create'],
+    examples: [
+      "printf '%s' \"$PASSWORD\" | npx gatehouse users create ada@example.com --password-stdin --verified",
+    ],
     args: '<email>',
     summary: 'create an account; the password is read from standard input, never from arguments',
     options: {
@@ -23,26 +26,30 @@ export const userCommands: Command[] = [
       );
       return { data: userView(user), text: `created user ${user.email} (${user.id})` };
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['users', 'list'],
+    examples: [
+      'npx gatehouse users list --limit 20 --offset 40',
+    ],
     summary: 'list accounts',
     options: {
-      limit: { type: 'string', description: 'at most this many (default 100)' },
-      offset: { type: 'string', description: 'skip this many' },
+      limit: { type: 'integer', min: 1, max: 10_000, value: '<n>', description: 'at most this many (default 100)' },
+      offset: { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, value: '<n>', description: 'skip this many' },
     },
     async run(ctx) {
-      const limit = Number(ctx.options.limit ?? 100);
-      const offset = Number(ctx.options.offset ?? 0);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be 1 to 10000');
-      if (!Number.isInteger(offset) || offset < 0) throw new UsageError('--offset must be 0 or more');
+      const limit = ctx.options.limit ?? 100;
+      const offset = ctx.options.offset ?? 0;
       const users = await withServices(ctx, (s) => s.users.list({ limit, offset }));
       const views = users.map(userView);
       return { data: views, text: views.length === 0 ? 'no users' : views.map((u) => `${u.email}  ${u.status}${u.email_verified ? '' : '  (unverified)'}`).join('\n') };
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['users', 'show'],
+    examples: [
+      'npx gatehouse users show ada@example.com --json',
+    ],
     args: '<email>',
     summary: 'show one account',
     async run(ctx) {
@@ -53,5 +60,5 @@ export const userCommands: Command[] = [
       const view = userView(user);
       return { data: view, text: Object.entries(view).map(([k, v]) => `${k.padEnd(18)} ${v ?? ''}`).join('\n') };
     },
-  },
+  }),
 ];

@@ -143,5 +143,6 @@ t.test('query strings are validated from text', async (t) => {
     t.same(Object.keys(body).sort(), ['error', 'error_description'], `${query}: the error shape`);
     t.equal(body.error, 'invalid_request');
     t.match(body.error_description, /^The querystring field "(limit|offset)" must be /, `${query}: ${String(body.error_description)}`);
+    if (query === 'limit=abc') t.equal(body.error_description, 'The querystring field "limit" must be integer.', 'as the README shows');
   }
 });

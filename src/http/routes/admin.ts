@@ -141,6 +141,8 @@ export function adminRoutes(deps: AdminRouteDeps) {
   const s = deps.services;
   const audience = adminAudience(deps.issuer);
 
+  /** The client each authenticated request acts for (the actor in the audit log). */
+  const adminClients = new WeakMap<FastifyRequest, string>();
   const authenticate = async (request: FastifyRequest) => {
     // The verifier library's parser: RFC 6750 §2.1, the scheme in any case (RFC 9110 §11.1).
     const presented = readBearerHeader(request.headers.authorization);
@@ -163,9 +165,9 @@ export function adminRoutes(deps: AdminRouteDeps) {
     // when no account is involved. A person who consented to an app is not an operator.
     if (claims.sub !== clientId) throw unauthorized('the admin API accepts only client credentials tokens');
     if (!(await s.clients.findById(clientId))) throw unauthorized('the client of this token no longer exists');
-    (request as FastifyRequest & { adminClient?: string }).adminClient = clientId;
+    adminClients.set(request, clientId);
   };
-  const actor = (request: FastifyRequest) => `admin api (client ${(request as FastifyRequest & { adminClient?: string }).adminClient})`;
+  const actor = (request: FastifyRequest) => `admin api (client ${adminClients.get(request)})`;
   const banDeps = (request: FastifyRequest): BanDeps =>
     banDependencies(s, actor(request), { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
   const clientDeps = { clients: s.clients, resources: s.resources, audit: s.audit, clock: s.clock, atomically: s.atomically };

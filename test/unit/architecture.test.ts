@@ -37,8 +37,8 @@ export function violations(sources: Source[]): string[] {
     for (const { spec, typeOnly } of imports) {
       const to = target(file, spec);
       const say = (rule: string) => out.push(`${file} imports ${spec}: ${rule}`);
-      if (/^(fastify|@fastify\/|fastify-plugin)/.test(spec) && !typeOnly && !within(file, ['http/', 'app.ts'])) {
-        say('fastify belongs in http/ and the composition root');
+      if (/^(fastify|@fastify\/|fastify-plugin|@sinclair\/typebox)/.test(spec) && !typeOnly && !within(file, ['http/', 'app.ts'])) {
+        say('fastify and its route schemas belong in http/ and the composition root');
       }
       if ((/^(@prisma\/|pg$|@libsql\/)/.test(spec) || to.startsWith('persistence/generated/')) && !typeOnly && !within(file, ['persistence/'])) {
         say('Prisma and database drivers belong in persistence/');
@@ -97,9 +97,10 @@ t.test('the checker sees wrong-way arrows (it can fail)', async (t) => {
     { file: 'http/server.ts', imports: parseImports("const m = await import('../cli/run-cli.js');") },
     { file: 'oidc/adapter.ts', imports: parseImports("import type { ClientRecord } from '../admin/records.js';") },
     { file: 'persistence/prisma-clients.ts', imports: parseImports("import { createClient } from '../admin/clients.js';") },
+    { file: 'admin/clients.ts', imports: parseImports("import { Type } from '@sinclair/typebox';") },
   ];
   const found = violations(bad);
-  t.equal(found.length, 12, found.join('\n'));
+  t.equal(found.length, 13, found.join('\n'));
   t.same(
     violations([{ file: 'accounts/login.ts', imports: parseImports("import type { FastifyInstance } from 'fastify';\nimport type { Db } from '../persistence/database.js';") }]),
     [],

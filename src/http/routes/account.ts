@@ -1,3 +1,5 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type TProperties } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountDeps } from '../../accounts/account-deps.js';
 import { checkOneTimeToken, TOKEN_PROBLEMS, type TokenProblem } from '../../accounts/check-token.js';
@@ -14,6 +16,7 @@ import { isFormRequest } from '../plugins/strict-input.js';
 import { rateLimit, type RateLimitDeps } from '../rate-limit.js';
 import { requestContext } from '../request-context.js';
 import { rememberedInteraction, rememberInteraction } from '../return-to-interaction.js';
+import { Empty, ErrorBody, HtmlPage } from '../schemas.js';
 import {
   confirmEmailPage,
   emailConfirmedPage,
@@ -42,31 +45,30 @@ const VERIFY_AGAIN = 'To get a new link, sign in again: the sign-in page offers 
 
 const TOKEN_ERRORS: Record<TokenProblem, ErrorCode> = { invalid: 'link_invalid', used: 'token_used', expired: 'token_expired' };
 
-const errorBody = {
-  type: 'object',
-  required: ['error', 'error_description'],
-  properties: { error: { type: 'string' }, error_description: { type: 'string' } },
-  additionalProperties: false,
-} as const;
-const acceptedBody = { type: 'object', required: ['message'], properties: { message: { type: 'string' } }, additionalProperties: false } as const;
+const Accepted = Type.Object({ message: Type.String() });
 
-const email = { type: 'string', maxLength: 320 } as const;
+const email = Type.String({ maxLength: 320 });
 /** The policy says why beyond 128 characters; this bound only caps the work a body can ask for. */
-const password = { type: 'string', maxLength: 4096 } as const;
-const token = { type: 'string', maxLength: 200 } as const;
-const csrf = { type: 'string', maxLength: 200 } as const;
-const object = <P extends Record<string, unknown>, R extends readonly string[]>(properties: P, required: R) =>
-  ({ type: 'object', properties, required, additionalProperties: false }) as const;
+const password = Type.String({ maxLength: 4096 });
+const token = Type.String({ maxLength: 200 });
+const csrf = Type.String({ maxLength: 200 });
+const strictObject = <P extends TProperties>(properties: P) => Type.Object(properties, { additionalProperties: false });
 
-const signupBody = object({ email, password }, ['email', 'password']);
-const tokenBody = object({ token, csrf }, ['token']);
-const forgotBody = object({ email }, ['email']);
-const resetBody = object({ token, password, csrf }, ['token', 'password']);
-const tokenQuery = { type: 'object', properties: { token } } as const;
-const forgotQuery = { type: 'object', properties: { interaction: { type: 'string', maxLength: 200 } } } as const;
+const SignupBody = strictObject({ email, password });
+/** `csrf` comes with the forms of our pages; JSON clients leave it out. */
+const TokenBody = strictObject({ token, csrf: Type.Optional(csrf) });
+const ForgotBody = strictObject({ email });
+const ResetBody = strictObject({ token, password, csrf: Type.Optional(csrf) });
+const TokenQuery = Type.Object({ token: Type.Optional(token) });
+const ForgotQuery = Type.Object({ interaction: Type.Optional(Type.String({ maxLength: 200 })) });
 
-type Body<T> = { Body: T };
-type Query<T> = { Querystring: T };
+/**
+ * A POST answers JSON to JSON (202 `{ message }`, 204, `{ error, error_description }`) and a page to
+ * a form (200, 4xx pages); the pages are strings, which the serializer leaves alone, so a status
+ * shared by both kinds is declared with its JSON shape. A GET answers with a page, errors included.
+ */
+const jsonOrPage = { 200: HtmlPage, '4xx': ErrorBody, '5xx': ErrorBody } as const;
+const pageOnly = { 200: HtmlPage, '4xx': HtmlPage, '5xx': HtmlPage } as const;
 
 /**
  * The account API (JSON, see README) and the pages behind the mailed links. A POST answers in the
@@ -88,7 +90,8 @@ export function accountRoutes(deps: AccountRouteDeps) {
   const tokenError = (reason: TokenProblem) => new AppError(TOKEN_ERRORS[reason], TOKEN_PROBLEMS[reason]);
   const askAgain: PageLink = { href: '/account/password/forgot', text: 'Ask for a new link' };
 
-  return async function routes(app: FastifyInstance): Promise<void> {
+  return async function routes(instance: FastifyInstance): Promise<void> {
+    const app = instance.withTypeProvider<TypeBoxTypeProvider>();
     app.setErrorHandler((error, request, reply) =>
       request.method === 'GET' || isFormRequest(request) ? sendErrorPage(request, reply, error) : sendError(request, reply, error),
     );
@@ -98,9 +101,9 @@ export function accountRoutes(deps: AccountRouteDeps) {
       return payload;
     });
 
-    app.post<Body<{ email: string; password: string }>>(
+    app.post(
       '/account/signup',
-      { schema: { body: signupBody, response: { 202: acceptedBody, '4xx': errorBody } }, preHandler: rateLimit('signup', deps.limits) },
+      { schema: { body: SignupBody, response: { 202: Accepted, '4xx': ErrorBody, '5xx': ErrorBody } }, preHandler: rateLimit('signup', deps.limits) },
       async (request, reply) => {
         if (isFormRequest(request)) {
           throw new AppError('unsupported_media_type', 'Send the signup as JSON; people sign up from the sign-in page.');
@@ -111,16 +114,16 @@ export function accountRoutes(deps: AccountRouteDeps) {
       },
     );
 
-    app.get<Query<{ token?: string }>>('/account/verify-email', { schema: { querystring: tokenQuery } }, async (request, reply) => {
+    app.get('/account/verify-email', { schema: { querystring: TokenQuery, response: pageOnly } }, async (request, reply) => {
       const { token: value } = request.query;
       const check = await checkOneTimeToken(accounts, value, 'verify_email');
       if (!check.ok) return page(reply, 400, linkProblemPage(`${TOKEN_PROBLEMS[check.reason]} ${VERIFY_AGAIN}`, continueLink(request)));
       return page(reply, 200, confirmEmailPage({ token: value!, csrf: csrfToken(secrets, formKey('verify', value!)) }));
     });
 
-    app.post<Body<{ token: string; csrf?: string }>>(
+    app.post(
       '/account/verify-email',
-      { schema: { body: tokenBody, response: { '4xx': errorBody } } },
+      { schema: { body: TokenBody, response: { ...jsonOrPage, 204: Empty } } },
       async (request, reply) => {
         const form = isFormRequest(request);
         const { token: value } = request.body;
@@ -135,14 +138,14 @@ export function accountRoutes(deps: AccountRouteDeps) {
       },
     );
 
-    app.get<Query<{ interaction?: string }>>('/account/password/forgot', { schema: { querystring: forgotQuery } }, async (request, reply) => {
+    app.get('/account/password/forgot', { schema: { querystring: ForgotQuery, response: pageOnly } }, async (request, reply) => {
       if (request.query.interaction) rememberInteraction(reply, request.query.interaction, deps.secureCookies);
       return page(reply, 200, forgotPasswordPage({}));
     });
 
-    app.post<Body<{ email: string }>>(
+    app.post(
       '/account/password/forgot',
-      { schema: { body: forgotBody, response: { 202: acceptedBody, '4xx': errorBody } }, preHandler: rateLimit('reset', deps.limits) },
+      { schema: { body: ForgotBody, response: { ...jsonOrPage, 202: Accepted } }, preHandler: rateLimit('reset', deps.limits) },
       async (request, reply) => {
         const form = isFormRequest(request);
         try {
@@ -157,16 +160,16 @@ export function accountRoutes(deps: AccountRouteDeps) {
       },
     );
 
-    app.get<Query<{ token?: string }>>('/account/password/reset', { schema: { querystring: tokenQuery } }, async (request, reply) => {
+    app.get('/account/password/reset', { schema: { querystring: TokenQuery, response: pageOnly } }, async (request, reply) => {
       const { token: value } = request.query;
       const check = await checkOneTimeToken(accounts, value, 'reset_password');
       if (!check.ok) return page(reply, 400, linkProblemPage(TOKEN_PROBLEMS[check.reason], askAgain));
       return page(reply, 200, resetPasswordPage({ token: value!, csrf: csrfToken(secrets, formKey('reset', value!)) }));
     });
 
-    app.post<Body<{ token: string; password: string; csrf?: string }>>(
+    app.post(
       '/account/password/reset',
-      { schema: { body: resetBody, response: { '4xx': errorBody } } },
+      { schema: { body: ResetBody, response: { ...jsonOrPage, 204: Empty } } },
       async (request, reply) => {
         const form = isFormRequest(request);
         const { token: value, password: typed } = request.body;

@@ -1,4 +1,7 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { jsonErrors } from '../schemas.js';
 
 /**
  * A named dependency that must answer for the instance to take traffic. A check that throws makes the
@@ -11,32 +14,24 @@ export interface ReadinessCheck {
   check(): Promise<void | string>;
 }
 
-const statusSchema = {
-  type: 'object',
-  properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: { type: 'string' } } },
-} as const;
-
-const unavailableSchema = {
-  type: 'object',
-  properties: {
-    error: { type: 'string' },
-    error_description: { type: 'string' },
-    checks: { type: 'object', additionalProperties: { type: 'string' } },
-  },
-} as const;
+/** Each check's state: "ok", or a short reason. */
+const Checks = Type.Record(Type.String(), Type.String());
+const Status = Type.Object({ status: Type.String(), checks: Type.Optional(Checks) });
+const Unavailable = Type.Object({ error: Type.String(), error_description: Type.String(), checks: Checks });
 
 /**
  * `/healthz`: the process is alive (never touches a dependency, so a database outage does not get
  * the instance restarted). `/readyz`: every dependency answers right now; checked on each request.
  */
 export function healthRoutes(checks: readonly ReadinessCheck[]) {
-  return async function routes(app: FastifyInstance): Promise<void> {
-    app.get('/healthz', { schema: { response: { 200: statusSchema } }, logLevel: 'warn' }, async (_req, reply) => {
+  return async function routes(instance: FastifyInstance): Promise<void> {
+    const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+    app.get('/healthz', { schema: { response: { 200: Status, ...jsonErrors } }, logLevel: 'warn' }, async (_req, reply) => {
       reply.header('cache-control', 'no-store');
       return { status: 'ok' };
     });
 
-    app.get('/readyz', { schema: { response: { 200: statusSchema, 503: unavailableSchema } }, logLevel: 'warn' }, async (request, reply) => {
+    app.get('/readyz', { schema: { response: { 200: Status, ...jsonErrors, 503: Unavailable } }, logLevel: 'warn' }, async (request, reply) => {
       reply.header('cache-control', 'no-store');
       const results = await Promise.all(
         checks.map(async (c) => {

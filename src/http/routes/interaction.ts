@@ -1,3 +1,5 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type TProperties } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountDeps } from '../../accounts/account-deps.js';
 import { login, type LoginDeps } from '../../accounts/login.js';
@@ -17,6 +19,7 @@ import { allowFormTarget } from '../plugins/page-headers.js';
 import { rateLimit, type RateLimitDeps } from '../rate-limit.js';
 import { requestContext } from '../request-context.js';
 import { rememberInteraction } from '../return-to-interaction.js';
+import { Empty, HtmlPage, pageErrors, StringEnum } from '../schemas.js';
 import { checkInboxPage, consentPage, loginPage, resentPage, signupPage, unverifiedPage } from '../views/interaction-pages.js';
 import { messagePage } from '../views/message-pages.js';
 
@@ -44,29 +47,21 @@ export function waitPhrase(seconds: number): string {
 /** How long the "send the link again" button of the unverified page works (an interaction's lifetime). */
 const RESEND_TICKET_SECONDS = 30 * 60;
 
-const uidParams = {
-  type: 'object',
-  required: ['uid'],
-  properties: { uid: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
-} as const;
+const UidParams = Type.Object({ uid: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
 
-const csrf = { type: 'string', maxLength: 200 } as const;
-const email = { type: 'string', maxLength: 320 } as const;
-const password = { type: 'string', maxLength: 4096 } as const;
-const form = <P extends Record<string, unknown>>(properties: P) =>
-  ({ type: 'object', required: Object.keys(properties), properties, additionalProperties: false }) as const;
+const csrf = Type.String({ maxLength: 200 });
+const email = Type.String({ maxLength: 320 });
+const password = Type.String({ maxLength: 4096 });
+/** A form of our pages: every field required, nothing else. */
+const form = <P extends TProperties>(properties: P) => Type.Object(properties, { additionalProperties: false });
 
-const csrfBody = form({ csrf });
-const credentialsBody = form({ csrf, email, password });
-const resendBody = form({ csrf, ticket: { type: 'string', maxLength: 1000 } });
-const confirmBody = {
-  type: 'object',
-  required: ['csrf'],
-  properties: { csrf, remember: { type: 'string', enum: ['yes'] } },
-  additionalProperties: false,
-} as const;
+const CsrfBody = form({ csrf });
+const CredentialsBody = form({ csrf, email, password });
+const ResendBody = form({ csrf, ticket: Type.String({ maxLength: 1000 }) });
+const ConfirmBody = form({ csrf, remember: Type.Optional(StringEnum(['yes'])) });
 
-type Uid = { Params: { uid: string } };
+/** Everything here answers with a page (errors too: the scope's handler is sendErrorPage) or a 303. */
+const pageResponses = { 200: HtmlPage, 303: Empty, ...pageErrors } as const;
 
 /**
  * The pages of an authorization request (oidc-provider hands over at /interaction/:uid and gets the
@@ -110,8 +105,9 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
     return note.uid === uid && note.exp > accounts.clock.now().getTime() / 1000 ? note.sub : undefined;
   };
 
-  return async function routes(app: FastifyInstance): Promise<void> {
-    app.get<Uid>('/interaction/:uid', { schema: { params: uidParams } }, async (request, reply) => {
+  return async function routes(instance: FastifyInstance): Promise<void> {
+    const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+    app.get('/interaction/:uid', { schema: { params: UidParams, response: pageResponses } }, async (request, reply) => {
       const view = await viewOf(request, reply);
       if (!view) return reply;
       if (view.prompt === 'login') {
@@ -124,9 +120,9 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       return page(reply, 400, messagePage('Cannot continue', 'This sign-in request asks for a step this server does not offer.'));
     });
 
-    app.post<Uid & { Body: { csrf: string; email: string; password: string } }>(
+    app.post(
       '/interaction/:uid/login',
-      { schema: { params: uidParams, body: credentialsBody } },
+      { schema: { params: UidParams, body: CredentialsBody, response: pageResponses } },
       async (request, reply) => {
         const { uid } = request.params;
         if (!checkCsrf(uid, request.body.csrf)) return forged(reply);
@@ -174,16 +170,16 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       },
     );
 
-    app.get<Uid>('/interaction/:uid/signup', { schema: { params: uidParams } }, async (request, reply) => {
+    app.get('/interaction/:uid/signup', { schema: { params: UidParams, response: pageResponses } }, async (request, reply) => {
       const view = await viewOf(request, reply);
       if (!view) return reply;
       if (view.prompt !== 'login') return reply.redirect(`/interaction/${view.uid}`, 303);
       return page(reply, 200, signupPage({ uid: view.uid, csrf: csrfFor(view.uid), clientName: view.clientName, email: view.loginHint }));
     });
 
-    app.post<Uid & { Body: { csrf: string; email: string; password: string } }>(
+    app.post(
       '/interaction/:uid/signup',
-      { schema: { params: uidParams, body: credentialsBody }, preHandler: rateLimit('signup', deps.limits) },
+      { schema: { params: UidParams, body: CredentialsBody, response: pageResponses }, preHandler: rateLimit('signup', deps.limits) },
       async (request, reply) => {
         const { uid } = request.params;
         if (!checkCsrf(uid, request.body.csrf)) return forged(reply);
@@ -202,9 +198,9 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       },
     );
 
-    app.post<Uid & { Body: { csrf: string; ticket: string } }>(
+    app.post(
       '/interaction/:uid/resend',
-      { schema: { params: uidParams, body: resendBody } },
+      { schema: { params: UidParams, body: ResendBody, response: pageResponses } },
       async (request, reply) => {
         const { uid } = request.params;
         if (!checkCsrf(uid, request.body.csrf)) return forged(reply);
@@ -216,9 +212,9 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       },
     );
 
-    app.post<Uid & { Body: { csrf: string; remember?: 'yes' } }>(
+    app.post(
       '/interaction/:uid/confirm',
-      { schema: { params: uidParams, body: confirmBody } },
+      { schema: { params: UidParams, body: ConfirmBody, response: pageResponses } },
       async (request, reply) => {
         if (!checkCsrf(request.params.uid, request.body.csrf)) return forged(reply);
         try {
@@ -240,7 +236,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       },
     );
 
-    app.post<Uid & { Body: { csrf: string } }>('/interaction/:uid/abort', { schema: { params: uidParams, body: csrfBody } }, async (request, reply) => {
+    app.post('/interaction/:uid/abort', { schema: { params: UidParams, body: CsrfBody, response: pageResponses } }, async (request, reply) => {
       if (!checkCsrf(request.params.uid, request.body.csrf)) return forged(reply);
       try {
         const view = await deps.interactions.view(request.raw, reply.raw);

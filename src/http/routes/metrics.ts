@@ -1,8 +1,10 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { constantTimeEqual } from '../../lib/digest.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { readBearerHeader } from '../../verifier/authorization-header.js';
+import { jsonErrors } from '../schemas.js';
 
 const CHALLENGE = 'Bearer realm="gatehouse-metrics"';
 
@@ -22,7 +24,9 @@ export function metricsRoutes(metrics: Metrics, token: string | null) {
     }
   };
   return async function routes(app: FastifyInstance): Promise<void> {
-    app.get('/metrics', { logLevel: 'warn', preHandler: authorize }, async (_request, reply) =>
+    // The text format is a string: sent as it is, with the registry's content type.
+    const schema = { response: { 200: Type.String({ description: 'Prometheus text exposition format' }), ...jsonErrors } };
+    app.get('/metrics', { logLevel: 'warn', preHandler: authorize, schema }, async (_request, reply) =>
       reply.type(metrics.registry.contentType).header('cache-control', 'no-store').send(await metrics.registry.metrics()),
     );
   };

@@ -87,9 +87,9 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
 
   // First of all: the request span must exist before any hook or route is added (it wraps them).
   if (deps.trace) await app.register(await tracingPlugin());
-  // Cookie parsing and serialising only; our cookies are signed by their own code (device, CSRF) or
-  // by oidc-provider (sessions, interactions).
-  await app.register(cookie);
+  // Cookies: the device cookie is signed here with SECRETS (the first signs, every one verifies);
+  // the engine signs its own (sessions, interactions); CSRF tokens are HMACs of the interaction.
+  await app.register(cookie, { secret: [...secrets] });
   await app.register(errorHandlerPlugin);
   await app.register(requestLogPlugin, { metrics });
   await app.register(pageHeadersPlugin);

@@ -129,7 +129,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         const view = await viewOf(request, reply);
         if (!view) return reply;
         const typed = request.body.email.trim();
-        const device = deviceOf(request, deps.secrets, deps.secureCookies);
+        const device = deviceOf(request, deps.secureCookies);
         const result = await login(deps.login, {
           email: typed,
           password: request.body.password,
@@ -140,7 +140,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
 
         if (result.ok) {
           deps.metrics.logins.inc({ outcome: 'success' });
-          rememberDevice(reply, deps.secrets, deps.secureCookies, device, result.user.email);
+          rememberDevice(reply, deps.secureCookies, device, result.user.email);
           const to = await deps.interactions.finishLogin(request.raw, reply.raw, result.user.id);
           return reply.redirect(to, 303);
         }

@@ -4,6 +4,8 @@
  * 2 runtime), and a Retry-After when the client should come back. Throw sites name a code and say
  * what happened; they never choose a status. Only errors the catalogue exposes show their message to
  * a client; the HTTP error handler turns everything else into `server_error` and logs it once.
+ * A plain `Error` is left only for a broken invariant (a bug, answered as server_error) or a message
+ * caught on the spot (a readiness check's reason, the engine's client-metadata validator).
  */
 interface Entry {
   status: number;

@@ -1,7 +1,7 @@
 import { ensureAdminResource } from '../admin/admin-resource.js';
 import { systemClock } from '../lib/clock.js';
 import { openDatabase } from '../persistence/database.js';
-import { AppError } from '../errors.js';
+import { AppError, UsageError } from '../errors.js';
 import { pendingMigrations } from '../persistence/migrate.js';
 import { buildServices, type Services } from '../services.js';
 import type { CommandContext } from './command.js';
@@ -36,7 +36,7 @@ export async function readStdin(stream: NodeJS.ReadableStream, limit = 64 * 1024
   let text = '';
   for await (const chunk of stream) {
     text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
-    if (text.length > limit) throw new Error('standard input is too long');
+    if (text.length > limit) throw new UsageError(`standard input is too long (at most ${limit} characters)`);
   }
   return text;
 }

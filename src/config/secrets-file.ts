@@ -1,5 +1,6 @@
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
 import { randomToken } from '../lib/random.js';
 import { freeze } from './load-config.js';
 import type { Config } from './schema.js';
@@ -30,7 +31,7 @@ async function readSecrets(path: string): Promise<string[] | undefined> {
   if (Array.isArray(parsed?.secrets) && parsed.secrets.every((s) => typeof s === 'string' && s.length >= 32)) {
     return parsed.secrets as string[];
   }
-  throw new Error(`${path} is not a valid secrets file; delete it to generate a new one`);
+  throw new ConfigError([{ variable: 'SECRETS', message: `${path} is not a valid secrets file; delete it to generate a new one` }]);
 }
 
 /** Written to a temporary file and linked into place, so two processes starting at once agree on one. */

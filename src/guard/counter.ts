@@ -1,3 +1,5 @@
+import { unavailable } from '../errors.js';
+
 /**
  * One counter row: how many attempts (or failures) a key has made, when the next attempt is allowed,
  * whether it is locked, and a version for compare-and-set. Times are epoch milliseconds.
@@ -67,5 +69,6 @@ export async function decideAndWrite(
     // Lost a race: spread the retries out a little so a crowd on one key drains quickly.
     if (attempt >= 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, attempt * 2)));
   }
-  throw new Error(`too much contention on ${key}`);
+  // Hundreds of writers on one counter: answer 503 (retry shortly) rather than guess a decision.
+  throw unavailable('too many simultaneous attempts on one account or address; try again in a moment', new Error(`contention on ${key}`));
 }

@@ -1,6 +1,7 @@
 import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { AppError } from '../errors.js';
 import { systemClock } from '../lib/clock.js';
 import { randomToken } from '../lib/random.js';
 
@@ -12,6 +13,14 @@ const STALE_MS = 60_000;
  * and its staleness against the file's mtime, which the file system stamps with the system clock.
  */
 const wallMs = () => systemClock.now().getTime();
+
+/** Another process holds the keyring lock (and kept it for longer than we waited). */
+export class KeyringLocked extends AppError {
+  constructor(owner: string) {
+    super('conflict', `the keyring is locked by another process (${owner})`);
+    this.name = 'KeyringLocked';
+  }
+}
 
 /**
  * One writer at a time for the keyring folder (CLI rotations, automatic rotation on any instance):
@@ -25,7 +34,7 @@ export async function withKeyringLock<T>(dir: string, work: () => Promise<T>, wa
       await unlink(path).catch(() => {});
       continue;
     }
-    if (wallMs() > deadline) throw new Error(`the keyring is locked by another process (${(await readFile(path, 'utf8').catch(() => '?')).trim()})`);
+    if (wallMs() > deadline) throw new KeyringLocked((await readFile(path, 'utf8').catch(() => '?')).trim());
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   try {
@@ -80,7 +89,7 @@ export async function tryKeyringLock<T>(dir: string, work: () => Promise<T>): Pr
   try {
     return await withKeyringLock(dir, work, 0);
   } catch (err) {
-    if (/locked by another process/.test((err as Error).message)) return undefined;
+    if (err instanceof KeyringLocked) return undefined;
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 import type { Clock } from '../lib/clock.js';
-import { readKeyring, type Keyring } from './keyring-files.js';
+import { KeyringError, readKeyring, type Keyring } from './keyring-files.js';
 import { keyState, nextChangeAt } from './schedule.js';
 import { assertUsableKeyring } from './usable-keyring.js';
 
@@ -49,7 +49,7 @@ export function watchKeyring(options: KeyringWatcherOptions) {
     try {
       await options.beforeRead?.();
       const keyring = await readKeyring(options.dir);
-      if (!keyring) throw new Error(`${options.dir}: the keyring manifest has disappeared`);
+      if (!keyring) throw new KeyringError(options.dir, 'the keyring manifest has disappeared');
       const now = options.clock.now();
       assertUsableKeyring(options.dir, keyring, now);
       lastError = undefined;

@@ -1,6 +1,6 @@
 import type { Clock } from '../lib/clock.js';
 import { generateSigningKey } from './generate-key.js';
-import { createKeyringOnce, readKeyring, type Keyring } from './keyring-files.js';
+import { createKeyringOnce, KeyringError, readKeyring, type Keyring } from './keyring-files.js';
 import { SIGNING_ALGS } from './schedule.js';
 import { assertUsableKeyring } from './usable-keyring.js';
 
@@ -26,6 +26,6 @@ export async function loadOrCreateKeyring(dir: string, clock: Clock): Promise<Ke
     keys,
   );
   const keyring = await readKeyring(dir);
-  if (!keyring) throw new Error(`could not create the keyring in ${dir}`);
+  if (!keyring) throw new KeyringError(dir, 'the keyring could not be created here');
   return { ...keyring, created };
 }

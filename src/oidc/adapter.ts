@@ -1,5 +1,6 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { ClientRecord } from '../clients/records.js';
+import { coalesce } from '../lib/coalesce.js';
 import { guarded } from './engine-errors.js';
 import { activeHold } from './held-writes.js';
 import type { OidcPayload, OidcStore } from './oidc-store.js';
@@ -27,6 +28,17 @@ const unstorable = (key: string) => key.includes('\u0000');
  * one commit instead; the consume then happens, conditionally, in that commit.
  */
 export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSource) {
+  // A grant is revoked by every loser of a race for one of its tokens, and oidc-provider revokes it with
+  // one call per model side by side (the store deletes all of the grant's rows on each): ten losers made
+  // fifty deletes of the same rows at once, which on PostgreSQL deadlocked one another and, on a busy
+  // machine, held every pooled connection until requests timed out with a 503. Concurrent calls for one
+  // grant (or one row) share a run; a call during a run gets the next one, so it still deletes what was
+  // written before it asked.
+  const revokeGrant = coalesce((grantId) => guarded(() => store.revokeByGrantId(grantId)));
+  const destroyRow = coalesce((key) => {
+    const at = key.indexOf(':');
+    return guarded(() => store.destroy(key.slice(0, at), key.slice(at + 1)));
+  });
   return class GatehouseAdapter implements Adapter {
     constructor(readonly model: string) {}
 
@@ -59,7 +71,7 @@ export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSo
       if (hold) return hold.consume(this.model, id);
       const result = await guarded(() => store.consume(this.model, id));
       if (result.status === 'consumed') return;
-      if (result.status === 'already_consumed' && result.grantId) await guarded(() => store.revokeByGrantId(result.grantId!));
+      if (result.status === 'already_consumed' && result.grantId) await revokeGrant(result.grantId);
       throw new errors.InvalidGrant(ALREADY_USED[this.model] ?? 'grant already consumed');
     }
 
@@ -67,13 +79,13 @@ export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSo
       const model = this.model;
       const hold = activeHold();
       if (hold) return Promise.resolve(hold.write((s) => s.destroy(model, id)));
-      return guarded(() => store.destroy(model, id));
+      return destroyRow(`${model}:${id}`);
     }
 
     revokeByGrantId(grantId: string): Promise<void> {
       const hold = activeHold();
       if (hold) return Promise.resolve(hold.write((s) => s.revokeByGrantId(grantId)));
-      return guarded(() => store.revokeByGrantId(grantId));
+      return revokeGrant(grantId);
     }
   };
 }

@@ -1,5 +1,5 @@
 import { normalizeEmail } from '../accounts/normalize.js';
-import { badRequest } from '../errors.js';
+import { FieldError } from '../errors.js';
 import { AUDIT_TYPES, type AuditStore } from '../observability/audit.js';
 
 export interface AuditQuery {
@@ -12,12 +12,12 @@ export interface AuditQuery {
 /** `gatehouse audit` and GET /admin/audit: newest first, in the contract's shape. */
 export async function queryAudit(store: AuditStore, q: AuditQuery) {
   const limit = q.limit ?? 100;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw badRequest('limit: must be 1 to 10000');
-  if (q.type && !(AUDIT_TYPES as readonly string[]).includes(q.type)) throw badRequest(`type: unknown event type "${q.type}"`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new FieldError('limit', 'out_of_range', 'must be 1 to 10000');
+  if (q.type && !(AUDIT_TYPES as readonly string[]).includes(q.type)) throw new FieldError('type', 'unknown', `unknown event type "${q.type}"`);
   let since: Date | undefined;
   if (q.since) {
     since = new Date(q.since);
-    if (Number.isNaN(since.getTime())) throw badRequest('since: must be an ISO date such as 2026-01-31T00:00:00Z');
+    if (Number.isNaN(since.getTime())) throw new FieldError('since', 'not_a_date', 'must be an ISO date such as 2026-01-31T00:00:00Z');
   }
   const events = await store.query({ ...(q.user ? { email: normalizeEmail(q.user) } : {}), ...(q.type ? { type: q.type } : {}), ...(since ? { since } : {}), limit });
   return events.map((e) => ({

@@ -1,4 +1,4 @@
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, FieldError, notFound } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { UnitOfWork } from '../lib/unit-of-work.js';
 import { sha256 } from '../lib/digest.js';
@@ -73,8 +73,8 @@ type CheckedClient = Pick<ClientRecord, 'name' | 'authMethod' | 'redirectUris' |
  */
 async function checkClient(deps: Pick<ClientDeps, 'resources'>, input: CreateClientInput): Promise<CheckedClient> {
   const name = input.name?.trim();
-  if (!name) throw badRequest('name: a client needs a name');
-  if (name.length > 200) throw badRequest('name: at most 200 characters');
+  if (!name) throw new FieldError('name', 'missing', 'a client needs a name');
+  if (name.length > 200) throw new FieldError('name', 'too_long', 'at most 200 characters');
 
   const redirects = (input.redirectUris ?? []).map((u, i) => parseRedirectUri(u, `redirect_uri #${i + 1}`));
   const logoutRedirects = (input.postLogoutRedirectUris ?? []).map((u, i) => parseRedirectUri(u, `post_logout_redirect_uri #${i + 1}`));
@@ -82,45 +82,45 @@ async function checkClient(deps: Pick<ClientDeps, 'resources'>, input: CreateCli
 
   const grants = [...new Set(input.grants && input.grants.length > 0 ? input.grants : defaultGrants(redirects.length > 0))];
   for (const g of grants) {
-    if (!GRANTS.includes(g as GrantType)) throw badRequest(`grant: "${g}" is not one of ${GRANTS.join(', ')}`);
+    if (!GRANTS.includes(g as GrantType)) throw new FieldError('grant', 'unknown', `"${g}" is not one of ${GRANTS.join(', ')}`);
   }
   const grantTypes = grants as GrantType[];
   if (grantTypes.includes('authorization_code') && redirects.length === 0) {
-    throw badRequest('redirect_uri: authorization_code needs at least one --redirect-uri');
+    throw new FieldError('redirect_uri', 'missing', 'authorization_code needs at least one --redirect-uri');
   }
   if (!grantTypes.includes('authorization_code') && redirects.length > 0) {
-    throw badRequest('redirect_uri: only clients with the authorization_code grant redirect');
+    throw new FieldError('redirect_uri', 'not_allowed', 'only clients with the authorization_code grant redirect');
   }
   if (grantTypes.includes('refresh_token') && !grantTypes.some((g) => g !== 'refresh_token' && g !== 'client_credentials')) {
-    throw badRequest('grant: refresh_token comes with authorization_code or the device grant');
+    throw new FieldError('grant', 'refresh_token_alone', 'refresh_token comes with authorization_code or the device grant');
   }
   if (isPublic && grantTypes.includes('client_credentials')) {
-    throw badRequest('grant: a public client cannot use client_credentials (it has no secret)');
+    throw new FieldError('grant', 'public_client_credentials', 'a public client cannot use client_credentials (it has no secret)');
   }
 
   const authMethod = isPublic ? 'none' : (input.authMethod ?? 'client_secret_basic');
   if (!['client_secret_basic', 'client_secret_post', 'none'].includes(authMethod) || (authMethod === 'none') !== isPublic) {
-    throw badRequest('auth_method: confidential clients use client_secret_basic or client_secret_post; public clients use --public');
+    throw new FieldError('auth_method', 'unsupported', 'confidential clients use client_secret_basic or client_secret_post; public clients use --public');
   }
 
   const scope = input.scope === undefined ? null : parseScopes(input.scope, 'scope').join(' ') || null;
   const interactive = grantTypes.some((g) => g === 'authorization_code' || g === 'urn:ietf:params:oauth:grant-type:device_code');
   if (scope !== null && interactive && !scope.split(' ').includes('openid')) {
-    throw badRequest('scope: a client that signs people in needs openid in --scope (e.g. "openid email offline_access …")');
+    throw new FieldError('scope', 'openid_required', 'a client that signs people in needs openid in --scope (e.g. "openid email offline_access …")');
   }
   const resources = [...new Set((input.resources ?? []).map((r) => parseAudience(r, 'resource')))];
   for (const audience of resources) {
-    if (!(await deps.resources.find(audience))) throw badRequest(`resource: no API with audience ${audience}; create it first (gatehouse resources create)`);
+    if (!(await deps.resources.find(audience))) throw new FieldError('resource', 'unknown_api', `no API with audience ${audience}; create it first (gatehouse resources create)`);
   }
   const introspects = [...new Set((input.introspects ?? []).map((r) => parseAudience(r, 'introspect')))];
   if (introspects.length > 0 && isPublic) {
-    throw badRequest('introspect: a public client cannot introspect tokens for an API (it has no secret)');
+    throw new FieldError('introspect', 'public_client', 'a public client cannot introspect tokens for an API (it has no secret)');
   }
   for (const audience of introspects) {
-    if (!(await deps.resources.find(audience))) throw badRequest(`introspect: no API with audience ${audience}; create it first (gatehouse resources create)`);
+    if (!(await deps.resources.find(audience))) throw new FieldError('introspect', 'unknown_api', `no API with audience ${audience}; create it first (gatehouse resources create)`);
   }
   if (grantTypes.includes('client_credentials') && resources.length === 0) {
-    throw badRequest('resource: client_credentials needs --resource (the API its tokens are for)');
+    throw new FieldError('resource', 'missing', 'client_credentials needs --resource (the API its tokens are for)');
   }
   return {
     name,
@@ -268,7 +268,7 @@ export interface RotatedSecret {
 export async function rotateClientSecret(deps: ClientDeps, id: string, options: { overlapSeconds?: number } = {}): Promise<RotatedSecret> {
   const overlap = options.overlapSeconds ?? DEFAULT_SECRET_OVERLAP_SECONDS;
   if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_SECRET_OVERLAP_SECONDS) {
-    throw badRequest(`overlap: must be from 0 (end the old secret now) to ${MAX_SECRET_OVERLAP_SECONDS / 86_400}d`);
+    throw new FieldError('overlap', 'out_of_range', `must be from 0 (end the old secret now) to ${MAX_SECRET_OVERLAP_SECONDS / 86_400}d`);
   }
   return deps.atomically(async () => {
     const current = await deps.clients.findForUpdate(id);

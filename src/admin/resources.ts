@@ -1,4 +1,4 @@
-import { badRequest, conflict, notFound } from '../errors.js';
+import { badRequest, conflict, FieldError, notFound } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { AuditLog } from '../observability/audit.js';
@@ -31,21 +31,21 @@ export function resourceView(r: ResourceRecord): ResourceView {
 function checkScopes(text: string): string[] {
   const scopes = parseScopes(text, 'scope');
   if (scopes.includes('openid') || scopes.includes('offline_access')) {
-    throw badRequest('scope: openid and offline_access are OpenID Connect scopes, not API scopes');
+    throw new FieldError('scope', 'oidc_scope', 'openid and offline_access are OpenID Connect scopes, not API scopes');
   }
   return scopes;
 }
 
 function checkTtl(ttl: number): number {
-  if (!Number.isInteger(ttl) || ttl < 30 || ttl > 86400) throw badRequest('ttl: must be whole seconds from 30 to 86400');
+  if (!Number.isInteger(ttl) || ttl < 30 || ttl > 86400) throw new FieldError('ttl', 'out_of_range', 'must be whole seconds from 30 to 86400');
   return ttl;
 }
 
 /** Operators' notes: one line of printable text; empty means none. */
 function checkDescription(text: string): string | null {
   const value = text.trim();
-  if (value.length > 500) throw badRequest('description: at most 500 characters');
-  if (/\p{Cc}/u.test(value)) throw badRequest('description: must be one line of text (no control characters)');
+  if (value.length > 500) throw new FieldError('description', 'too_long', 'at most 500 characters');
+  if (/\p{Cc}/u.test(value)) throw new FieldError('description', 'control_characters', 'must be one line of text (no control characters)');
   return value || null;
 }
 
@@ -92,7 +92,7 @@ export async function updateResource(deps: ResourceDeps, audience: string, input
     if (!current) throw notFound(`no API with audience ${audience}`);
     // The admin API's own scope: without it no token could administer Gatehouse any more.
     if (changes.scopes && current.scopes.includes(ADMIN_SCOPE) && !changes.scopes.includes(ADMIN_SCOPE)) {
-      throw badRequest(`scope: ${audience} must keep ${ADMIN_SCOPE} (the admin API's scope)`);
+      throw new FieldError('scope', 'admin_scope_required', `${audience} must keep ${ADMIN_SCOPE} (the admin API's scope)`);
     }
     const changed = (Object.keys(changes) as (keyof ResourceChanges)[])
       .filter((k) => JSON.stringify(changes[k]) !== JSON.stringify(current[k]))

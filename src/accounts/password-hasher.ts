@@ -1,4 +1,5 @@
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { unavailable } from '../errors.js';
 import type { Trace } from '../observability/tracing.js';
 
 /**
@@ -21,14 +22,25 @@ export interface PasswordHasher {
   pending(): number;
 }
 
-export function createPasswordHasher(options: { concurrency?: number; trace?: Trace } = {}): PasswordHasher {
+/**
+ * How many hash operations may wait for a slot. Beyond it a sign-in, sign-up or reset is answered at
+ * once with 503 and Retry-After (nothing counted against the account: the login guard gives the
+ * attempt back) instead of joining a queue that only grows: at about 40 verifications per second per
+ * slot, 64 waiting is under a second of work.
+ */
+export const MAX_QUEUED_HASHES = 64;
+
+export function createPasswordHasher(options: { concurrency?: number; maxQueued?: number; trace?: Trace } = {}): PasswordHasher {
   const traced: Trace = options.trace ?? ((_name, _options, work) => work());
   const limit = Math.max(1, options.concurrency ?? 2);
+  const maxQueued = Math.max(0, options.maxQueued ?? MAX_QUEUED_HASHES);
   let running = 0;
   const queue: (() => void)[] = [];
   const withSlot = async <T>(work: () => Promise<T>): Promise<T> => {
-    if (running >= limit) await new Promise<void>((resolve) => queue.push(resolve));
-    else running += 1;
+    if (running >= limit) {
+      if (queue.length >= maxQueued) throw unavailable('Too many sign-ins are being checked right now; try again in a moment.');
+      await new Promise<void>((resolve) => queue.push(resolve));
+    } else running += 1;
     try {
       return await work();
     } finally {

@@ -1,8 +1,9 @@
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { ClientRecord } from '../clients/records.js';
 import { coalesce } from '../lib/coalesce.js';
 import { guarded } from './engine-errors.js';
 import { activeHold } from './held-writes.js';
+import { markGrantRevoked } from './revoked-grants.js';
 import type { OidcPayload, OidcStore } from './oidc-store.js';
 
 /** Where client metadata comes from (the clients table, through the admin repository). */
@@ -71,7 +72,10 @@ export function createAdapterFactory(store: OidcStore, clients: ClientMetadataSo
       if (hold) return hold.consume(this.model, id);
       const result = await guarded(() => store.consume(this.model, id));
       if (result.status === 'consumed') return;
-      if (result.status === 'already_consumed' && result.grantId) await revokeGrant(result.grantId);
+      if (result.status === 'already_consumed' && result.grantId) {
+        await revokeGrant(result.grantId);
+        markGrantRevoked(Provider.ctx);
+      }
       throw new errors.InvalidGrant(ALREADY_USED[this.model] ?? 'grant already consumed');
     }
 

@@ -15,6 +15,7 @@ import { guarded, unavailableAnswers } from './engine-errors.js';
 import { jwtIntrospection } from './jwt-introspection.js';
 import { withRefreshGrace } from './refresh-grace.js';
 import { throttleUserCodes, type UserCodeGuard } from './user-code-throttle.js';
+import { grantRevokedIn, markGrantRevoked } from './revoked-grants.js';
 
 export interface ProviderDeps extends ConfigurationDeps {
   /** A client presented a wrong secret: count it; a refusal (429) once over the limit. */
@@ -56,6 +57,12 @@ const PAGE_CSP = `default-src 'none'; script-src 'self'; style-src 'self'; img-s
  * is no API to change a running instance's keys); everything else it needs lives in the database,
  * so a login started on one instance finishes on the next.
  */
+/** The audit event for a reused grant, by the grant type of the refused request. */
+const REUSE_EVENTS: Record<string, 'refresh.reuse_detected' | 'authorization_code.reuse_detected'> = {
+  refresh_token: 'refresh.reuse_detected',
+  authorization_code: 'authorization_code.reuse_detected',
+};
+
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, audit, metrics, logger } = deps;
   const provider = new Provider(config.issuer, buildConfiguration(deps));
@@ -189,14 +196,13 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     metrics.tokensIssued.inc({ grant: grantLabel(ctx.oidc.params?.grant_type) });
   });
-  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: { error?: string; error_detail?: string; status?: number }) => {
-    metrics.tokenErrors.inc({ grant: grantLabel(ctx.oidc?.params?.grant_type), error: oauthErrorLabel(err.error ?? 'server_error') });
-    const reuse =
-      err.error_detail === 'refresh token already used'
-        ? 'refresh.reuse_detected'
-        : err.error_detail === 'authorization code already consumed'
-          ? 'authorization_code.reuse_detected'
-          : undefined;
+  // A reused code or refresh token: the engine (or our adapter, for a race's loser) revokes its grant
+  // during the request, then the request fails with invalid_grant.
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC) => markGrantRevoked(ctx));
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: { error?: string; status?: number }) => {
+    const grantType = ctx.oidc?.params?.grant_type;
+    metrics.tokenErrors.inc({ grant: grantLabel(grantType), error: oauthErrorLabel(err.error ?? 'server_error') });
+    const reuse = err.error === 'invalid_grant' && grantRevokedIn(ctx) && typeof grantType === 'string' ? REUSE_EVENTS[grantType] : undefined;
     if (reuse) {
       const token = ctx.oidc.entities?.RefreshToken ?? ctx.oidc.entities?.AuthorizationCode;
       void audit

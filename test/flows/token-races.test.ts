@@ -35,7 +35,7 @@ async function setup(t: Test, kind: 'sqlite' | 'postgres', env: Record<string, s
 
 for (const kind of DATABASE_KINDS) {
   t.test(`${kind}: 20 concurrent redemptions of one code → exactly one success`, async (t) => {
-    const { code, redeem } = await setup(t, kind);
+    const { gh, code, redeem } = await setup(t, kind);
     const c = await code();
     const results = await Promise.all(Array.from({ length: 20 }, () => redeem(c)));
     const ok = results.filter((r) => r.status === 200);
@@ -45,6 +45,9 @@ for (const kind of DATABASE_KINDS) {
       t.equal(r.json.error, 'invalid_grant');
     }
     t.ok(results.every((r) => r.status < 500), 'never a 500');
+    const events = await gh.services.auditStore.query({ type: 'authorization_code.reuse_detected', limit: 50 });
+    // The first loser to see the code used revokes the grant (and is audited); later ones find no grant.
+    t.ok(events.length >= 1, `the reuse is audited (${events.length} events)`);
   });
 
   t.test(`${kind}: a reused code revokes the tokens issued from its first redemption`, async (t) => {

@@ -10,7 +10,7 @@ t.test('the wait for a hashing slot is bounded: beyond it, a 503 with Retry-Afte
   t.equal(hasher.pending(), 3);
   const refused = hasher.verify(phc, 'one too many');
   await t.rejects(refused, { code: 'temporarily_unavailable', statusCode: 503 });
-  const err = await refused.catch((e: unknown) => e as AppError);
+  const err = (await refused.catch((e: unknown) => e)) as AppError;
   t.equal(err.headers['retry-after'], '2', 'Retry-After from the error catalogue');
   t.same(await Promise.all(accepted), [true, false, false], 'the queued ones still get their answer');
   t.equal(hasher.pending(), 0);

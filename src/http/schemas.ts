@@ -18,8 +18,16 @@ import { Type, type TSchema } from '@sinclair/typebox';
  * params coerced, bodies not), and its failures are worded by src/http/plugins/error-handler.ts.
  */
 
-/** `{ error, error_description }`: every JSON error (src/http/plugins/error-handler.ts). */
-export const ErrorBody = Type.Object({ error: Type.String(), error_description: Type.String() });
+/**
+ * `{ error, error_description }`: every JSON error (src/http/plugins/error-handler.ts). Input refused
+ * because of one field also names it and why (`"field": "password", "reason": "too_short"`).
+ */
+export const ErrorBody = Type.Object({
+  error: Type.String(),
+  error_description: Type.String(),
+  field: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+});
 
 /** The JSON error body for every 4xx and 5xx a JSON route can answer with. */
 export const jsonErrors = { '4xx': ErrorBody, '5xx': ErrorBody } as const;

@@ -54,23 +54,30 @@ t.test('signup: 202 the same for a new and a taken address; the owner gets a not
   t.same(audit.map((e) => e.detail.new_account).sort(), [false, false, true]);
 });
 
+t.test('a refused email names the field and the reason', async (t) => {
+  const gh = await buildTestApp(t);
+  const res = await json(gh, '/account/signup', { email: 'not-an-address', password: 'a kettle singing at dawn' });
+  t.same([res.statusCode, res.json().error, res.json().field, res.json().reason], [400, 'invalid_request', 'email', 'malformed']);
+});
+
 t.test('passwords: weak, common, too short and too long are refused with a reason; 128 Unicode characters work', async (t) => {
   const gh = await buildTestApp(t);
-  const cases: [string, RegExp][] = [
-    ['short', /at least 8 characters/],
-    ['x'.repeat(129), /at most 128 characters/],
-    ['password1', /most common passwords/],
-    ['iloveyou', /most common passwords/],
-    ['abcabcabcabc', /repeats the same few characters/],
-    ['zzzzzzzzzzzz', /repeats the same few characters/],
-    ['casey.jones-2024', /must not contain your email/],
-    ['', /at least 8 characters/],
+  const cases: [string, RegExp, string][] = [
+    ['short', /at least 8 characters/, 'too_short'],
+    ['x'.repeat(129), /at most 128 characters/, 'too_long'],
+    ['password1', /most common passwords/, 'too_common'],
+    ['iloveyou', /most common passwords/, 'too_common'],
+    ['abcabcabcabc', /repeats the same few characters/, 'repetitive'],
+    ['zzzzzzzzzzzz', /repeats the same few characters/, 'repetitive'],
+    ['casey.jones-2024', /must not contain your email/, 'contains_email'],
+    ['', /at least 8 characters/, 'too_short'],
   ];
-  for (const [password, reason] of cases) {
+  for (const [password, sentence, reason] of cases) {
     const res = await json(gh, '/account/signup', { email: 'casey.jones@example.com', password });
     t.equal(res.statusCode, 400, `"${password.slice(0, 20)}" refused`);
     t.equal(res.json().error, 'invalid_request');
-    t.match(res.json().error_description, reason);
+    t.match(res.json().error_description, sentence);
+    t.same([res.json().field, res.json().reason], ['password', reason], 'the field and the reason, for a client to act on');
   }
   t.equal((await gh.db.prisma.user.count()), 0, 'nothing written');
 

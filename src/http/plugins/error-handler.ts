@@ -8,7 +8,7 @@ import { messagePage } from '../views/message-pages.js';
  * client got wrong, `server_error` (500, message withheld, logged once with its cause) for the rest.
  * Never a stack trace.
  */
-export type ErrorBody = { error: ErrorCode | string; error_description: string };
+export type ErrorBody = { error: ErrorCode | string; error_description: string; field?: string; reason?: string };
 
 /** fastify's own request errors, in the catalogue's terms. */
 const FASTIFY_CODES: Record<string, { code: ErrorCode; description?: string }> = {
@@ -26,7 +26,11 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; description?: string }> =
 export function toErrorResponse(error: unknown): { status: number; body: ErrorBody; headers: Record<string, string>; log: boolean } {
   if (error instanceof AppError) {
     if (error.expose) {
-      return { status: error.statusCode, body: { error: error.error, error_description: error.message }, headers: { ...error.headers }, log: error.statusCode >= 500 };
+      const body: ErrorBody = { error: error.error, error_description: error.message };
+      // A refused field says which and why, for a client that shows the message next to the field.
+      if (error.field !== undefined) body.field = error.field;
+      if (error.reason !== undefined) body.reason = error.reason;
+      return { status: error.statusCode, body, headers: { ...error.headers }, log: error.statusCode >= 500 };
     }
     return serverError();
   }

@@ -5,12 +5,12 @@ import { AppError } from '../errors.js';
 import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { Logger } from '../observability/logger.js';
 import type { Trace } from '../observability/tracing.js';
-import type { Config as LibSqlConfig } from '@libsql/client';
 import { withAmbientTransactions } from './ambient-transaction.js';
 import { withDatabaseErrors } from './database-errors.js';
 import { withQueryTracing } from './query-tracing.js';
 import type { Prisma, PrismaClient } from './generated/sqlite/client.js';
-import { SQLITE_BUSY_TIMEOUT_MS, withConnectionSettings } from './sqlite-settings.js';
+import { openSqliteConnection } from './sqlite-connection.js';
+import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-settings.js';
 
 /**
  * The one client shape repositories are written against. Both generated clients expose the same
@@ -68,17 +68,19 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     await createPrivateFile(path);
   }
-  const [{ PrismaLibSql }, { PrismaClient }] = await Promise.all([
+  const [{ PrismaLibSql }, { PrismaClient }, { default: Sqlite }] = await Promise.all([
     import('@prisma/adapter-libsql'),
     import('./generated/sqlite/client.js'),
+    import('libsql'),
   ]);
-  // Every connection the adapter opens gets the settings in sqlite-settings.ts.
-  class SettledLibSql extends PrismaLibSql {
-    override createClient(config: LibSqlConfig) {
-      return withConnectionSettings(super.createClient(config));
+  // The adapter runs on one long-lived connection with its statements kept (sqlite-connection.ts),
+  // which carries the settings in sqlite-settings.ts.
+  class OneConnectionLibSql extends PrismaLibSql {
+    override createClient() {
+      return openSqliteConnection(Sqlite, path, SQLITE_BUSY_TIMEOUT_MS);
     }
   }
-  const prisma = new PrismaClient({ adapter: new SettledLibSql({ url: `file:${path}`, timeout: SQLITE_BUSY_TIMEOUT_MS }) });
+  const prisma = new PrismaClient({ adapter: new OneConnectionLibSql({ url: `file:${path}` }) });
   // WAL is a property of the file: set once, kept by every later connection and process.
   await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   return {

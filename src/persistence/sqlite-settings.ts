@@ -1,7 +1,6 @@
-import type { Client } from '@libsql/client';
-
 /**
- * The SQLite settings Gatehouse promises, on every connection it uses.
+ * The SQLite settings Gatehouse promises, on every connection it uses (the server's one is opened in
+ * sqlite-connection.ts; migrate.ts and the backup open their own).
  *
  * - `journal_mode = WAL` (stored in the file): readers never wait for the writer, and a commit is one
  *   append to the -wal file.
@@ -13,45 +12,11 @@ import type { Client } from '@libsql/client';
  * - `busy_timeout`: a write that meets another process's write lock waits this long, then fails
  *   (and the request answers 503).
  * - `foreign_keys = ON` (libsql's default; the schema declares no foreign keys today).
+ * - Transactions are BEGIN IMMEDIATE, never a deferred BEGIN: a deferred transaction that reads
+ *   first cannot take the write lock once another process has written since (SQLITE_BUSY at once,
+ *   whatever the busy timeout), so a use case that looks, then writes, failed with a 503 whenever the
+ *   CLI or a second server wrote at the same moment. IMMEDIATE takes the write lock at BEGIN, waiting
+ *   up to the busy timeout like any other write.
  */
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 export const SQLITE_CONNECTION_PRAGMAS = 'PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;';
-
-/**
- * @libsql/client opens connections lazily: `transaction()` hands the current connection to the
- * transaction and the next statement opens a fresh one, which would start with SQLite's defaults
- * (synchronous FULL). This wrapper applies the settings to each connection before its first use.
- */
-export function withConnectionSettings(client: Client): Client {
-  let needsSettings = true;
-  const prepare = async () => {
-    if (!needsSettings) return;
-    await client.executeMultiple(SQLITE_CONNECTION_PRAGMAS);
-    needsSettings = false;
-  };
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (property === 'transaction') {
-        // Always BEGIN IMMEDIATE ('write'), never the adapter's deferred BEGIN: a deferred transaction
-        // that reads first cannot take the write lock once another process has written since
-        // (SQLITE_BUSY at once, whatever the busy timeout), so a use case that looks, then writes,
-        // failed with a 503 whenever the CLI or a second server wrote at the same moment. IMMEDIATE
-        // takes the write lock at BEGIN, waiting up to the busy timeout like any other write.
-        return async () => {
-          await prepare();
-          const tx = await target.transaction('write');
-          needsSettings = true;
-          return tx;
-        };
-      }
-      if (property === 'execute' || property === 'batch' || property === 'executeMultiple' || property === 'migrate') {
-        return async (...args: unknown[]) => {
-          await prepare();
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      }
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}

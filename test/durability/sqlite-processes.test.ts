@@ -49,21 +49,24 @@ async function holdsLock(pid: number, file: string): Promise<boolean> {
 }
 
 t.test('a CLI run beside a server that has served traffic leaves the server\'s writes durable', async (t) => {
-  const gh = await gatehouseDeployment(t, 'sqlite');
+  const gh = await gatehouseDeployment(t, 'sqlite', { env: { IP_SIGNUP_LIMIT: '1000' } });
   let server = await gh.start();
   const db = join(gh.dataDir, 'gatehouse.db');
 
   t.ok(await holdsLock(server.pid, db), 'the server holds its shared lock on the database file');
-  t.same(
-    (await databaseDescriptors(server.pid)).filter((f) => f.endsWith('gatehouse.db')).length,
-    1,
-    'one descriptor on the database file: the migration connection is closed',
-  );
+  // The server's one connection, and the migration run's until the garbage collector finalises its
+  // statements (libsql closes a connection only then; SQLite shares locks between the connections
+  // of one process, so that one closing later drops nothing).
+  const onFile = async () => (await databaseDescriptors(server.pid)).filter((f) => f.endsWith('gatehouse.db')).length;
+  t.ok((await onFile()) <= 2, 'at most two descriptors on the database file after the start');
 
   const created = await gh.cli(['clients', 'create', '--name', 'tv', '--public', '--grant', DEVICE_GRANT, '--scope', 'openid email', '--json']);
   t.equal(created.code, 0, created.stderr);
   t.equal(await deviceAuthorization(server, JSON.parse(created.stdout).client_id), 200, 'the server sees the client the CLI created');
   t.equal(await signup(server, 'a1@example.com'), 202);
+  // Every signup and token request commits a transaction; none of them opens a connection of its own.
+  for (let i = 0; i < 20; i++) t.equal(await signup(server, `busy${i}@example.com`), 202, `signup ${i}`);
+  t.ok((await onFile()) <= 2, 'still at most two after twenty more transactions: no connection per transaction');
 
   const descriptors = await databaseDescriptors(server.pid);
   t.same(descriptors.filter((f) => f.endsWith('(deleted)')), [], 'no -wal or -shm file was unlinked under the server');
@@ -71,7 +74,7 @@ t.test('a CLI run beside a server that has served traffic leaves the server\'s w
   t.equal(await sqlite3(db, "SELECT email FROM users WHERE email = 'a1@example.com'"), 'a1@example.com', 'sqlite3 sees the signup at once');
 
   const listed = await gh.cli(['users', 'list', '--json']);
-  t.same(JSON.parse(listed.stdout).map((u: { email: string }) => u.email), ['a1@example.com'], 'so does the CLI');
+  t.ok(JSON.parse(listed.stdout).some((u: { email: string }) => u.email === 'a1@example.com'), 'so does the CLI');
 
   const second = await gh.cli(['clients', 'create', '--name', 'tv2', '--public', '--grant', DEVICE_GRANT, '--json']);
   t.equal(await deviceAuthorization(server, JSON.parse(second.stdout).client_id), 200, 'a client made after the first CLI run works');
@@ -82,7 +85,7 @@ t.test('a CLI run beside a server that has served traffic leaves the server\'s w
   const after = await gh.cli(['users', 'list', '--json']);
   t.same(
     JSON.parse(after.stdout).map((u: { email: string }) => u.email).sort(),
-    ['a1@example.com', 'a2@example.com'],
+    ['a1@example.com', 'a2@example.com', ...Array.from({ length: 20 }, (_, i) => `busy${i}@example.com`)].sort(),
     'every acknowledged signup survives kill -9',
   );
   t.equal(await deviceAuthorization(server, JSON.parse(second.stdout).client_id), 200, 'and so does the client');

@@ -1,0 +1,192 @@
+import { LibsqlError, type Client, type InStatement, type ResultSet, type Transaction, type TransactionMode } from '@libsql/client';
+import type DatabaseType from 'libsql';
+import { SQLITE_CONNECTION_PRAGMAS } from './sqlite-settings.js';
+
+type Connection = InstanceType<typeof DatabaseType>;
+type Statement = ReturnType<Connection['prepare']>;
+type SqlValue = null | string | number | bigint | ArrayBuffer | Uint8Array | boolean | Date;
+
+/** Prepared statements kept per connection. Prisma's SQL is fixed per query shape: a few dozen in use. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * The connection Prisma's libsql adapter runs every SQLite query on: ONE `libsql` connection for the
+ * life of the process, with its statements prepared once and kept.
+ *
+ * @libsql/client (what the adapter would use) hands its connection to each transaction and opens a
+ * fresh one for whatever comes next, and nothing ever closes the one the transaction took. Every
+ * transaction therefore paid for opening the file, reading and parsing the schema, applying the
+ * connection settings and preparing each statement again, and left an open connection (its page
+ * cache, a file descriptor) for the garbage collector. On the refresh grant that was most of the
+ * request's CPU.
+ *
+ * One connection is enough: the adapter already runs one statement at a time and holds its lock from
+ * BEGIN to COMMIT, so a transaction never shares the connection with anything else. Transactions are
+ * always BEGIN IMMEDIATE (sqlite-settings.ts says why). Only what the adapter calls is
+ * implemented: execute, transaction (execute, commit, rollback, close), executeMultiple and close.
+ */
+export function openSqliteConnection(Database: typeof DatabaseType, path: string, busyTimeoutMs: number): Client {
+  const db: Connection = new Database(path, { timeout: busyTimeoutMs });
+  db.exec(SQLITE_CONNECTION_PRAGMAS);
+  const statements = new Map<string, { statement: Statement; returnsData: boolean }>();
+
+  const prepared = (sql: string) => {
+    const cached = statements.get(sql);
+    if (cached) {
+      // Most recently used last: the first entry is the one to evict.
+      statements.delete(sql);
+      statements.set(sql, cached);
+      return cached;
+    }
+    const statement = db.prepare(sql);
+    statement.safeIntegers(true);
+    let returnsData = true;
+    try {
+      statement.raw(true);
+    } catch {
+      // raw() refuses a statement that returns no rows.
+      returnsData = false;
+    }
+    const entry = { statement, returnsData };
+    statements.set(sql, entry);
+    if (statements.size > STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+    return entry;
+  };
+
+  const run = (stmt: InStatement): ResultSet => {
+    const sql = typeof stmt === 'string' ? stmt : stmt.sql;
+    const args = typeof stmt === 'string' ? [] : toArgs(stmt.args);
+    try {
+      const { statement, returnsData } = prepared(sql);
+      if (!returnsData) {
+        const info = statement.run(args);
+        return resultSet([], [], [], info.changes, BigInt(info.lastInsertRowid));
+      }
+      const definitions = statement.columns();
+      const columns = definitions.map((c) => c.name);
+      const columnTypes = definitions.map((c) => c.type ?? '');
+      const rows = (statement.all(args) as unknown[][]).map(fromSqlRow);
+      return resultSet(columns, columnTypes, rows, 0, undefined);
+    } catch (err) {
+      throw asLibsqlError(err);
+    }
+  };
+
+  let closed = false;
+  const client = {
+    closed: false,
+    protocol: 'file',
+    async execute(stmt: InStatement, args?: unknown) {
+      if (args !== undefined) throw new TypeError('execute(sql, args) is not used here');
+      return run(stmt);
+    },
+    async executeMultiple(sql: string) {
+      try {
+        db.exec(sql);
+      } catch (err) {
+        throw asLibsqlError(err);
+      }
+    },
+    async transaction(_mode?: TransactionMode): Promise<Transaction> {
+      run('BEGIN IMMEDIATE');
+      let done = false;
+      const end = (sql: string) => {
+        if (done) return;
+        done = true;
+        if (!db.inTransaction) return;
+        try {
+          run(sql);
+        } finally {
+          // A COMMIT that failed (disk full, I/O error) can leave the transaction open: the
+          // connection is shared, so it must not stay inside it.
+          if (db.inTransaction) db.exec('ROLLBACK');
+        }
+      };
+      return {
+        get closed() {
+          return done;
+        },
+        async execute(stmt: InStatement) {
+          if (done) throw new LibsqlError('The transaction is closed', 'TRANSACTION_CLOSED');
+          return run(stmt);
+        },
+        async commit() {
+          end('COMMIT');
+        },
+        async rollback() {
+          end('ROLLBACK');
+        },
+        close() {
+          end('ROLLBACK');
+        },
+      } as unknown as Transaction;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      client.closed = true;
+      statements.clear();
+      db.close();
+    },
+  };
+  return client as unknown as Client;
+}
+
+function toArgs(args: unknown): unknown[] | Record<string, unknown> {
+  if (args === undefined) return [];
+  if (Array.isArray(args)) return args.map(toSql);
+  const named: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(args as Record<string, SqlValue>)) {
+    named[name[0] === '@' || name[0] === '$' || name[0] === ':' ? name.slice(1) : name] = toSql(value);
+  }
+  return named;
+}
+
+/** As @libsql/client binds values (its default integer mode, "number"). */
+function toSql(value: SqlValue): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError('Only finite numbers can be passed as arguments');
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof ArrayBuffer) return Buffer.from(value);
+  if (value instanceof Date) return value.valueOf();
+  if (value === undefined) throw new TypeError('undefined cannot be passed as argument to the database');
+  return value;
+}
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** As @libsql/client returns values: integers as numbers (refusing what a number cannot hold), blobs as ArrayBuffers. */
+function fromSqlRow(row: unknown[]): unknown[] {
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (typeof v === 'bigint') {
+      if (v < MIN_SAFE || v > MAX_SAFE) throw new RangeError('Received integer which cannot be safely represented as a JavaScript number');
+      row[i] = Number(v);
+    } else if (v instanceof Buffer) {
+      row[i] = v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
+    }
+  }
+  return row;
+}
+
+function resultSet(columns: string[], columnTypes: string[], rows: unknown[][], rowsAffected: number, lastInsertRowid: bigint | undefined): ResultSet {
+  return { columns, columnTypes, rows, rowsAffected, lastInsertRowid, toJSON: () => ({ columns, columnTypes, rows, rowsAffected }) } as unknown as ResultSet;
+}
+
+/** libsql's SqliteError as @libsql/client reports it: base code name, extended code, raw code. */
+function asLibsqlError(err: unknown): unknown {
+  const e = err as { name?: string; message?: string; code?: string; rawCode?: number };
+  if (e?.name !== 'SqliteError' || typeof e.code !== 'string') return err;
+  const base = e.rawCode === undefined ? 'SQLITE_UNKNOWN' : (BASE_CODES[e.rawCode & 0xff] ?? `SQLITE_UNKNOWN_${e.rawCode & 0xff}`);
+  return new LibsqlError(e.message ?? 'SQLite error', base, e.code, e.rawCode, err as Error);
+}
+
+// SQLite's primary result codes (https://sqlite.org/rescode.html), by number.
+const BASE_CODES: Record<number, string> = {
+  1: 'SQLITE_ERROR', 2: 'SQLITE_INTERNAL', 3: 'SQLITE_PERM', 4: 'SQLITE_ABORT', 5: 'SQLITE_BUSY', 6: 'SQLITE_LOCKED',
+  7: 'SQLITE_NOMEM', 8: 'SQLITE_READONLY', 9: 'SQLITE_INTERRUPT', 10: 'SQLITE_IOERR', 11: 'SQLITE_CORRUPT',
+  12: 'SQLITE_NOTFOUND', 13: 'SQLITE_FULL', 14: 'SQLITE_CANTOPEN', 15: 'SQLITE_PROTOCOL', 16: 'SQLITE_EMPTY',
+  17: 'SQLITE_SCHEMA', 18: 'SQLITE_TOOBIG', 19: 'SQLITE_CONSTRAINT', 20: 'SQLITE_MISMATCH', 21: 'SQLITE_MISUSE',
+  22: 'SQLITE_NOLFS', 23: 'SQLITE_AUTH', 24: 'SQLITE_FORMAT', 25: 'SQLITE_RANGE', 26: 'SQLITE_NOTADB',
+  27: 'SQLITE_NOTICE', 28: 'SQLITE_WARNING',
+};

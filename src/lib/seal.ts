@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 
 /**
  * Authenticated encryption (AES-256-GCM) for short-lived server-side secrets at rest, with a key
@@ -10,8 +10,21 @@ const VERSION = 'v1';
  * makes forging far easier. */
 const TAG_BYTES = 16;
 
-function key(secret: string, purpose: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, 'gatehouse', `gatehouse:${purpose}`, 32));
+/** Derived keys by purpose and secret: HKDF once per pair, not on every seal (the refresh grant seals
+ * each response). SECRETS and the purposes are a handful of fixed strings, so this stays small. */
+const keys = new Map<string, Map<string, KeyObject>>();
+
+function key(secret: string, purpose: string): KeyObject {
+  let byPurpose = keys.get(purpose);
+  if (!byPurpose) keys.set(purpose, (byPurpose = new Map()));
+  let derived = byPurpose.get(secret);
+  if (!derived) {
+    derived = createSecretKey(Buffer.from(hkdfSync('sha256', secret, 'gatehouse', `gatehouse:${purpose}`, 32)));
+    // Secrets dropped in a rotation are not kept forever.
+    if (byPurpose.size >= 16) byPurpose.clear();
+    byPurpose.set(secret, derived);
+  }
+  return derived;
 }
 
 export function seal(plaintext: string, secrets: readonly string[], purpose: string): string {

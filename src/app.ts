@@ -20,6 +20,8 @@ export interface AppDependencies {
   clock: Clock;
   /** Tracing on (observability/tracing.ts): request spans here, password spans in the services. */
   trace?: Trace;
+  /** The primary process (WORKERS > 1) created the keyring for this start; this worker audits it. */
+  keyringCreated?: boolean;
 }
 
 export interface Gatehouse {
@@ -40,7 +42,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     bans: async () => ({ users: await services.users.countByStatus('banned'), ips: (await services.ipBans.active(clock.now())).length }),
     mail: () => services.mailer.deliveries(),
   });
-  const keys = await startKeyRuntime({ config, clock, resources: services.resources, audit: services.audit, metrics, logger });
+  const keys = await startKeyRuntime({ config, clock, resources: services.resources, audit: services.audit, metrics, logger, keyringCreated: deps.keyringCreated });
   const engine = createEngine({ config, services, keys, pages: protocolPages, metrics, clock, logger });
   const app = createHttpServer(config, logger);
   await registerSurfaces(app, { config, database: db, services, keys, engine, metrics, clock, trace: deps.trace });

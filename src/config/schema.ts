@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { parseDuration } from '../lib/duration.js';
@@ -37,6 +38,7 @@ export interface Config {
   nodeEnv: NodeEnv;
   port: number;
   host: string;
+  workers: number;
   issuer: string;
   dataDir: string;
   databaseUrl: string;
@@ -307,6 +309,11 @@ export const FIELDS = [
     key: 'host', variable: 'HOST', defaultText: '127.0.0.1 (image: 0.0.0.0)', description: 'address to listen on',
     defaultValue: () => '127.0.0.1',
     parse: (raw) => (raw.trim() && !/\s/.test(raw.trim()) ? ok(raw.trim()) : problem('must be a host name or IP address')),
+  }),
+  field({
+    key: 'workers', variable: 'WORKERS', defaultText: 'the number of CPUs',
+    description: 'server processes sharing the port (1 = a single process, no supervisor)',
+    defaultValue: () => availableParallelism(), parse: integer(1, 256),
   }),
   field({
     key: 'issuer', variable: 'ISSUER', defaultText: 'http://localhost:$PORT',

@@ -25,6 +25,8 @@ export interface KeyRuntimeDeps {
   audit: AuditLog;
   metrics: Pick<Metrics, 'keys' | 'activeKey' | 'nextKeyChange'>;
   logger: Logger;
+  /** The keyring was created for this start by the primary process (WORKERS > 1): audited here. */
+  keyringCreated?: boolean;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function rotationTiming(
 export async function startKeyRuntime(deps: KeyRuntimeDeps) {
   const { config, clock, logger, metrics } = deps;
   const initial = await loadOrCreateKeyring(config.keysDir, clock);
-  if (initial.created) await deps.audit.record({ type: 'keys.created', detail: { kids: initial.manifest.keys.map((k) => k.kid) } });
+  if (initial.created || deps.keyringCreated) await deps.audit.record({ type: 'keys.created', detail: { kids: initial.manifest.keys.map((k) => k.kid) } });
 
   let keyring: Keyring = initial;
   let nextChange = nextChangeAt(initial.manifest.keys, clock.now());

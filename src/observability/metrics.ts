@@ -16,6 +16,8 @@ export function createMetrics(sources: MetricSources = {}) {
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
   const m = {
     registry,
+    /** The text /metrics serves: this registry, or with WORKERS > 1 every worker's, summed (cluster.ts). */
+    render: (): Promise<string> => registry.metrics(),
     httpRequests: new Counter({
       name: 'gatehouse_http_requests_total',
       help: 'HTTP requests by route and status',
@@ -63,6 +65,8 @@ export function createMetrics(sources: MetricSources = {}) {
       name: 'gatehouse_bans',
       help: 'Banned users and active IP bans right now',
       labelNames: ['kind'] as const,
+      // The same in every worker (read from the database or the keyring): one worker's answer, not a sum.
+      aggregator: 'first',
       registers: [registry],
       async collect() {
         if (!sources.bans) return;
@@ -87,17 +91,23 @@ export function createMetrics(sources: MetricSources = {}) {
       name: 'gatehouse_signing_keys',
       help: 'Signing keys in the keyring by algorithm and state',
       labelNames: ['alg', 'state'] as const,
+      // The same in every worker (read from the database or the keyring): one worker's answer, not a sum.
+      aggregator: 'first',
       registers: [registry],
     }),
     activeKey: new Gauge({
       name: 'gatehouse_signing_key_active_info',
       help: 'The key that signs now, per algorithm (value 1)',
       labelNames: ['alg', 'kid'] as const,
+      // The same in every worker (read from the database or the keyring): one worker's answer, not a sum.
+      aggregator: 'first',
       registers: [registry],
     }),
     nextKeyChange: new Gauge({
       name: 'gatehouse_signing_keys_next_change_timestamp_seconds',
       help: 'When the next scheduled key state change happens (0 = none scheduled)',
+      // The same in every worker (read from the database or the keyring): one worker's answer, not a sum.
+      aggregator: 'first',
       registers: [registry],
     }),
   };

@@ -29,7 +29,8 @@ export interface RunningProcess {
 export function startProcess(t: Test, script: string, args: string[], env: Record<string, string>, cwd: string): RunningProcess {
   const child = spawn(process.execPath, [script, ...args], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // One server process unless a test asks for workers (test/cluster covers WORKERS > 1).
+    env: { PATH: process.env.PATH ?? '', WORKERS: '1', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let text = '';

@@ -27,7 +27,7 @@ export function metricsRoutes(metrics: Metrics, token: string | null) {
     // The text format is a string: sent as it is, with the registry's content type.
     const schema = { response: { 200: Type.String({ description: 'Prometheus text exposition format' }), ...jsonErrors } };
     app.get('/metrics', { logLevel: 'warn', preHandler: authorize, schema }, async (_request, reply) =>
-      reply.type(metrics.registry.contentType).header('cache-control', 'no-store').send(await metrics.registry.metrics()),
+      reply.type(metrics.registry.contentType).header('cache-control', 'no-store').send(await metrics.render()),
     );
   };
 }

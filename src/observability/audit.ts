@@ -29,6 +29,7 @@ export const AUDIT_TYPES = [
   'logout',
   'refresh.reuse_detected',
   'authorization_code.reuse_detected',
+  'access_token.revoked',
   'client.created',
   'client.updated',
   'client.secret_rotated',

@@ -21,6 +21,7 @@ import type { OidcStore } from './oidc-store.js';
 import type { ProviderPages } from './pages.js';
 import { resourceIndicators } from './resource-indicators.js';
 import { wrongUserCodes } from './user-code-throttle.js';
+import { FEED_METADATA, FEED_PATH } from '../revocation/feed.js';
 
 export interface ConfigurationDeps {
   config: Readonly<Config>;
@@ -79,6 +80,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       id_token_signed_response_alg: 'RS256',
     },
     pkce: { required: () => true },
+    // Gatehouse's revocation feed (revocation/feed.ts), for resource servers that verify offline.
+    // (Setting `discovery` replaces the engine's default, whose only value is claim_types_supported.)
+    discovery: { claim_types_supported: ['normal'], [FEED_METADATA]: `${config.issuer.replace(/\/$/, '')}${FEED_PATH}` },
     scopes: [...OIDC_SCOPES],
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
     // ID tokens carry the claims of the granted scopes (docs/architecture.md), not only userinfo.

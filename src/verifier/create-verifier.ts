@@ -1,12 +1,13 @@
 import { errors, jwtVerify, type CryptoKey, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
 import { readAuthorization } from './authorization-header.js';
 import { hasAccessTokenClaims, hasScope, type AccessTokenClaims } from './claims.js';
-import { createJwksUriLookup } from './discovery.js';
+import { createMetadataLookup, type IssuerMetadata } from './discovery.js';
 import { createErrorFactory, type ErrorFactory } from './errors.js';
-import { createFetchJson } from './fetch-json.js';
+import { createFetchJson, type FetchJson } from './fetch-json.js';
 import { fromJoseError } from './jose-errors.js';
 import { isScopeToken, resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
 import { createRemoteKeySet, type RemoteKeySet } from './remote-key-set.js';
+import { createRevocationList, type RevocationList } from './revocation-list.js';
 
 export interface Verifier {
   /**
@@ -20,6 +21,8 @@ export interface Verifier {
   verify(authorization: string | null | undefined, scopes?: readonly string[]): Promise<AccessTokenClaims>;
   readonly issuer: string;
   readonly audience: string | readonly string[];
+  /** Stops polling the revocation feed (the timer never keeps a process alive; this is for tests and reloads). */
+  close(): void;
 }
 
 const NO_SCOPES: readonly string[] = Object.freeze([]);
@@ -42,12 +45,18 @@ const NO_SCOPES: readonly string[] = Object.freeze([]);
  * - `iss` equals `issuer` exactly; `aud` names `audience`;
  * - `exp` is present and in the future and `nbf`, if present, in the past, both with `clockTolerance`;
  * - `sub`, `iat`, `jti`, `client_id` are present (RFC 9068 §2.2) and `scope`, if present, is a string;
+ * - not revoked (when the issuer advertises its revocation feed, or `revocation` names one): its
+ *   `sub` is not listed with a `not_before` after its `iat` (ban, password reset), its grant
+ *   (`gh_grant`) and its `jti` are not listed; checked in memory against the feed polled every
+ *   `revocation.pollInterval` (2 s by default). When the feed has been unreachable for longer than
+ *   `pollInterval + maxStale`, every token is refused with ERR_REVOCATION_UNAVAILABLE (503), or, with
+ *   `onUnavailable: 'open'`, accepted on the checks above alone;
  * - `scope` holds every scope of `requiredScopes` and of the call.
  *
  * What it does NOT check (know this before relying on it):
- * - revocation: a token stays valid until `exp` even after its grant is revoked, its user banned or
- *   its client deleted. Gatehouse keeps access tokens short (10 min by default); call Gatehouse's
- *   introspection endpoint if you need a live answer;
+ * - revocation is only as fresh as the last poll (a few seconds), and not at all with
+ *   `revocation: false` or an issuer without a feed: then a token stays valid until `exp` even after
+ *   its grant is revoked or its user banned; a deleted client's tokens are not listed;
  * - replay: the same token may be presented any number of times before it expires (`jti` is not
  *   remembered), and sender-constraint (DPoP proofs, mTLS `cnf` binding) is not verified;
  * - a removed or revoked signing key keeps verifying until this process refetches the key set (up
@@ -63,7 +72,11 @@ const NO_SCOPES: readonly string[] = Object.freeze([]);
 export function createVerifier(options: VerifierOptions): Verifier {
   const o = resolveOptions(options);
   const fail = createErrorFactory(o.realm);
-  const keys = keySource(o, fail);
+  const fetchJson = createFetchJson(o.fetch, o.timeoutDuration);
+  const metadata = createMetadataLookup(o.issuer, fetchJson);
+  const keys = keySource(o, fail, fetchJson, metadata);
+  const revocations = revocationSource(o, keys, metadata);
+  let revocationsReady = false;
   // Built once: jose re-reads them per call, nothing per call is allocated here.
   const joseOptions: JWTVerifyOptions = Object.freeze({
     issuer: o.issuer,
@@ -101,17 +114,29 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (presented.kind === 'malformed') throw fail('ERR_TOKEN_MALFORMED');
       const { payload } = await verifySignedJwt(presented.token);
       if (!hasAccessTokenClaims(payload)) throw fail('ERR_TOKEN_MALFORMED');
+      if (revocations) {
+        // Only the first call waits for the feed; every later one reads memory.
+        if (!revocationsReady) {
+          await revocations.ready();
+          revocationsReady = true;
+        }
+        const verdict = revocations.check(payload);
+        if (verdict === 'revoked') throw fail('ERR_TOKEN_REVOKED');
+        if (verdict === 'unavailable' && o.revocation && o.revocation.onUnavailable === 'closed') throw fail('ERR_REVOCATION_UNAVAILABLE');
+      }
       if (!hasEvery(payload.scope, o.requiredScopes) || !hasEvery(payload.scope, scopes)) {
         throw fail.insufficientScope(requiredList(o.requiredScopes, scopes));
       }
       return payload;
     },
+    close() {
+      revocations?.close();
+    },
   });
 }
 
-function keySource(o: ResolvedOptions, fail: ErrorFactory): RemoteKeySet {
-  const fetchJson = createFetchJson(o.fetch, o.timeoutDuration);
-  const jwksUri = o.jwksUri ? async () => o.jwksUri! : createJwksUriLookup(o.issuer, fetchJson);
+function keySource(o: ResolvedOptions, fail: ErrorFactory, fetchJson: FetchJson, metadata: () => Promise<IssuerMetadata>): RemoteKeySet {
+  const jwksUri = o.jwksUri ? async () => o.jwksUri! : async () => (await metadata()).jwksUri;
   const clock = o.clock;
   return createRemoteKeySet({
     load: async () => fetchJson(await jwksUri(), 'application/jwk-set+json, application/json'),
@@ -150,4 +175,22 @@ function requiredList(fixed: readonly string[], call: readonly string[]): string
   const bad = all.find((s) => !isScopeToken(s));
   if (bad !== undefined) throw new TypeError(`verify(): ${JSON.stringify(bad)} is not a scope token (RFC 6749 §3.3)`);
   return all;
+}
+
+function revocationSource(o: ResolvedOptions, keys: RemoteKeySet, metadata: () => Promise<IssuerMetadata>): RevocationList | undefined {
+  const settings = o.revocation;
+  if (!settings) return undefined;
+  const clock = o.clock;
+  return createRevocationList({
+    settings,
+    feedUri: settings.uri ? async () => settings.uri : async () => (await metadata()).revocationFeedUri,
+    required: o.revocationRequired,
+    issuer: o.issuer,
+    algorithms: o.algorithms,
+    clockTolerance: o.clockTolerance,
+    getKey: keys.getKey,
+    fetch: o.fetch,
+    timeoutDuration: o.timeoutDuration,
+    now: clock ? () => clock.now().getTime() : Date.now,
+  });
 }

@@ -21,8 +21,10 @@ export type VerifierErrorCode =
   | 'ERR_TOKEN_ISSUER'
   | 'ERR_TOKEN_AUDIENCE'
   | 'ERR_TOKEN_TYPE'
+  | 'ERR_TOKEN_REVOKED'
   | 'ERR_INSUFFICIENT_SCOPE'
-  | 'ERR_KEYS_UNAVAILABLE';
+  | 'ERR_KEYS_UNAVAILABLE'
+  | 'ERR_REVOCATION_UNAVAILABLE';
 
 /** The RFC 6750 §3.1 error code (`undefined` when the request carried no token at all). */
 export type BearerErrorCode = 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
@@ -40,14 +42,17 @@ const CATALOGUE: Record<VerifierErrorCode, Entry> = {
   ERR_TOKEN_ISSUER: { status: 401, error: 'invalid_token', message: 'The access token comes from another issuer' },
   ERR_TOKEN_AUDIENCE: { status: 401, error: 'invalid_token', message: 'The access token is not meant for this API' },
   ERR_TOKEN_TYPE: { status: 401, error: 'invalid_token', message: 'The token is not an access token' },
+  ERR_TOKEN_REVOKED: { status: 401, error: 'invalid_token', message: 'The access token has been revoked' },
   ERR_INSUFFICIENT_SCOPE: { status: 403, error: 'insufficient_scope', message: 'The access token lacks a required scope' },
   // Not the token's fault: the client must not be told to get a new one.
   ERR_KEYS_UNAVAILABLE: { status: 503, error: 'temporarily_unavailable', message: 'The signing keys cannot be fetched; try again later' },
+  // The revocation feed has been unreachable for longer than allowed and the verifier fails closed.
+  ERR_REVOCATION_UNAVAILABLE: { status: 503, error: 'temporarily_unavailable', message: 'The revocation list cannot be fetched; try again later' },
 };
 
 export class VerifierError extends Error {
   readonly code: VerifierErrorCode;
-  /** 401 (no usable token), 403 (valid token, missing scope) or 503 (keys unreachable, not the token's fault). */
+  /** 401 (no usable token), 403 (valid token, missing scope) or 503 (keys or revocation feed unreachable, not the token's fault). */
   readonly status: 401 | 403 | 503;
   /** RFC 6750 error code, for a JSON body (`undefined` for a missing token, as RFC 6750 §3 asks). */
   readonly error: BearerErrorCode | undefined;
@@ -81,7 +86,7 @@ export function createErrorFactory(realm: string | undefined): ErrorFactory {
     return `${prefix}${realm === undefined ? ' ' : ', '}error="${error}", error_description="${message}"${extra}`;
   };
   const make = ((code, cause) =>
-    new VerifierError(code, code === 'ERR_KEYS_UNAVAILABLE' ? undefined : challenge(code), cause === undefined ? undefined : { cause })) as ErrorFactory;
+    new VerifierError(code, CATALOGUE[code].status === 503 ? undefined : challenge(code), cause === undefined ? undefined : { cause })) as ErrorFactory;
   make.insufficientScope = (required) =>
     new VerifierError('ERR_INSUFFICIENT_SCOPE', challenge('ERR_INSUFFICIENT_SCOPE', `, scope="${required.join(' ')}"`));
   return make;

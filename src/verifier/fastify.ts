@@ -29,7 +29,10 @@ export type GatehouseAuthOptions = VerifierOptions | { verifier: Verifier };
  */
 export const gatehouseAuth: FastifyPluginAsync<GatehouseAuthOptions> = Object.assign(
   async function gatehouseAuth(app: FastifyInstance, options: GatehouseAuthOptions) {
-    app.decorate('gatehouseVerifier', 'verifier' in options ? options.verifier : createVerifier(options));
+    const verifier = 'verifier' in options ? options.verifier : createVerifier(options);
+    app.decorate('gatehouseVerifier', verifier);
+    // A verifier built here polls the revocation feed until the app closes; a shared one is its owner's.
+    if (!('verifier' in options)) app.addHook('onClose', async () => verifier.close());
     app.decorateRequest('auth', null);
   },
   // What fastify-plugin would set, written out to keep the package free of it. `skip-override`: the

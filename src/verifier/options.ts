@@ -44,8 +44,40 @@ export interface VerifierOptions {
   timeoutDuration?: number;
   /** The `fetch` used for discovery and the key set. Default: the global one. */
   fetch?: typeof fetch;
-  /** The source of time for `exp`, `nbf` and the key cache. Default: the system clock. */
+  /** The source of time for `exp`, `nbf`, the key cache and the revocation feed's age. Default: the system clock. */
   clock?: { now(): Date };
+  /**
+   * Gatehouse's revocation feed: access tokens revoked before they expire (a banned user, a password
+   * reset, a revoked grant or token) are refused within a few seconds. Default: on when the issuer's
+   * discovery advertises the feed (`gatehouse_revocation_feed_uri`); with `jwksUri` set, discovery is
+   * skipped, so give `revocation.uri`. `false` turns it off.
+   */
+  revocation?: false | RevocationOptions;
+}
+
+export interface RevocationOptions {
+  /** The feed URL. Default: `gatehouse_revocation_feed_uri` from discovery. */
+  uri?: string;
+  /** Milliseconds between two polls of the feed. Default 2 000. */
+  pollInterval?: number;
+  /**
+   * Milliseconds past `pollInterval` during which the last good feed is still used when polls fail
+   * (Gatehouse unreachable). Default 300 000 (5 min). After that, `onUnavailable` decides.
+   */
+  maxStale?: number;
+  /**
+   * When no fresh enough feed can be had: `'closed'` (default) refuses every token with
+   * `ERR_REVOCATION_UNAVAILABLE` (503); `'open'` accepts tokens on their signature and claims alone.
+   */
+  onUnavailable?: 'closed' | 'open';
+}
+
+export interface ResolvedRevocation {
+  /** Undefined: from discovery. */
+  readonly uri: URL | undefined;
+  readonly pollInterval: number;
+  readonly maxStale: number;
+  readonly onUnavailable: 'closed' | 'open';
 }
 
 export interface ResolvedOptions {
@@ -62,6 +94,10 @@ export interface ResolvedOptions {
   readonly timeoutDuration: number;
   readonly fetch: typeof fetch;
   readonly clock: { now(): Date } | undefined;
+  /** `false`: off. Otherwise on, with the feed from `uri` or, when discovery advertises one, from there. */
+  readonly revocation: ResolvedRevocation | false;
+  /** Whether the revocation feed was asked for explicitly (then its absence from discovery is an error). */
+  readonly revocationRequired: boolean;
 }
 
 /** Thrown by `createVerifier` for bad options, naming every problem at once (a programming error). */
@@ -133,6 +169,8 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   if (o.fetch !== undefined && typeof o.fetch !== 'function') problems.push('fetch: must be a function');
   if (o.clock !== undefined && typeof o.clock?.now !== 'function') problems.push('clock: must have a now() method returning a Date');
 
+  const revocation = resolveRevocation(problems, o.revocation, jwksUri !== undefined);
+
   if (problems.length > 0) throw new VerifierOptionsError(problems);
   return Object.freeze({
     issuer: o.issuer!,
@@ -148,5 +186,26 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     timeoutDuration: Math.round(timeoutDuration),
     fetch: o.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args)),
     clock: o.clock,
+    revocation: revocation.resolved,
+    revocationRequired: revocation.required,
   });
+}
+
+function resolveRevocation(problems: string[], value: unknown, noDiscovery: boolean): { resolved: ResolvedRevocation | false; required: boolean } {
+  if (value === false) return { resolved: false, required: false };
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    problems.push('revocation: must be false or an object { uri?, pollInterval?, maxStale?, onUnavailable? }');
+    return { resolved: false, required: false };
+  }
+  const r = (value ?? {}) as RevocationOptions;
+  const uri = r.uri === undefined ? undefined : httpUrl(r.uri);
+  if (r.uri !== undefined && !uri) problems.push('revocation.uri: must be an http(s) URL');
+  const pollInterval = duration(problems, 'revocation.pollInterval', r.pollInterval, 2_000);
+  if (typeof pollInterval === 'number' && pollInterval < 100) problems.push('revocation.pollInterval: must be at least 100 milliseconds');
+  const maxStale = duration(problems, 'revocation.maxStale', r.maxStale, 300_000);
+  const onUnavailable = r.onUnavailable ?? 'closed';
+  if (onUnavailable !== 'closed' && onUnavailable !== 'open') problems.push("revocation.onUnavailable: must be 'closed' or 'open'");
+  // With jwksUri and no feed URL there is no discovery to find the feed in: off unless asked for.
+  if (value === undefined && noDiscovery) return { resolved: false, required: false };
+  return { resolved: Object.freeze({ uri, pollInterval, maxStale, onUnavailable }), required: value !== undefined };
 }

@@ -53,7 +53,8 @@ async function userOrThrow(users: UserRepository, email: string) {
 /**
  * Bans a user: login refused ("This account is disabled" only after the right password), and every
  * grant, session and refresh token revoked at once, so refresh fails and introspection says inactive
- * immediately. JWT access tokens already issued die within their lifetime (docs/architecture.md).
+ * immediately. JWT access tokens already issued are listed in the revocation feed (the store records
+ * the subject with the revocation), so offline verifiers refuse them within seconds (docs/architecture.md).
  */
 export async function banUser(deps: BanDeps, email: string, reason?: string) {
   const user = await userOrThrow(deps.users, email);

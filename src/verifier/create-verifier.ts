@@ -1,5 +1,6 @@
 import { errors, jwtVerify, type CryptoKey, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
-import { readAuthorization } from './authorization-header.js';
+import { readAuthorization, readBearerHeader } from './authorization-header.js';
+import { createDpopChecker } from './dpop.js';
 import { hasAccessTokenClaims, hasScope, type AccessTokenClaims } from './claims.js';
 import { createMetadataLookup, type IssuerMetadata } from './discovery.js';
 import { createErrorFactory, type ErrorFactory } from './errors.js';
@@ -19,10 +20,24 @@ export interface Verifier {
    * @param scopes scopes this call needs on top of the verifier's `requiredScopes` (403 when one is missing).
    */
   verify(authorization: string | null | undefined, scopes?: readonly string[]): Promise<AccessTokenClaims>;
+  /**
+   * The same for a whole request, which DPoP needs (RFC 9449 §7): `Authorization: Bearer <token>`,
+   * or `Authorization: DPoP <token>` with a `DPoP` proof header made for this method and URL by the
+   * key the token is bound to. A DPoP-bound token is refused as a bearer token, and by `verify()`.
+   */
+  verifyRequest(request: VerifiableRequest, scopes?: readonly string[]): Promise<AccessTokenClaims>;
   readonly issuer: string;
   readonly audience: string | readonly string[];
   /** Stops polling the revocation feed (the timer never keeps a process alive; this is for tests and reloads). */
   close(): void;
+}
+
+/** What `verifyRequest()` reads of a request. */
+export interface VerifiableRequest {
+  method: string;
+  /** The URL the client called: scheme, host (and port), path; the query is ignored. */
+  url: string | URL;
+  headers: { authorization?: string | undefined; dpop?: string | string[] | undefined };
 }
 
 const NO_SCOPES: readonly string[] = Object.freeze([]);
@@ -57,8 +72,12 @@ const NO_SCOPES: readonly string[] = Object.freeze([]);
  * - revocation is only as fresh as the last poll (a few seconds), and not at all with
  *   `revocation: false` or an issuer without a feed: then a token stays valid until `exp` even after
  *   its grant is revoked or its user banned; a deleted client's tokens are not listed;
- * - replay: the same token may be presented any number of times before it expires (`jti` is not
- *   remembered), and sender-constraint (DPoP proofs, mTLS `cnf` binding) is not verified;
+ * - replay of a bearer token: the same token may be presented any number of times before it expires
+ *   (`jti` is not remembered). A DPoP-bound token (`cnf.jkt`) is only accepted by `verifyRequest()`,
+ *   with a `DPoP` proof checked for `typ`, `alg`, its embedded public key, `htm`, `htu`, `iat` within
+ *   `dpop.window`, `ath`, the key thumbprint against `cnf.jkt`, and its `jti` not seen before by this
+ *   process (a bounded cache: `dpop.maxReplayEntries`; several processes of one API do not share it,
+ *   and resource-server nonces are not issued); mTLS binding is not verified;
  * - a removed or revoked signing key keeps verifying until this process refetches the key set (up
  *   to `cacheMaxAge`, or `cacheMaxAge + staleIfError` while Gatehouse is unreachable);
  * - `iat` is not compared with the clock (a token is as good as its `exp`), and there is no maximum
@@ -71,7 +90,14 @@ const NO_SCOPES: readonly string[] = Object.freeze([]);
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   const o = resolveOptions(options);
-  const fail = createErrorFactory(o.realm);
+  const fail = createErrorFactory(o.realm, o.dpop.algorithms);
+  const dpop = createDpopChecker({
+    algorithms: o.dpop.algorithms,
+    window: o.dpop.window,
+    clockTolerance: o.clockTolerance,
+    maxReplayEntries: o.dpop.maxReplayEntries,
+    now: o.clock ? () => o.clock!.now().getTime() : Date.now,
+  });
   const fetchJson = createFetchJson(o.fetch, o.timeoutDuration);
   const metadata = createMetadataLookup(o.issuer, fetchJson);
   const keys = keySource(o, fail, fetchJson, metadata);
@@ -112,27 +138,68 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const presented = readAuthorization(authorization);
       if (presented.kind === 'missing') throw fail('ERR_TOKEN_MISSING');
       if (presented.kind === 'malformed') throw fail('ERR_TOKEN_MALFORMED');
-      const { payload } = await verifySignedJwt(presented.token);
-      if (!hasAccessTokenClaims(payload)) throw fail('ERR_TOKEN_MALFORMED');
-      if (revocations) {
-        // Only the first call waits for the feed; every later one reads memory.
-        if (!revocationsReady) {
-          await revocations.ready();
-          revocationsReady = true;
-        }
-        const verdict = revocations.check(payload);
-        if (verdict === 'revoked') throw fail('ERR_TOKEN_REVOKED');
-        if (verdict === 'unavailable' && o.revocation && o.revocation.onUnavailable === 'closed') throw fail('ERR_REVOCATION_UNAVAILABLE');
+      const payload = await checkToken(presented.token);
+      // A bound token is only good with a proof for the request, which verify() has not got.
+      if (boundKey(payload) !== undefined || o.dpop.required) throw fail('ERR_DPOP_REQUIRED');
+      return checkScopes(payload, scopes);
+    },
+    async verifyRequest(request: VerifiableRequest, scopes: readonly string[] = NO_SCOPES): Promise<AccessTokenClaims> {
+      const authorization = request.headers.authorization;
+      const dpopToken = typeof authorization === 'string' ? DPOP_SCHEME.exec(authorization)?.[1] : undefined;
+      if (dpopToken === undefined) {
+        const presented = readBearerHeader(authorization);
+        if (presented.kind === 'missing') throw fail(o.dpop.required ? 'ERR_DPOP_REQUIRED' : 'ERR_TOKEN_MISSING');
+        if (presented.kind === 'malformed') throw fail('ERR_TOKEN_MALFORMED');
+        const payload = await checkToken(presented.token);
+        // RFC 9449 §7.1: a bound token presented as a bearer token is refused.
+        if (boundKey(payload) !== undefined || o.dpop.required) throw fail('ERR_DPOP_REQUIRED');
+        return checkScopes(payload, scopes);
       }
-      if (!hasEvery(payload.scope, o.requiredScopes) || !hasEvery(payload.scope, scopes)) {
-        throw fail.insufficientScope(requiredList(o.requiredScopes, scopes));
-      }
-      return payload;
+      const payload = await checkToken(dpopToken);
+      const jkt = boundKey(payload);
+      if (jkt === undefined) throw fail('ERR_TOKEN_NOT_BOUND');
+      const failure = await dpop.check({ method: request.method, url: request.url, proof: request.headers.dpop, accessToken: dpopToken, jkt });
+      if (failure === 'replayed') throw fail('ERR_DPOP_PROOF_REPLAYED');
+      if (failure === 'wrong_key') throw fail('ERR_DPOP_KEY_MISMATCH');
+      if (failure !== undefined) throw fail('ERR_DPOP_PROOF_INVALID');
+      return checkScopes(payload, scopes);
     },
     close() {
       revocations?.close();
     },
   });
+
+  async function checkToken(token: string): Promise<AccessTokenClaims> {
+    const { payload } = await verifySignedJwt(token);
+    if (!hasAccessTokenClaims(payload)) throw fail('ERR_TOKEN_MALFORMED');
+    if (revocations) {
+      // Only the first call waits for the feed; every later one reads memory.
+      if (!revocationsReady) {
+        await revocations.ready();
+        revocationsReady = true;
+      }
+      const verdict = revocations.check(payload);
+      if (verdict === 'revoked') throw fail('ERR_TOKEN_REVOKED');
+      if (verdict === 'unavailable' && o.revocation && o.revocation.onUnavailable === 'closed') throw fail('ERR_REVOCATION_UNAVAILABLE');
+    }
+    return payload;
+  }
+
+  function checkScopes(payload: AccessTokenClaims, scopes: readonly string[]): AccessTokenClaims {
+    if (!hasEvery(payload.scope, o.requiredScopes) || !hasEvery(payload.scope, scopes)) {
+      throw fail.insufficientScope(requiredList(o.requiredScopes, scopes));
+    }
+    return payload;
+  }
+}
+
+/** RFC 9449 §7.1: `Authorization: DPoP <token>`, the scheme case-insensitive. */
+const DPOP_SCHEME = /^dpop +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/** The key thumbprint a DPoP-bound token names (RFC 9449 §6.1 `cnf.jkt`), if any. */
+function boundKey(payload: AccessTokenClaims): string | undefined {
+  const cnf = payload.cnf as { jkt?: unknown } | undefined;
+  return typeof cnf?.jkt === 'string' ? cnf.jkt : undefined;
 }
 
 function keySource(o: ResolvedOptions, fail: ErrorFactory, fetchJson: FetchJson, metadata: () => Promise<IssuerMetadata>): RemoteKeySet {

@@ -67,7 +67,10 @@ function guard(scopes: readonly string[]): onRequestAsyncHookHandler {
     const verifier = request.server.gatehouseVerifier;
     if (!verifier) throw new Error('requireToken()/requireScope() need the gatehouseAuth plugin registered first');
     try {
-      request.auth = await verifier.verify(request.headers.authorization, scopes);
+      // The URL the client called, as fastify sees it (protocol and host from X-Forwarded-* only with
+      // trustProxy): a DPoP proof names it (htu).
+      const url = `${request.protocol}://${request.host}${request.url}`;
+      request.auth = await verifier.verifyRequest({ method: request.method, url, headers: request.headers as { authorization?: string; dpop?: string } }, scopes);
     } catch (err) {
       if (!isVerifierError(err)) throw err;
       return sendVerifierError(request, reply, err);

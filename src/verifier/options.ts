@@ -53,6 +53,26 @@ export interface VerifierOptions {
    * skipped, so give `revocation.uri`. `false` turns it off.
    */
   revocation?: false | RevocationOptions;
+  /** DPoP (RFC 9449) sender-constrained tokens, checked by `verifyRequest()`. */
+  dpop?: DpopOptions;
+}
+
+export interface DpopOptions {
+  /** Refuse tokens that are not DPoP-bound (this API accepts sender-constrained tokens only). Default false. */
+  required?: boolean;
+  /** Proof algorithms accepted. Default ES256, ES384, ES512, EdDSA, Ed25519, RS256, PS256. */
+  algorithms?: readonly string[];
+  /** Seconds a proof is accepted after its `iat`. Default 60. */
+  window?: number;
+  /** Most proof `jti`s remembered for replay detection (memory bound). Default 100 000. */
+  maxReplayEntries?: number;
+}
+
+export interface ResolvedDpop {
+  readonly required: boolean;
+  readonly algorithms: readonly string[];
+  readonly window: number;
+  readonly maxReplayEntries: number;
 }
 
 export interface RevocationOptions {
@@ -98,6 +118,7 @@ export interface ResolvedOptions {
   readonly revocation: ResolvedRevocation | false;
   /** Whether the revocation feed was asked for explicitly (then its absence from discovery is an error). */
   readonly revocationRequired: boolean;
+  readonly dpop: ResolvedDpop;
 }
 
 /** Thrown by `createVerifier` for bad options, naming every problem at once (a programming error). */
@@ -170,6 +191,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   if (o.clock !== undefined && typeof o.clock?.now !== 'function') problems.push('clock: must have a now() method returning a Date');
 
   const revocation = resolveRevocation(problems, o.revocation, jwksUri !== undefined);
+  const dpop = resolveDpop(problems, o.dpop);
 
   if (problems.length > 0) throw new VerifierOptionsError(problems);
   return Object.freeze({
@@ -188,7 +210,24 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     clock: o.clock,
     revocation: revocation.resolved,
     revocationRequired: revocation.required,
+    dpop,
   });
+}
+
+const DPOP_DEFAULT_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
+
+function resolveDpop(problems: string[], value: unknown): ResolvedDpop {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) problems.push('dpop: must be an object { required?, algorithms?, window?, maxReplayEntries? }');
+  const d = (value ?? {}) as DpopOptions;
+  const algorithms = d.algorithms === undefined ? DPOP_DEFAULT_ALGS : [...d.algorithms];
+  for (const alg of algorithms) if (!ASYMMETRIC.has(alg)) problems.push(`dpop.algorithms: ${String(alg)} is not accepted (asymmetric algorithms only)`);
+  if (algorithms.length === 0) problems.push('dpop.algorithms: must list at least one algorithm');
+  const window = d.window ?? 60;
+  if (typeof window !== 'number' || !Number.isFinite(window) || window <= 0) problems.push('dpop.window: must be a positive number of seconds');
+  const maxReplayEntries = d.maxReplayEntries ?? 100_000;
+  if (!Number.isSafeInteger(maxReplayEntries) || maxReplayEntries < 1) problems.push('dpop.maxReplayEntries: must be a positive integer');
+  if (d.required !== undefined && typeof d.required !== 'boolean') problems.push('dpop.required: must be a boolean');
+  return Object.freeze({ required: d.required === true, algorithms: Object.freeze(algorithms), window, maxReplayEntries });
 }
 
 function resolveRevocation(problems: string[], value: unknown, noDiscovery: boolean): { resolved: ResolvedRevocation | false; required: boolean } {

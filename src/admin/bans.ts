@@ -85,6 +85,21 @@ export async function unbanUser(deps: BanDeps, email: string) {
   return { email: user.email, status: 'active' as const };
 }
 
+/**
+ * Signs a user out everywhere without banning: every session, grant and refresh token revoked, and
+ * the access tokens issued until now listed in the revocation feed (the store records the subject).
+ * The user can sign in again at once.
+ */
+export async function signOutUser(deps: BanDeps, email: string) {
+  const user = await userOrThrow(deps.users, email);
+  const revoked = await deps.atomically(async () => {
+    const count = await deps.revokeSessions(user.id);
+    await deps.audit.record({ ...deps.who, type: 'user.signed_out', userId: user.id, email: user.email, detail: { revoked: count, by: deps.actor } });
+    return count;
+  });
+  return { email: user.email, revoked };
+}
+
 /** Lifts the account's login lock and re-enables a password disabled after too many failures. */
 export async function unlockUser(deps: BanDeps, email: string) {
   const user = await userOrThrow(deps.users, email);

@@ -15,6 +15,7 @@ export const AUDIT_TYPES = [
   'user.unlocked',
   'user.banned',
   'user.unbanned',
+  'user.signed_out',
   'user.password_disabled',
   'ip.banned',
   'ip.unbanned',

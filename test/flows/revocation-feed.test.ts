@@ -1,6 +1,6 @@
 import * as jose from 'jose';
 import t, { type Test } from 'tap';
-import { banDependencies, banUser } from '../../src/admin/bans.ts';
+import { banDependencies, banUser, signOutUser } from '../../src/admin/bans.ts';
 import type { DatabaseKind } from '../../src/config/schema.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { createVerifier } from '../../src/verifier/index.ts';
@@ -117,9 +117,16 @@ for (const kind of DATABASE_KINDS) {
     t.equal((await postForm(`${gh.issuer}/token/revocation`, { token: forged }, webAuth)).status, 200);
     t.same((await readFeed()).tokens, [carolJti]);
 
+    // Signing out everywhere (no ban) lists the subject too.
+    const carol = (await gh.services.users.findByEmail('carol@example.com'))!;
+    t.match(await signOutUser(banDependencies(gh.services, 'test'), 'carol@example.com'), { email: 'carol@example.com' });
+    t.ok((await readFeed()).subjects.some((s) => s.sub === carol.id), 'sign-out everywhere');
+
     // After the longest access-token lifetime plus the clock skew, the entries are of no use: gone.
     clock.advance(gh.config.accessTokenTtl + gh.config.clockSkew + 5);
     t.match(await readFeed(), { subjects: [], grants: [], tokens: [] });
     t.ok((await gh.services.revocations.listSince(new Date(0))).length > 0, 'still stored until the sweeper goes past its horizon');
+    t.ok((await gh.services.revocations.sweep(clock.now())) > 0);
+    t.same(await gh.services.revocations.listSince(new Date(0)), [], 'the sweeper deletes them');
   });
 }

@@ -7,7 +7,9 @@ import { gatehouseAuth, requireScope, requireToken } from '../../src/verifier/in
 import type { DpopOptions } from '../../src/verifier/index.ts';
 import { buildTestApp } from '../helpers/build-app.ts';
 import { steppableClock } from '../helpers/clock.ts';
-import { registerApi, registerClient } from '../helpers/fixtures.ts';
+import { createVerifiedUser, PASSWORD, registerApi, registerClient } from '../helpers/fixtures.ts';
+import { signIn, startAuthorization } from '../helpers/relying-party.ts';
+import { UserAgent } from '../helpers/user-agent.ts';
 
 /**
  * DPoP (RFC 9449) end to end: openid-client gets a sender-constrained token from Gatehouse (with the
@@ -128,4 +130,35 @@ t.test('an API can require DPoP; an unbound token presented with the DPoP scheme
 
   const unbound = await refusal(oidc.fetchProtectedResource(config, bearerTokens.access_token, new URL(`${strict}/orders`), 'GET', undefined, undefined, { DPoP: handle }));
   t.match(unbound, { scheme: 'dpop', error: 'invalid_token', status: 401, code: 'ERR_TOKEN_NOT_BOUND' });
+});
+
+t.test("a public client's refresh token is bound to its DPoP key too", async (t) => {
+  const clock = steppableClock(systemClock.now());
+  const gh = await buildTestApp(t, { listen: true, clock });
+  await registerApi(gh.services, API, 'orders:read');
+  const redirect = 'http://127.0.0.1:8765/callback';
+  const spa = await registerClient(gh.services, { name: 'native app', public: true, redirectUris: [redirect], grants: ['authorization_code', 'refresh_token'], resources: [API] });
+  await createVerifiedUser(gh.services, 'dana@example.com', PASSWORD);
+  const config = await oidc.discovery(new URL(gh.issuer), spa.client_id, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  const handle = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
+  const start = await startAuthorization(config, { redirect_uri: redirect, scope: 'openid offline_access orders:read', prompt: 'consent', resource: API });
+  const step = await signIn(new UserAgent(), start.url, redirect, 'dana@example.com', PASSWORD);
+  const tokens = await oidc.authorizationCodeGrant(config, new URL(step.location!), { pkceCodeVerifier: start.verifier, expectedState: start.state }, { resource: API }, { DPoP: handle });
+  t.equal(tokens.token_type, 'dpop');
+  t.ok(tokens.refresh_token);
+
+  // A thief with the refresh token and a key of its own gets nothing; the owner refreshes.
+  const thief = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
+  const stolen = await oidc.refreshTokenGrant(config, tokens.refresh_token!, { resource: API }, { DPoP: thief }).then(
+    () => undefined,
+    (err: unknown) => (err as { error?: string }).error,
+  );
+  t.equal(stolen, 'invalid_grant');
+  const withoutProof = await oidc.refreshTokenGrant(config, tokens.refresh_token!, { resource: API }).then(
+    () => undefined,
+    (err: unknown) => (err as { error?: string }).error,
+  );
+  t.ok(withoutProof, `refused without a proof (${withoutProof})`);
+  const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!, { resource: API }, { DPoP: handle });
+  t.equal(refreshed.token_type, 'dpop');
 });

@@ -13,6 +13,7 @@ import { createPrismaClientRepository, createPrismaResourceRepository } from './
 import { createPrismaOidcStore } from './persistence/prisma-oidc-store.js';
 import { createPrismaOneTimeTokenStore } from './persistence/prisma-one-time-tokens.js';
 import { createPrismaRefreshRotationStore } from './persistence/prisma-refresh-rotations.js';
+import { createPrismaRevocationStore } from './persistence/prisma-revocations.js';
 import { createPrismaUserRepository } from './persistence/prisma-users.js';
 import { cachedIpBans } from './guard/bans.js';
 import { createLoginGuard } from './guard/login-guard.js';
@@ -63,6 +64,7 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
     resources: createPrismaResourceRepository(db.prisma),
     oidcStore,
     rotations: createPrismaRefreshRotationStore(db.prisma, clock),
+    revocations: createPrismaRevocationStore(db.prisma),
     oneTimeTokens,
     auditStore,
     audit,

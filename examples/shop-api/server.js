@@ -10,7 +10,9 @@
 // SHOP_AUDIENCE (default https://shop.example.com, the API registered with `resources create`),
 // SHOP_PORT (default 4000), SHOP_HOST (default 127.0.0.1) — not PORT and HOST, which Gatehouse reads
 // when both run from one shell —, LOG_LEVEL (default info), JWKS_COOLDOWN_MS (default 30000: the
-// verifier's cooldownDuration, the least time between two fetches of Gatehouse's keys).
+// verifier's cooldownDuration, the least time between two fetches of Gatehouse's keys),
+// REVOCATION_POLL_MS (default 2000: how often Gatehouse's revocation feed is polled, so a banned
+// user's or a revoked token is refused here within about that long).
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import { gatehouseAuth, requireScope, requireToken } from '@gatehouse/verifier/fastify';
@@ -21,11 +23,15 @@ const port = Number(process.env.SHOP_PORT ?? 4000);
 const host = process.env.SHOP_HOST ?? '127.0.0.1';
 // A bad value stops the start: createVerifier validates its options once.
 const cooldown = process.env.JWKS_COOLDOWN_MS ? { cooldownDuration: Number(process.env.JWKS_COOLDOWN_MS) } : {};
+// The revocation feed is used because Gatehouse advertises it in discovery; fail closed (the default)
+// if it stays unreachable past maxStale.
+const revocation = process.env.REVOCATION_POLL_MS ? { revocation: { pollInterval: Number(process.env.REVOCATION_POLL_MS) } } : {};
 
 const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers.authorization'] } });
 
-// One verifier for the process: it discovers Gatehouse's keys on the first token and caches them.
-await app.register(gatehouseAuth, { issuer, audience, realm: 'shop', ...cooldown });
+// One verifier for the process: it discovers Gatehouse's keys and revocation feed on the first token,
+// caches the keys and polls the feed.
+await app.register(gatehouseAuth, { issuer, audience, realm: 'shop', ...cooldown, ...revocation });
 
 const POOL = [
   { sku: 'tea-01', name: 'Green tea', price: 450 },

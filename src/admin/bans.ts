@@ -53,7 +53,8 @@ async function userOrThrow(users: UserRepository, email: string) {
 /**
  * Bans a user: login refused ("This account is disabled" only after the right password), and every
  * grant, session and refresh token revoked at once, so refresh fails and introspection says inactive
- * immediately. JWT access tokens already issued die within their lifetime (docs/architecture.md).
+ * immediately. JWT access tokens already issued are listed in the revocation feed (the store records
+ * the subject with the revocation), so offline verifiers refuse them within seconds (docs/architecture.md).
  */
 export async function banUser(deps: BanDeps, email: string, reason?: string) {
   const user = await userOrThrow(deps.users, email);
@@ -82,6 +83,21 @@ export async function unbanUser(deps: BanDeps, email: string) {
     await deps.audit.record({ ...deps.who, type: 'user.unbanned', userId: user.id, email: user.email, detail: { by: deps.actor } });
   });
   return { email: user.email, status: 'active' as const };
+}
+
+/**
+ * Signs a user out everywhere without banning: every session, grant and refresh token revoked, and
+ * the access tokens issued until now listed in the revocation feed (the store records the subject).
+ * The user can sign in again at once.
+ */
+export async function signOutUser(deps: BanDeps, email: string) {
+  const user = await userOrThrow(deps.users, email);
+  const revoked = await deps.atomically(async () => {
+    const count = await deps.revokeSessions(user.id);
+    await deps.audit.record({ ...deps.who, type: 'user.signed_out', userId: user.id, email: user.email, detail: { revoked: count, by: deps.actor } });
+    return count;
+  });
+  return { email: user.email, revoked };
 }
 
 /** Lifts the account's login lock and re-enables a password disabled after too many failures. */

@@ -24,6 +24,10 @@ import { assetRoutes } from './routes/assets.js';
 import { healthRoutes, readinessChecks } from './routes/health.js';
 import { interactionRoutes } from './routes/interaction.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { revocationFeedRoutes } from './routes/revocation-feed.js';
+import { createRevocationFeed } from '../revocation/feed.js';
+import { feedRetention } from '../revocation/retention.js';
+import { signingKey } from '../keys/schedule.js';
 
 /** Largest request body fastify parses (forms and JSON are small; a 1 MB body is an attack). */
 const BODY_LIMIT = 64 * 1024;
@@ -97,6 +101,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
   await app.register(healthRoutes(readinessChecks({ database: deps.database, keys })));
   await app.register(metricsRoutes(metrics, config.metricsToken));
   await app.register(assetRoutes);
+  await app.register(revocationFeedRoutes(revocationFeed(deps)));
   await app.register(async (pages) => {
     await pages.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
     pages.setErrorHandler((error, request, reply) => sendErrorPage(request, reply, error));
@@ -135,4 +140,23 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
     await admin.register(adminRoutes({ services, issuer: config.issuer, verifyOwnToken, reloadKeys: () => keys.reload() }));
   });
   await app.register(oidcMount(engine.providers, { issuer: config.issuer }));
+}
+
+/** The revocation feed, read from the database and signed with the current ES256 key. */
+function revocationFeed({ config, services, keys, metrics, clock }: SurfaceDeps) {
+  return createRevocationFeed({
+    issuer: config.issuer,
+    store: services.revocations,
+    clock,
+    retentionSeconds: feedRetention({ accessTokenTtl: config.accessTokenTtl, clockSkew: config.clockSkew, resources: services.resources, clock }),
+    signingKey: () => {
+      const ring = keys.current();
+      const entry = signingKey(ring.manifest.keys, 'ES256', clock.now());
+      const jwk = entry && ring.keys.get(entry.kid);
+      return entry && jwk ? { kid: entry.kid, jwk: jwk as never } : undefined;
+    },
+    built: (sizes) => {
+      for (const [kind, n] of Object.entries(sizes)) metrics.revocationFeedEntries.set({ kind }, n);
+    },
+  });
 }

@@ -103,6 +103,12 @@ export function createMetrics(sources: MetricSources = {}) {
       aggregator: 'first',
       registers: [registry],
     }),
+    revocationFeedEntries: new Gauge({
+      name: 'gatehouse_revocation_feed_entries',
+      help: 'Entries in the revocation feed when it was last built, by kind (subject, grant, token)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     nextKeyChange: new Gauge({
       name: 'gatehouse_signing_keys_next_change_timestamp_seconds',
       help: 'When the next scheduled key state change happens (0 = none scheduled)',

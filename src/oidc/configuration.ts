@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { ResourceRepository } from '../clients/records.js';
 import type { UserRepository } from '../accounts/users.js';
@@ -21,6 +22,7 @@ import type { OidcStore } from './oidc-store.js';
 import type { ProviderPages } from './pages.js';
 import { resourceIndicators } from './resource-indicators.js';
 import { wrongUserCodes } from './user-code-throttle.js';
+import { FEED_METADATA, FEED_PATH } from '../revocation/feed.js';
 
 export interface ConfigurationDeps {
   config: Readonly<Config>;
@@ -39,8 +41,8 @@ const SESSION_ABSOLUTE = 30 * DAY;
 
 /**
  * oidc-provider's configuration, every default that matters chosen on purpose. Only response_type=code; PKCE S256 for every client; rotation on every refresh;
- * no devInteractions; no DPoP (our verifier library does not check proofs, so it would promise
- * protection it does not deliver); no feature that needs a client's plain secret.
+ * no devInteractions; DPoP (RFC 9449) with server nonces, whose proofs our verifier checks at the
+ * resource servers; no feature that needs a client's plain secret.
  */
 export function buildConfiguration(deps: ConfigurationDeps): Configuration {
   const { config, pages } = deps;
@@ -79,6 +81,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       id_token_signed_response_alg: 'RS256',
     },
     pkce: { required: () => true },
+    // Gatehouse's revocation feed (revocation/feed.ts), for resource servers that verify offline.
+    // (Setting `discovery` replaces the engine's default, whose only value is claim_types_supported.)
+    discovery: { claim_types_supported: ['normal'], [FEED_METADATA]: `${config.issuer.replace(/\/$/, '')}${FEED_PATH}` },
     scopes: [...OIDC_SCOPES],
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
     // ID tokens carry the claims of the granted scopes (docs/architecture.md), not only userinfo.
@@ -119,7 +124,11 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     },
     features: {
       devInteractions: { enabled: false },
-      dPoP: { enabled: false },
+      // RFC 9449: a client that sends a DPoP proof gets a token bound to its key (`cnf.jkt`, token_type
+      // DPoP; a public client's refresh token is bound too). Nonces (§8) are required, from a secret
+      // every instance derives from SECRETS, so a nonce from one instance is good at the other; proof
+      // replay is detected through the adapter (ReplayDetection rows), across instances.
+      dPoP: { enabled: true, nonceSecret: dpopNonceSecret(config.secrets ?? []), requireNonce: () => true, allowReplay: false },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -211,6 +220,11 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     expiresWithSession: async (_ctx, source) => !source.scopes.has('offline_access'),
     issueRefreshToken: async (_ctx, client, source) => client.grantTypeAllowed('refresh_token') && source.scopes.has('offline_access'),
   };
+}
+
+/** 32 bytes for oidc-provider's DPoP nonces, the same on every instance that shares SECRETS. */
+function dpopNonceSecret(secrets: readonly string[]): Buffer {
+  return createHash('sha256').update(`gatehouse dpop nonce\u0000${secrets[0] ?? ''}`).digest();
 }
 
 function html(ctx: KoaContextWithOIDC, body: string): void {

@@ -13,6 +13,8 @@ import type { RefreshRotationStore } from './refresh-rotation-store.js';
 import { withAtomicGrant } from './atomic-grant.js';
 import { guarded, unavailableAnswers } from './engine-errors.js';
 import { jwtIntrospection } from './jwt-introspection.js';
+import { jwtRevocation } from './jwt-revocation.js';
+import type { RevocationStore } from '../revocation/revocation-store.js';
 import { withRefreshGrace } from './refresh-grace.js';
 import { throttleUserCodes, type UserCodeGuard } from './user-code-throttle.js';
 import { grantRevokedIn, markGrantRevoked } from './revoked-grants.js';
@@ -27,6 +29,8 @@ export interface ProviderDeps extends ConfigurationDeps {
   /** The signing key `kid` is not revoked on disk right now (keys/key-state-probe.ts). */
   keyUsable(kid: string | undefined): Promise<boolean>;
   rotations: RefreshRotationStore;
+  /** The revocation feed's entries: an access token revoked at the revocation endpoint goes there. */
+  revocations: Pick<RevocationStore, 'record'>;
   audit: AuditLog;
   metrics: Metrics;
   logger: Logger;
@@ -125,6 +129,21 @@ export function createProvider(deps: ProviderDeps): Provider {
       clientExists: async (id) => (await deps.clientMetadata(id)) !== undefined,
       keyUsable: deps.keyUsable,
       now: () => deps.clock.now(),
+    }) as never,
+  );
+
+  provider.use(
+    jwtRevocation({
+      issuer: config.issuer,
+      jwks: deps.jwks,
+      now: () => deps.clock.now(),
+      revokeToken: async ({ jti, clientId, sub }) => {
+        await deps.revocations.record({ kind: 'token', ref: jti, createdAt: deps.clock.now() });
+        const ctx = als.getStore();
+        void audit
+          .record({ type: 'access_token.revoked', ip: ctx?.ip ?? null, clientId, userId: sub && sub !== clientId ? sub : null, detail: { jti } })
+          .catch((e: unknown) => logger.error({ err: e }, 'audit write failed'));
+      },
     }) as never,
   );
 

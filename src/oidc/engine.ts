@@ -57,6 +57,7 @@ export function createEngine(deps: EngineDeps) {
       users: services.users,
       pages: deps.pages,
       rotations: services.rotations,
+      revocations: services.revocations,
       audit: services.audit,
       metrics: deps.metrics,
       clock,

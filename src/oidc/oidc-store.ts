@@ -1,4 +1,5 @@
 import { sha256 } from '../lib/digest.js';
+import { subjectCutoff, type RevocationStore } from '../revocation/revocation-store.js';
 
 /**
  * The persistence port behind oidc-provider's adapter: every model (Session, Grant, Interaction,
@@ -30,10 +31,12 @@ export interface OidcStore {
   /** Atomic "set consumed where not consumed": of two concurrent calls exactly one gets 'consumed'. */
   consume(model: string, id: string): Promise<ConsumeResult>;
   destroy(model: string, id: string): Promise<void>;
+  /** Every row of the grant; also records the grant for the revocation feed (its JWTs are not stored). */
   revokeByGrantId(grantId: string): Promise<void>;
   /** Whether the grant whose id hashes (SHA-256, base64url) to `grantRef` exists and has not expired. */
   grantAlive(grantRef: string): Promise<boolean>;
-  /** Every session, grant and token of an account (ban, password reset). */
+  /** Every session, grant and token of an account (ban, password reset); also records the subject for
+   * the revocation feed, so its JWT access tokens issued until now are refused. */
   revokeByAccountId(accountId: string): Promise<number>;
   /** Deletes expired rows; returns how many. */
   sweepExpired(): Promise<number>;
@@ -50,7 +53,7 @@ export function grantIdOf(model: string, id: string, payload: OidcPayload): stri
 type Row = { payload: OidcPayload; expiresAt?: number; consumedAt?: number; grantId?: string; accountId?: string };
 
 /** The reference implementation: a Map. Single process only (tests, the bench ceiling). */
-export function createMemoryOidcStore(now: () => number = Date.now): OidcStore {
+export function createMemoryOidcStore(now: () => number = Date.now, revocations?: RevocationStore): OidcStore {
   const rows = new Map<string, Row>();
   const key = (model: string, id: string) => `${model}\u0000${id}`;
   const live = (row: Row | undefined) => (row && (row.expiresAt === undefined || row.expiresAt > now()) ? row : undefined);
@@ -92,6 +95,7 @@ export function createMemoryOidcStore(now: () => number = Date.now): OidcStore {
       rows.delete(key(model, id));
     },
     async revokeByGrantId(grantId) {
+      await revocations?.record({ kind: 'grant', ref: sha256(grantId), createdAt: new Date(now()) });
       for (const [k, row] of rows) if (row.grantId === grantId) rows.delete(k);
     },
     async grantAlive(grantRef) {
@@ -101,6 +105,8 @@ export function createMemoryOidcStore(now: () => number = Date.now): OidcStore {
       return false;
     },
     async revokeByAccountId(accountId) {
+      const at = new Date(now());
+      await revocations?.record({ kind: 'subject', ref: accountId, notBefore: subjectCutoff(at), createdAt: at });
       let n = 0;
       for (const [k, row] of rows) if (row.accountId === accountId) n += Number(rows.delete(k));
       return n;

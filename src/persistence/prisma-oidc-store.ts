@@ -1,8 +1,10 @@
 import type { Clock } from '../lib/clock.js';
 import { sha256 } from '../lib/digest.js';
 import { grantIdOf, MODELS_KEEPING_JTI, type OidcPayload, type OidcStore } from '../oidc/oidc-store.js';
+import { subjectCutoff } from '../revocation/revocation-store.js';
 import type { DbTransaction } from './database.js';
 import { isWriteConflict } from './database-errors.js';
+import { createPrismaRevocationStore } from './prisma-revocations.js';
 
 const DELETE_ATTEMPTS = 5;
 
@@ -32,9 +34,12 @@ async function idempotentDelete<T>(work: () => Promise<T>, retry: boolean): Prom
  * authorization code, refresh token, access token or grant id.
  * Given a transaction (`inTransaction`), every call runs inside it (a token grant's writes commit
  * together).
+ * Revoking a grant or an account also records it for the revocation feed (revocation/feed.ts): the
+ * JWT access tokens already issued from it are not stored, so resource servers learn of them there.
  */
-export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload'>, clock: Clock, { inTransaction = false } = {}): OidcStore {
+export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload' | 'revocation'>, clock: Clock, { inTransaction = false } = {}): OidcStore {
   const rows = db.oidcPayload;
+  const revocations = createPrismaRevocationStore(db);
   const retry = !inTransaction;
   const now = () => clock.now();
   const live = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: now() } }] });
@@ -97,6 +102,8 @@ export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload'>, cl
     },
 
     async revokeByGrantId(grantId) {
+      // Recorded first: a failure after it leaves tokens refused, never a revoked grant still honoured.
+      await idempotentDelete(() => revocations.record({ kind: 'grant', ref: sha256(grantId), createdAt: now() }), retry);
       await idempotentDelete(() => rows.deleteMany({ where: { grantId } }), retry);
     },
 
@@ -106,6 +113,8 @@ export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload'>, cl
     },
 
     async revokeByAccountId(accountId) {
+      const at = now();
+      await idempotentDelete(() => revocations.record({ kind: 'subject', ref: accountId, notBefore: subjectCutoff(at), createdAt: at }), retry);
       const { count } = await idempotentDelete(() => rows.deleteMany({ where: { accountId } }), retry);
       return count;
     },

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../observability/logger.js';
+import { sweepHorizonSeconds } from '../revocation/retention.js';
 
 /** The stores that hold rows with an expiry. */
 export interface Sweepable {
@@ -8,6 +9,7 @@ export interface Sweepable {
   rotations: { sweepExpired(now: Date): Promise<number> };
   oneTimeTokens: { sweepExpired(now: Date): Promise<number> };
   attempts: { sweep(before: number): Promise<number> };
+  revocations: { sweep(before: Date): Promise<number> };
 }
 
 /**
@@ -16,7 +18,7 @@ export interface Sweepable {
  */
 export function startSweeper(deps: {
   stores: Sweepable;
-  config: Pick<Config, 'sweepInterval' | 'guard'>;
+  config: Pick<Config, 'sweepInterval' | 'guard' | 'accessTokenTtl' | 'clockSkew'>;
   clock: Clock;
   logger: Logger;
 }) {
@@ -32,7 +34,10 @@ export function startSweeper(deps: {
         stores.oneTimeTokens.sweepExpired(now),
       ]);
       const counters = await stores.attempts.sweep(now.getTime() - idleMs);
-      if (payloads + rotations + oneTimeTokens + counters > 0) logger.debug({ payloads, rotations, oneTimeTokens, counters }, 'swept expired rows');
+      const revocations = await stores.revocations.sweep(new Date(now.getTime() - sweepHorizonSeconds(config.accessTokenTtl, config.clockSkew) * 1000));
+      if (payloads + rotations + oneTimeTokens + counters + revocations > 0) {
+        logger.debug({ payloads, rotations, oneTimeTokens, counters, revocations }, 'swept expired rows');
+      }
     } catch (err) {
       logger.warn({ err }, 'sweep failed; will retry');
     }

@@ -8,7 +8,7 @@
  * const claims = await verifier.verify(request.headers.authorization, ['payments:write']);
  * ```
  */
-export { createVerifier, type Verifier } from './create-verifier.js';
+export { createVerifier, type Verifier, type VerifiableRequest } from './create-verifier.js';
 export { VerifierError, isVerifierError, type VerifierErrorCode, type BearerErrorCode } from './errors.js';
-export { VerifierOptionsError, type VerifierOptions, type AsymmetricAlgorithm } from './options.js';
+export { VerifierOptionsError, type VerifierOptions, type RevocationOptions, type DpopOptions, type AsymmetricAlgorithm } from './options.js';
 export { hasScope, scopesOf, type AccessTokenClaims } from './claims.js';

@@ -21,13 +21,21 @@ export type VerifierErrorCode =
   | 'ERR_TOKEN_ISSUER'
   | 'ERR_TOKEN_AUDIENCE'
   | 'ERR_TOKEN_TYPE'
+  | 'ERR_TOKEN_REVOKED'
+  | 'ERR_TOKEN_NOT_BOUND'
+  | 'ERR_DPOP_REQUIRED'
+  | 'ERR_DPOP_PROOF_INVALID'
+  | 'ERR_DPOP_PROOF_REPLAYED'
+  | 'ERR_DPOP_KEY_MISMATCH'
   | 'ERR_INSUFFICIENT_SCOPE'
-  | 'ERR_KEYS_UNAVAILABLE';
+  | 'ERR_KEYS_UNAVAILABLE'
+  | 'ERR_REVOCATION_UNAVAILABLE';
 
 /** The RFC 6750 §3.1 error code (`undefined` when the request carried no token at all). */
-export type BearerErrorCode = 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+export type BearerErrorCode = 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable' | 'invalid_dpop_proof';
 
-type Entry = { status: 401 | 403 | 503; error: BearerErrorCode | undefined; message: string };
+/** `dpop`: answered with a `DPoP` challenge (RFC 9449 §7.1) naming the accepted proof algorithms. */
+type Entry = { status: 401 | 403 | 503; error: BearerErrorCode | undefined; message: string; dpop?: true };
 
 // error_description is restricted to %x20-21 / %x23-5B / %x5D-7E (RFC 6750 §3): no quote, no backslash.
 const CATALOGUE: Record<VerifierErrorCode, Entry> = {
@@ -40,14 +48,22 @@ const CATALOGUE: Record<VerifierErrorCode, Entry> = {
   ERR_TOKEN_ISSUER: { status: 401, error: 'invalid_token', message: 'The access token comes from another issuer' },
   ERR_TOKEN_AUDIENCE: { status: 401, error: 'invalid_token', message: 'The access token is not meant for this API' },
   ERR_TOKEN_TYPE: { status: 401, error: 'invalid_token', message: 'The token is not an access token' },
+  ERR_TOKEN_REVOKED: { status: 401, error: 'invalid_token', message: 'The access token has been revoked' },
+  ERR_TOKEN_NOT_BOUND: { status: 401, error: 'invalid_token', message: 'The access token is not bound to a DPoP key', dpop: true },
+  ERR_DPOP_REQUIRED: { status: 401, error: 'invalid_token', message: 'A DPoP-bound access token with its DPoP proof is required', dpop: true },
+  ERR_DPOP_PROOF_INVALID: { status: 401, error: 'invalid_dpop_proof', message: 'The DPoP proof is invalid for this request', dpop: true },
+  ERR_DPOP_PROOF_REPLAYED: { status: 401, error: 'invalid_dpop_proof', message: 'The DPoP proof has been used before', dpop: true },
+  ERR_DPOP_KEY_MISMATCH: { status: 401, error: 'invalid_token', message: 'The access token is bound to another key', dpop: true },
   ERR_INSUFFICIENT_SCOPE: { status: 403, error: 'insufficient_scope', message: 'The access token lacks a required scope' },
   // Not the token's fault: the client must not be told to get a new one.
   ERR_KEYS_UNAVAILABLE: { status: 503, error: 'temporarily_unavailable', message: 'The signing keys cannot be fetched; try again later' },
+  // The revocation feed has been unreachable for longer than allowed and the verifier fails closed.
+  ERR_REVOCATION_UNAVAILABLE: { status: 503, error: 'temporarily_unavailable', message: 'The revocation list cannot be fetched; try again later' },
 };
 
 export class VerifierError extends Error {
   readonly code: VerifierErrorCode;
-  /** 401 (no usable token), 403 (valid token, missing scope) or 503 (keys unreachable, not the token's fault). */
+  /** 401 (no usable token), 403 (valid token, missing scope) or 503 (keys or revocation feed unreachable, not the token's fault). */
   readonly status: 401 | 403 | 503;
   /** RFC 6750 error code, for a JSON body (`undefined` for a missing token, as RFC 6750 §3 asks). */
   readonly error: BearerErrorCode | undefined;
@@ -72,16 +88,18 @@ export interface ErrorFactory {
   insufficientScope(required: readonly string[]): VerifierError;
 }
 
-export function createErrorFactory(realm: string | undefined): ErrorFactory {
-  const prefix = realm === undefined ? 'Bearer' : `Bearer realm="${realm}"`;
+export function createErrorFactory(realm: string | undefined, dpopAlgs: readonly string[] = []): ErrorFactory {
+  const prefix = (scheme: string) => (realm === undefined ? scheme : `${scheme} realm="${realm}"`);
   const challenge = (code: VerifierErrorCode, extra = '') => {
-    const { error, message } = CATALOGUE[code];
+    const { error, message, dpop } = CATALOGUE[code];
+    const scheme = dpop ? 'DPoP' : 'Bearer';
     // RFC 6750 §3: no error code when the request lacked any authentication information.
-    if (error === undefined) return prefix;
-    return `${prefix}${realm === undefined ? ' ' : ', '}error="${error}", error_description="${message}"${extra}`;
+    if (error === undefined) return prefix(scheme);
+    const algs = dpop && dpopAlgs.length > 0 ? `, algs="${dpopAlgs.join(' ')}"` : '';
+    return `${prefix(scheme)}${realm === undefined ? ' ' : ', '}error="${error}", error_description="${message}"${extra}${algs}`;
   };
   const make = ((code, cause) =>
-    new VerifierError(code, code === 'ERR_KEYS_UNAVAILABLE' ? undefined : challenge(code), cause === undefined ? undefined : { cause })) as ErrorFactory;
+    new VerifierError(code, CATALOGUE[code].status === 503 ? undefined : challenge(code), cause === undefined ? undefined : { cause })) as ErrorFactory;
   make.insufficientScope = (required) =>
     new VerifierError('ERR_INSUFFICIENT_SCOPE', challenge('ERR_INSUFFICIENT_SCOPE', `, scope="${required.join(' ')}"`));
   return make;

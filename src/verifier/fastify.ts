@@ -29,7 +29,10 @@ export type GatehouseAuthOptions = VerifierOptions | { verifier: Verifier };
  */
 export const gatehouseAuth: FastifyPluginAsync<GatehouseAuthOptions> = Object.assign(
   async function gatehouseAuth(app: FastifyInstance, options: GatehouseAuthOptions) {
-    app.decorate('gatehouseVerifier', 'verifier' in options ? options.verifier : createVerifier(options));
+    const verifier = 'verifier' in options ? options.verifier : createVerifier(options);
+    app.decorate('gatehouseVerifier', verifier);
+    // A verifier built here polls the revocation feed until the app closes; a shared one is its owner's.
+    if (!('verifier' in options)) app.addHook('onClose', async () => verifier.close());
     app.decorateRequest('auth', null);
   },
   // What fastify-plugin would set, written out to keep the package free of it. `skip-override`: the
@@ -64,7 +67,10 @@ function guard(scopes: readonly string[]): onRequestAsyncHookHandler {
     const verifier = request.server.gatehouseVerifier;
     if (!verifier) throw new Error('requireToken()/requireScope() need the gatehouseAuth plugin registered first');
     try {
-      request.auth = await verifier.verify(request.headers.authorization, scopes);
+      // The URL the client called, as fastify sees it (protocol and host from X-Forwarded-* only with
+      // trustProxy): a DPoP proof names it (htu).
+      const url = `${request.protocol}://${request.host}${request.url}`;
+      request.auth = await verifier.verifyRequest({ method: request.method, url, headers: request.headers as { authorization?: string; dpop?: string } }, scopes);
     } catch (err) {
       if (!isVerifierError(err)) throw err;
       return sendVerifierError(request, reply, err);

@@ -44,8 +44,60 @@ export interface VerifierOptions {
   timeoutDuration?: number;
   /** The `fetch` used for discovery and the key set. Default: the global one. */
   fetch?: typeof fetch;
-  /** The source of time for `exp`, `nbf` and the key cache. Default: the system clock. */
+  /** The source of time for `exp`, `nbf`, the key cache and the revocation feed's age. Default: the system clock. */
   clock?: { now(): Date };
+  /**
+   * Gatehouse's revocation feed: access tokens revoked before they expire (a banned user, a password
+   * reset, a revoked grant or token) are refused within a few seconds. Default: on when the issuer's
+   * discovery advertises the feed (`gatehouse_revocation_feed_uri`); with `jwksUri` set, discovery is
+   * skipped, so give `revocation.uri`. `false` turns it off.
+   */
+  revocation?: false | RevocationOptions;
+  /** DPoP (RFC 9449) sender-constrained tokens, checked by `verifyRequest()`. */
+  dpop?: DpopOptions;
+}
+
+export interface DpopOptions {
+  /** Refuse tokens that are not DPoP-bound (this API accepts sender-constrained tokens only). Default false. */
+  required?: boolean;
+  /** Proof algorithms accepted. Default ES256, ES384, ES512, EdDSA, Ed25519, RS256, PS256. */
+  algorithms?: readonly string[];
+  /** Seconds a proof is accepted after its `iat`. Default 60. */
+  window?: number;
+  /** Most proof `jti`s remembered for replay detection (memory bound). Default 100 000. */
+  maxReplayEntries?: number;
+}
+
+export interface ResolvedDpop {
+  readonly required: boolean;
+  readonly algorithms: readonly string[];
+  readonly window: number;
+  readonly maxReplayEntries: number;
+}
+
+export interface RevocationOptions {
+  /** The feed URL. Default: `gatehouse_revocation_feed_uri` from discovery. */
+  uri?: string;
+  /** Milliseconds between two polls of the feed. Default 2 000. */
+  pollInterval?: number;
+  /**
+   * Milliseconds past `pollInterval` during which the last good feed is still used when polls fail
+   * (Gatehouse unreachable). Default 300 000 (5 min). After that, `onUnavailable` decides.
+   */
+  maxStale?: number;
+  /**
+   * When no fresh enough feed can be had: `'closed'` (default) refuses every token with
+   * `ERR_REVOCATION_UNAVAILABLE` (503); `'open'` accepts tokens on their signature and claims alone.
+   */
+  onUnavailable?: 'closed' | 'open';
+}
+
+export interface ResolvedRevocation {
+  /** Undefined: from discovery. */
+  readonly uri: URL | undefined;
+  readonly pollInterval: number;
+  readonly maxStale: number;
+  readonly onUnavailable: 'closed' | 'open';
 }
 
 export interface ResolvedOptions {
@@ -62,6 +114,11 @@ export interface ResolvedOptions {
   readonly timeoutDuration: number;
   readonly fetch: typeof fetch;
   readonly clock: { now(): Date } | undefined;
+  /** `false`: off. Otherwise on, with the feed from `uri` or, when discovery advertises one, from there. */
+  readonly revocation: ResolvedRevocation | false;
+  /** Whether the revocation feed was asked for explicitly (then its absence from discovery is an error). */
+  readonly revocationRequired: boolean;
+  readonly dpop: ResolvedDpop;
 }
 
 /** Thrown by `createVerifier` for bad options, naming every problem at once (a programming error). */
@@ -133,6 +190,9 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   if (o.fetch !== undefined && typeof o.fetch !== 'function') problems.push('fetch: must be a function');
   if (o.clock !== undefined && typeof o.clock?.now !== 'function') problems.push('clock: must have a now() method returning a Date');
 
+  const revocation = resolveRevocation(problems, o.revocation, jwksUri !== undefined);
+  const dpop = resolveDpop(problems, o.dpop);
+
   if (problems.length > 0) throw new VerifierOptionsError(problems);
   return Object.freeze({
     issuer: o.issuer!,
@@ -148,5 +208,43 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     timeoutDuration: Math.round(timeoutDuration),
     fetch: o.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args)),
     clock: o.clock,
+    revocation: revocation.resolved,
+    revocationRequired: revocation.required,
+    dpop,
   });
+}
+
+const DPOP_DEFAULT_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
+
+function resolveDpop(problems: string[], value: unknown): ResolvedDpop {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) problems.push('dpop: must be an object { required?, algorithms?, window?, maxReplayEntries? }');
+  const d = (value ?? {}) as DpopOptions;
+  const algorithms = d.algorithms === undefined ? DPOP_DEFAULT_ALGS : [...d.algorithms];
+  for (const alg of algorithms) if (!ASYMMETRIC.has(alg)) problems.push(`dpop.algorithms: ${String(alg)} is not accepted (asymmetric algorithms only)`);
+  if (algorithms.length === 0) problems.push('dpop.algorithms: must list at least one algorithm');
+  const window = d.window ?? 60;
+  if (typeof window !== 'number' || !Number.isFinite(window) || window <= 0) problems.push('dpop.window: must be a positive number of seconds');
+  const maxReplayEntries = d.maxReplayEntries ?? 100_000;
+  if (!Number.isSafeInteger(maxReplayEntries) || maxReplayEntries < 1) problems.push('dpop.maxReplayEntries: must be a positive integer');
+  if (d.required !== undefined && typeof d.required !== 'boolean') problems.push('dpop.required: must be a boolean');
+  return Object.freeze({ required: d.required === true, algorithms: Object.freeze(algorithms), window, maxReplayEntries });
+}
+
+function resolveRevocation(problems: string[], value: unknown, noDiscovery: boolean): { resolved: ResolvedRevocation | false; required: boolean } {
+  if (value === false) return { resolved: false, required: false };
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    problems.push('revocation: must be false or an object { uri?, pollInterval?, maxStale?, onUnavailable? }');
+    return { resolved: false, required: false };
+  }
+  const r = (value ?? {}) as RevocationOptions;
+  const uri = r.uri === undefined ? undefined : httpUrl(r.uri);
+  if (r.uri !== undefined && !uri) problems.push('revocation.uri: must be an http(s) URL');
+  const pollInterval = duration(problems, 'revocation.pollInterval', r.pollInterval, 2_000);
+  if (typeof pollInterval === 'number' && pollInterval < 100) problems.push('revocation.pollInterval: must be at least 100 milliseconds');
+  const maxStale = duration(problems, 'revocation.maxStale', r.maxStale, 300_000);
+  const onUnavailable = r.onUnavailable ?? 'closed';
+  if (onUnavailable !== 'closed' && onUnavailable !== 'open') problems.push("revocation.onUnavailable: must be 'closed' or 'open'");
+  // With jwksUri and no feed URL there is no discovery to find the feed in: off unless asked for.
+  if (value === undefined && noDiscovery) return { resolved: false, required: false };
+  return { resolved: Object.freeze({ uri, pollInterval, maxStale, onUnavailable }), required: value !== undefined };
 }

@@ -12,13 +12,15 @@ export interface FakeIssuer {
   issuer: string;
   jwksUri: string;
   /** Requests received, by endpoint. */
-  hits: { discovery: number; jwks: number };
+  hits: { discovery: number; jwks: number; feed?: number };
   /** `up` answers; `error` answers 503; `down` drops the connection; `garbage` answers 200 with a non-JWKS. */
   mode: 'up' | 'error' | 'down' | 'garbage';
   /** The public keys served at the JWKS endpoint. */
   published: jose.JWK[];
   /** The `issuer` its metadata names (default: its own URL). */
   metadataIssuer?: string;
+  /** A revocation feed, signed by `key` and advertised in discovery (none by default). */
+  feed?: { key: TestKey; entries: { subjects: Array<{ sub: string; not_before: number }>; grants: string[]; tokens: string[] }; now: () => Date; mode: 'up' | 'error'; typ?: string };
 }
 
 export interface TestKey {
@@ -36,6 +38,20 @@ export async function startFakeIssuer(t: Test): Promise<FakeIssuer> {
   const state: FakeIssuer = { issuer: '', jwksUri: '', hits: { discovery: 0, jwks: 0 }, mode: 'up', published: [] };
   const server = createServer((req, res) => {
     const path = req.url ?? '';
+    if (path === '/revocation-feed' && state.feed) {
+      state.hits.feed = (state.hits.feed ?? 0) + 1;
+      const feed = state.feed;
+      if (feed.mode === 'error') return void res.writeHead(503).end();
+      const iat = Math.floor(feed.now().getTime() / 1000);
+      void new jose.SignJWT(feed.entries)
+        .setProtectedHeader({ alg: 'ES256', kid: feed.key.kid, typ: feed.typ ?? 'revocation-feed+jwt' })
+        .setIssuer(state.issuer)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 300)
+        .sign(feed.key.privateKey)
+        .then((jws) => res.writeHead(200, { 'content-type': 'application/jwt' }).end(jws));
+      return;
+    }
     if (path === '/.well-known/openid-configuration') state.hits.discovery++;
     else if (path === '/jwks') state.hits.jwks++;
     else return void res.writeHead(404).end();
@@ -44,7 +60,11 @@ export async function startFakeIssuer(t: Test): Promise<FakeIssuer> {
     const body =
       path === '/jwks'
         ? state.mode === 'garbage' ? { keys: 'none' } : { keys: state.published }
-        : { issuer: state.metadataIssuer ?? state.issuer, jwks_uri: state.jwksUri };
+        : {
+            issuer: state.metadataIssuer ?? state.issuer,
+            jwks_uri: state.jwksUri,
+            ...(state.feed ? { gatehouse_revocation_feed_uri: `${state.issuer}/revocation-feed` } : {}),
+          };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   server.listen(0, '127.0.0.1');

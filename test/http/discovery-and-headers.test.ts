@@ -16,7 +16,8 @@ t.test('discovery advertises exactly what Gatehouse allows', async (t) => {
   );
   t.same([...(meta.token_endpoint_auth_methods_supported as string[])].sort(), ['client_secret_basic', 'client_secret_post', 'none']);
   t.equal(meta.authorization_response_iss_parameter_supported, true, 'RFC 9207');
-  t.notOk('dpop_signing_alg_values_supported' in meta, 'DPoP is off');
+  t.same(meta.dpop_signing_alg_values_supported, ['ES256', 'Ed25519', 'EdDSA'], 'DPoP (RFC 9449), asymmetric proofs only');
+  t.equal(meta.gatehouse_revocation_feed_uri, `${meta.issuer as string}/revocation-feed`, 'the revocation feed');
   t.notOk('registration_endpoint' in meta, 'no dynamic registration');
   for (const endpoint of ['introspection_endpoint', 'revocation_endpoint', 'device_authorization_endpoint', 'pushed_authorization_request_endpoint', 'end_session_endpoint', 'userinfo_endpoint']) {
     t.type(meta[endpoint], 'string', endpoint);

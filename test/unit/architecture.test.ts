@@ -11,7 +11,7 @@ type Import = { spec: string; typeOnly: boolean };
 type Source = { file: string; imports: Import[] };
 
 const SRC = join(packageRoot(), 'src');
-const DOMAIN = ['accounts/', 'clients/', 'guard/', 'keys/', 'admin/', 'lib/', 'config/', 'errors.ts'];
+const DOMAIN = ['accounts/', 'clients/', 'guard/', 'keys/', 'admin/', 'lib/', 'config/', 'revocation/', 'errors.ts'];
 
 export function parseImports(text: string): Import[] {
   const found: Import[] = [];

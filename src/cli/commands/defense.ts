@@ -1,5 +1,5 @@
 import { queryAudit } from '../../admin/audit.js';
-import { banDependencies, banIp, banUser, listIpBans, unbanIp, unbanUser, unlockUser, type BanDeps } from '../../admin/bans.js';
+import { banDependencies, banIp, banUser, listIpBans, signOutUser, unbanIp, unbanUser, unlockUser, type BanDeps } from '../../admin/bans.js';
 import { UsageError } from '../../errors.js';
 import { parseDuration } from '../../lib/duration.js';
 import type { Services } from '../../services.js';
@@ -53,6 +53,19 @@ export const defenseCommands: Command[] = [
       const email = one(ctx, 'email address');
       const r = await withServices(ctx, (s) => unlockUser(banDeps(s), email));
       return { data: r, text: `unlocked ${r.email}` };
+    },
+  }),
+  defineCommand({
+    path: ['users', 'sign-out'],
+    examples: [
+      'npx gatehouse users sign-out ada@example.com',
+    ],
+    args: '<email>',
+    summary: 'sign a user out everywhere: sessions, grants and refresh tokens revoked, access tokens listed in the revocation feed',
+    async run(ctx) {
+      const email = one(ctx, 'email address');
+      const r = await withServices(ctx, (s) => signOutUser(banDeps(s), email));
+      return { data: r, text: `signed out ${r.email} everywhere (${r.revoked} revoked)` };
     },
   }),
   defineCommand({

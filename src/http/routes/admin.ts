@@ -5,7 +5,7 @@ import { createUser } from '../../accounts/create-user.js';
 import { normalizeEmail } from '../../accounts/normalize.js';
 import { ADMIN_SCOPE, adminAudience } from '../../admin/admin-resource.js';
 import { queryAudit } from '../../admin/audit.js';
-import { banDependencies, banIp, banUser, listIpBans, unbanIp, unbanUser, unlockUser, type BanDeps } from '../../admin/bans.js';
+import { banDependencies, banIp, banUser, listIpBans, signOutUser, unbanIp, unbanUser, unlockUser, type BanDeps } from '../../admin/bans.js';
 import { createClient, deleteClient, listClients, rotateClientSecret, showClient, updateClient } from '../../admin/clients.js';
 import { listSigningKeys, pruneSigningKeys, revokeSigningKey, rotateSigningKeys } from '../../admin/keys.js';
 import { createResource, deleteResource, listResources, updateResource } from '../../admin/resources.js';
@@ -217,6 +217,11 @@ export function adminRoutes(deps: AdminRouteDeps) {
       '/admin/users/:email/unban',
       { schema: { params: EmailParams, response: ok(Type.Object({ email: Type.String(), status: Type.String() })) } },
       async (request) => unbanUser(banDeps(request), request.params.email),
+    );
+    app.post(
+      '/admin/users/:email/sign-out',
+      { schema: { params: EmailParams, response: ok(Type.Object({ email: Type.String(), revoked: Type.Integer() })) } },
+      async (request) => signOutUser(banDeps(request), request.params.email),
     );
     app.post(
       '/admin/users/:email/unlock',

@@ -13,6 +13,7 @@ import {
   RESOURCES_PROPERTY,
   SCOPE_PROPERTY,
 } from './adapter.js';
+import { ACCOUNT_CLIENT_ID, accountClientMetadata } from './account-sessions.js';
 import { createFindAccount } from './find-account.js';
 import { isOneTimeGrant } from './interactions.js';
 import { mayIntrospect, type IntrospectionCaller } from './introspection-policy.js';
@@ -52,7 +53,8 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     adapter: createAdapterFactory(deps.oidcStore, deps.clientMetadata),
     findAccount: createFindAccount(deps.users),
     jwks: deps.jwks as Configuration['jwks'],
-    clients: [],
+    // The account page's own client (oidc/account-sessions.ts); every other client is in the database.
+    clients: [accountClientMetadata(config.issuer) as never],
     extraClientMetadata: {
       properties: [RESOURCES_PROPERTY, SCOPE_PROPERTY, INTROSPECTS_PROPERTY, PREVIOUS_SECRET_PROPERTY, PREVIOUS_SECRET_EXPIRES_PROPERTY],
       validator(_ctx, key, value) {
@@ -196,6 +198,16 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     // The default, except that a grant approved without "Remember this choice" answers only the
     // authorization it was approved in (the resumed request names it in the consent result).
     loadExistingGrant: async (ctx) => {
+      // The account page is Gatehouse itself: signing in to it asks for no consent.
+      if (ctx.oidc.client?.clientId === ACCOUNT_CLIENT_ID && ctx.oidc.session?.accountId) {
+        const previous = ctx.oidc.session.grantIdFor(ACCOUNT_CLIENT_ID);
+        const kept = previous ? await ctx.oidc.provider.Grant.find(previous) : undefined;
+        if (kept && kept.accountId === ctx.oidc.session.accountId) return kept;
+        const grant = new ctx.oidc.provider.Grant({ clientId: ACCOUNT_CLIENT_ID, accountId: ctx.oidc.session.accountId });
+        grant.addOIDCScope('openid');
+        await grant.save();
+        return grant;
+      }
       const resumed = ctx.oidc.result?.consent?.grantId as string | undefined;
       const grantId = resumed ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
       if (!grantId || (!resumed && isOneTimeGrant(grantId))) return undefined;

@@ -99,12 +99,17 @@ export function resentPage(p: { uid: string }): string {
  * app does not ask again for the same permissions; when unchecked, the approval covers this sign-in
  * only (see Interactions.finishConsent) and the app asks again next time.
  */
+/** What approved (or requested) scopes let an app do, in words (consent page, account page). */
+export function permissionWords(scopes: readonly string[], apiScopes: Record<string, readonly string[]>): string[] {
+  return [
+    ...scopes.map((s) => SCOPE_WORDS[s] ?? s),
+    ...Object.entries(apiScopes).flatMap(([api, list]) => list.map((s) => `${s} on ${api}`)),
+  ];
+}
+
 export function consentPage(p: { view: InteractionView; csrf: string; email?: string }): string {
   const { view } = p;
-  const items = [
-    ...view.scopes.map((s) => SCOPE_WORDS[s] ?? s),
-    ...Object.entries(view.apiScopes).flatMap(([api, scopes]) => scopes.map((s) => `${s} on ${api}`)),
-  ];
+  const items = permissionWords(view.scopes, view.apiScopes);
   return layout(
     'Allow access',
     html`<h1>Allow ${view.clientName}?</h1>

@@ -21,5 +21,13 @@ a.button { display: block; text-align: center; text-decoration: none; font: inhe
 .check { display: flex; align-items: center; gap: .5rem; margin: 1rem 0 0; }
 .check label { display: inline; margin: 0; font-weight: 400; }
 .check input { width: 1.1rem; height: 1.1rem; margin: 0; }
+h2 { font-size: 1.15rem; margin: 2rem 0 .5rem; }
+section { border-top: 1px solid color-mix(in srgb, CanvasText 15%, transparent); margin-top: 1.5rem; }
+.address { overflow-wrap: anywhere; }
+ul.items { list-style: none; padding: 0; margin: 0 0 1rem; }
+ul.items li { display: flex; align-items: center; justify-content: space-between; gap: 1rem; padding: .5rem 0; border-bottom: 1px solid color-mix(in srgb, CanvasText 10%, transparent); }
+ul.items form { flex: none; }
+button.inline { width: auto; margin: 0; padding: .4rem .8rem; }
+button.danger { background: var(--error); }
 nav.links { margin-top: 1.5rem; display: flex; justify-content: space-between; gap: 1rem; font-size: .95rem; }
 `;

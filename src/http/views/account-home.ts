@@ -37,7 +37,7 @@ ${v.notice ? html`<p class="notice" role="status">${v.notice}</p>` : raw('')}
 ${errorIn('password')}
 <form method="post" action="/account/password" novalidate>
 ${csrf}
-<input type="text" name="username" autocomplete="username" value="${v.email}" hidden>
+<input type="text" autocomplete="username" value="${v.email}" hidden>
 <label for="current-password">Current password</label>
 <input id="current-password" name="current_password" type="password" autocomplete="current-password" required aria-describedby="${describedBy('password')}">
 <label for="new-password">New password</label>

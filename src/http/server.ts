@@ -106,7 +106,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
   await app.register(cookie, { secret: [...secrets] });
   await app.register(errorHandlerPlugin);
   await app.register(requestLogPlugin, { metrics });
-  await app.register(pageHeadersPlugin);
+  await app.register(pageHeadersPlugin, { brand: { productName: config.productName, supportUrl: config.supportUrl } });
   await app.register(ipBanPlugin, { guard: services.guard });
   await app.register(healthRoutes(readinessChecks({ database: deps.database, keys })));
   await app.register(metricsRoutes(metrics, config.metricsToken));

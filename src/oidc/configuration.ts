@@ -170,7 +170,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       },
       rpInitiatedLogout: {
         enabled: true,
-        logoutSource: async (ctx, form) => html(ctx, pages.logout(form, ctx.host)),
+        logoutSource: async (ctx, form) => html(ctx, pages.logout(form, ctx.oidc.client?.clientName)),
         postLogoutSuccessSource: async (ctx) => html(ctx, pages.logoutSuccess(ctx.oidc.client?.clientName)),
       },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
@@ -219,7 +219,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
       return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
     },
-    renderError: async (ctx, out) => html(ctx, pages.error(out as { error: string; error_description?: string })),
+    renderError: async (ctx, out) => html(ctx, pages.error(out as { error: string; error_description?: string }, ctx.oidc?.client?.clientName)),
     expiresWithSession: async (_ctx, source) => !source.scopes.has('offline_access'),
     issueRefreshToken: async (_ctx, client, source) => client.grantTypeAllowed('refresh_token') && source.scopes.has('offline_access'),
   };

@@ -29,5 +29,6 @@ ul.items li { display: flex; align-items: center; justify-content: space-between
 ul.items form { flex: none; }
 button.inline { width: auto; margin: 0; padding: .4rem .8rem; }
 button.danger { background: var(--error); }
+footer.support { max-width: 26rem; margin: 1rem auto 0; text-align: center; font-size: .95rem; }
 nav.links { margin-top: 1.5rem; display: flex; justify-content: space-between; gap: 1rem; font-size: .95rem; }
 `;

@@ -86,6 +86,10 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
   const secrets = config.secrets!;
   const secureCookies = config.issuer.startsWith('https:');
   const limits = { guard: services.guard, audit: services.audit, metrics };
+  const apiWords = async (audience: string) => {
+    const api = await services.resources.find(audience);
+    return api ? { description: api.description, scopeDescriptions: api.scopeDescriptions } : undefined;
+  };
   const loginDeps = {
     users: services.users,
     hasher: services.hasher,
@@ -124,6 +128,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
         metrics,
         secrets,
         secureCookies,
+        apiWords,
       }),
     );
   });
@@ -145,6 +150,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
             code_challenge_method: 'S256',
           })}`,
         clientName: async (id) => (await services.clients.findById(id))?.name ?? id,
+        apiWords,
         secrets,
         secureCookies,
       }),

@@ -27,7 +27,7 @@ import { isFormRequest } from '../plugins/strict-input.js';
 import { requestContext } from '../request-context.js';
 import { Empty, ErrorBody, HtmlPage, Nullable, StringEnum } from '../schemas.js';
 import { accountHomePage, type AccountSection } from '../views/account-home.js';
-import { permissionWords } from '../views/interaction-pages.js';
+import { type ApiWords, permissionWords } from '../views/interaction-pages.js';
 import { html, layout } from '../views/html.js';
 import { messagePage } from '../views/message-pages.js';
 
@@ -38,6 +38,7 @@ export interface AccountPageDeps {
   /** Where to send a browser with no session: an authorization request of Gatehouse's own client. */
   signInUrl(state: string, codeChallenge: string): string;
   clientName(clientId: string): Promise<string>;
+  apiWords(audience: string): Promise<ApiWords | undefined>;
   secrets: readonly string[];
   secureCookies: boolean;
 }
@@ -143,7 +144,12 @@ export function accountPageRoutes(deps: AccountPageDeps) {
     const names = new Map<string, string>();
     const nameOf = async (id: string) => names.get(id) ?? (names.set(id, await deps.clientName(id)), names.get(id)!);
     const sessions = await Promise.all(overview.sessions.map(async (x) => ({ uid: x.uid, signedInAt: x.signedInAt, current: x.current, apps: await Promise.all(x.clientIds.map(nameOf)) })));
-    const apps = await Promise.all(overview.apps.map(async (a) => ({ clientId: a.clientId, name: await nameOf(a.clientId), permissions: permissionWords(a.scopes, a.apis) })));
+    const apps = await Promise.all(
+      overview.apps.map(async (a) => {
+        const words = Object.fromEntries(await Promise.all(Object.keys(a.apis).map(async (api) => [api, await deps.apiWords(api)] as const)));
+        return { clientId: a.clientId, name: await nameOf(a.clientId), permissions: permissionWords(a.scopes, a.apis, words) };
+      }),
+    );
     return page(reply, status, accountHomePage({ csrf: csrfToken(secrets, csrfKey(s.session)), email: overview.email, emailVerified: overview.emailVerified, sessions, apps, ...extra }));
   };
 

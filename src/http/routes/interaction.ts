@@ -20,7 +20,7 @@ import { rateLimit, type RateLimitDeps } from '../rate-limit.js';
 import { requestContext } from '../request-context.js';
 import { rememberInteraction } from '../return-to-interaction.js';
 import { Empty, HtmlPage, pageErrors, StringEnum } from '../schemas.js';
-import { checkInboxPage, consentPage, loginPage, resentPage, signupPage, unverifiedPage } from '../views/interaction-pages.js';
+import { type ApiWords, checkInboxPage, consentPage, loginPage, resentPage, signupPage, unverifiedPage } from '../views/interaction-pages.js';
 import { ACCOUNT_LINK, messagePage } from '../views/message-pages.js';
 
 export interface InteractionRouteDeps {
@@ -34,6 +34,8 @@ export interface InteractionRouteDeps {
   secrets: readonly string[];
   /** Cookies get `Secure` (the issuer is https). */
   secureCookies: boolean;
+  /** An API's words for the consent page (its description and per-scope descriptions). */
+  apiWords(audience: string): Promise<ApiWords | undefined>;
 }
 
 const GENERIC_FAILURE = 'The email or password is not correct.';
@@ -126,7 +128,8 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       }
       if (view.prompt === 'consent') {
         const user = view.accountId ? await accounts.users.findById(view.accountId) : undefined;
-        return page(reply, 200, consentPage({ view, csrf: csrfFor(view.uid), email: user?.email }));
+        const apis = Object.fromEntries(await Promise.all(Object.keys(view.apiScopes).map(async (api) => [api, await deps.apiWords(api)] as const)));
+        return page(reply, 200, consentPage({ view, csrf: csrfFor(view.uid), email: user?.email, apis }));
       }
       return page(reply, 400, messagePage('Cannot continue', 'This sign-in request asks for a step this server does not offer. Go back to the application and try again.', ACCOUNT_LINK));
     });

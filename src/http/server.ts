@@ -14,6 +14,7 @@ import { errorHandlerPlugin, sendErrorPage } from './plugins/error-handler.js';
 import { ipBanPlugin } from './plugins/ip-ban.js';
 import { oidcMount } from './plugins/oidc-mount.js';
 import { pageHeadersPlugin } from './plugins/page-headers.js';
+import { brandOf } from './views/html.js';
 import { requestLogPlugin } from './plugins/request-log.js';
 import { strictInput } from './plugins/strict-input.js';
 import { tracingPlugin } from './plugins/tracing.js';
@@ -110,11 +111,11 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
   await app.register(cookie, { secret: [...secrets] });
   await app.register(errorHandlerPlugin);
   await app.register(requestLogPlugin, { metrics });
-  await app.register(pageHeadersPlugin, { brand: { productName: config.productName, supportUrl: config.supportUrl } });
+  await app.register(pageHeadersPlugin, { brand: brandOf(config) });
   await app.register(ipBanPlugin, { guard: services.guard });
   await app.register(healthRoutes(readinessChecks({ database: deps.database, keys })));
   await app.register(metricsRoutes(metrics, config.metricsToken));
-  await app.register(assetRoutes);
+  await app.register(assetRoutes({ accentColor: config.accentColor }));
   await app.register(async (pages) => {
     await pages.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
     pages.setErrorHandler((error, request, reply) => sendErrorPage(request, reply, error));

@@ -29,11 +29,14 @@ export function allowFormTarget(reply: FastifyReply, uri: string | undefined): v
 /** Also puts the operator's brand into every page (views/html.ts applyBrand). */
 export const pageHeadersPlugin = fp(async function pageHeaders(app: FastifyInstance, options: { brand?: Brand }) {
   const brand = options.brand ?? DEFAULT_BRAND;
+  // A logo from another origin must be allowed to load (img-src).
+  const logoOrigin = brand.logoUrl ? new URL(brand.logoUrl).origin : undefined;
+  const withLogo = (csp: string) => (logoOrigin ? csp.replace("img-src 'self'", `img-src 'self' ${logoOrigin}`) : csp);
   app.addHook('onSend', async (_request, reply, payload) => {
     const type = String(reply.getHeader('content-type') ?? '');
     if (type.startsWith('text/html')) {
       reply.headers(PAGE_HEADERS);
-      reply.header('content-security-policy', widenFormAction(PAGE_HEADERS['content-security-policy'], [formTargets.get(reply)]));
+      reply.header('content-security-policy', withLogo(widenFormAction(PAGE_HEADERS['content-security-policy'], [formTargets.get(reply)])));
       if (typeof payload === 'string') return applyBrand(payload, brand);
     } else {
       reply.header('x-content-type-options', 'nosniff');

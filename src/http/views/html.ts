@@ -22,8 +22,16 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Raw {
 export interface Brand {
   productName: string;
   supportUrl: string | null;
+  logoUrl?: string | null;
 }
 export const DEFAULT_BRAND: Brand = { productName: 'Gatehouse', supportUrl: null };
+
+/** The brand from the configuration (PRODUCT_NAME, SUPPORT_URL, LOGO_URL). */
+export const brandOf = (config: { productName: string; supportUrl: string | null; logoUrl: string | null }): Brand => ({
+  productName: config.productName,
+  supportUrl: config.supportUrl,
+  logoUrl: config.logoUrl,
+});
 
 /**
  * Pages are written without knowing the operator's brand: they mark where it goes, and the one place
@@ -31,13 +39,15 @@ export const DEFAULT_BRAND: Brand = { productName: 'Gatehouse', supportUrl: null
  */
 const PRODUCT_SLOT = '<!--gatehouse:product-->';
 const FOOTER_SLOT = '<!--gatehouse:footer-->';
+const LOGO_SLOT = '<!--gatehouse:logo-->';
 export const productName = () => raw(PRODUCT_SLOT);
 
 export function applyBrand(page: string, brand: Brand): string {
   const footer = brand.supportUrl
     ? `<footer class="support"><a href="${escapeHtml(brand.supportUrl)}">Contact ${escapeHtml(brand.productName)} support</a></footer>`
     : '';
-  return page.replaceAll(PRODUCT_SLOT, escapeHtml(brand.productName)).replace(FOOTER_SLOT, footer);
+  const logo = brand.logoUrl ? `<img class="logo" src="${escapeHtml(brand.logoUrl)}" alt="${escapeHtml(brand.productName)}">` : '';
+  return page.replaceAll(PRODUCT_SLOT, escapeHtml(brand.productName)).replace(FOOTER_SLOT, footer).replace(LOGO_SLOT, logo);
 }
 
 /** The page shell: no scripts, one stylesheet, works without JavaScript. */
@@ -53,6 +63,7 @@ export function layout(title: string, body: Raw): string {
 </head>
 <body>
 <main class="card">
+${LOGO_SLOT}
 ${body.html}
 </main>
 ${FOOTER_SLOT}

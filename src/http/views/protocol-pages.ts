@@ -22,6 +22,16 @@ export function errorSentence(code: string): string {
   return SENTENCES[code] ?? 'The request could not be completed.';
 }
 
+/**
+ * The engine's code form, made accessible: its input gets a label and loses its inline `onfocus`
+ * handler (our CSP allows no inline script, and a page must work without one).
+ */
+export function labelledCodeInput(form: string): string {
+  return form
+    .replace(/\s+onfocus="[^"]*"/, '')
+    .replace(/<input(\s+(?:[^>]*\s)?name="user_code")/, '<label for="user-code">Code shown on your device</label>\n<input id="user-code" aria-describedby="device-message"$1');
+}
+
 /** The pages oidc-provider renders (error, logout, device flow), in Gatehouse's look and the operator's brand. */
 export function createProtocolPages(brand: Brand): ProviderPages {
   const branded = Object.fromEntries(
@@ -66,8 +76,8 @@ ${raw(form)}
     return layout(
       'Connect a device',
       html`<h1>Connect a device</h1>
-<p class="${message.error ? 'error' : ''}" role="${message.error ? 'alert' : 'status'}">${message.text}</p>
-${raw(form)}
+<p class="${message.error ? 'error' : ''}" role="${message.error ? 'alert' : 'status'}" id="device-message">${message.text}</p>
+${raw(labelledCodeInput(form))}
 <button type="submit" form="op.deviceInputForm">Continue</button>`,
     );
   },

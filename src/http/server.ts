@@ -154,6 +154,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
         apiWords,
         secrets,
         secureCookies,
+        metrics,
       }),
     );
   });

@@ -183,6 +183,10 @@ t.test('end a session, disconnect an app, sign out everywhere; each audited', as
   for (const type of ['session.ended', 'app.disconnected', 'account.signed_out_everywhere'] as const) {
     t.equal((await gh.services.auditStore.query({ type, limit: 5 })).length, 1, `${type} audited`);
   }
+  const metrics = (await gh.app.inject({ url: '/metrics' })).body;
+  for (const event of ['session_ended', 'app_disconnected', 'signed_out_everywhere']) {
+    t.match(metrics, `gatehouse_account_events_total{event="${event}"} 1`, `${event} counted`);
+  }
 });
 
 t.test('delete the account: password required, throttled like a sign-in, then everything goes', async (t) => {

@@ -17,6 +17,7 @@ import {
   type SelfServiceDeps,
 } from '../../accounts/self-service.js';
 import { AppError } from '../../errors.js';
+import type { Metrics } from '../../observability/metrics.js';
 import { csrfToken, verifyCsrfToken } from '../../lib/csrf.js';
 import { sha256 } from '../../lib/digest.js';
 import { trustedDeviceFor } from '../../lib/device-cookie.js';
@@ -41,7 +42,11 @@ export interface AccountPageDeps {
   apiWords(audience: string): Promise<ApiWords | undefined>;
   secrets: readonly string[];
   secureCookies: boolean;
+  metrics: Metrics;
 }
+
+/** The account page's events in gatehouse_account_events_total (a closed set of label values). */
+type AccountEvent = 'password_changed' | 'email_change_requested' | 'session_ended' | 'app_disconnected' | 'signed_out_everywhere' | 'account_deleted';
 
 /** What the page says after an action that worked (`/account?done=…`). */
 const DONE = {
@@ -159,6 +164,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
    */
   const action = <B extends { csrf: string }>(
     section: AccountSection,
+    event: AccountEvent,
     run: (actor: Actor, body: B, request: FastifyRequest, session: CurrentSession) => Promise<{ json: () => [number, unknown?]; form: string }>,
   ) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
@@ -175,6 +181,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
       }
       try {
         const done = await run(actorOf(request, s), body, request, s.session);
+        deps.metrics.accountEvents.inc({ event });
         if (!isForm) {
           const [status, payload] = done.json();
           return payload === undefined ? reply.code(status).send() : reply.code(status).send(payload);
@@ -254,7 +261,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
     app.post(
       '/account/password',
       { schema: { body: PasswordBody, response: { ...formOrJson, 200: Revoked } } },
-      action<typeof PasswordBody.static>('password', async (actor, body) => {
+      action<typeof PasswordBody.static>('password', 'password_changed', async (actor, body) => {
         const { revoked } = await changePassword(selfService, actor, { currentPassword: body.current_password, newPassword: body.new_password });
         return { json: () => [200, { revoked }], form: '/account?done=password' };
       }),
@@ -263,7 +270,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
     app.post(
       '/account/email',
       { schema: { body: EmailBody, response: { ...formOrJson, 202: Accepted } } },
-      action<typeof EmailBody.static>('email', async (actor, body) => {
+      action<typeof EmailBody.static>('email', 'email_change_requested', async (actor, body) => {
         await requestEmailChange(selfService, actor, { email: body.email, password: body.password });
         return { json: () => [202, { message: DONE.email }], form: '/account?done=email' };
       }),
@@ -272,7 +279,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
     app.post(
       '/account/sessions/:uid/end',
       { schema: { params: SessionParams, body: CsrfBody, response: { ...formOrJson, 204: Empty } } },
-      action<typeof CsrfBody.static>('sessions', async (actor, _body, request, session) => {
+      action<typeof CsrfBody.static>('sessions', 'session_ended', async (actor, _body, request, session) => {
         const { uid } = request.params as { uid: string };
         const current = session.uid === uid;
         await endSession(selfService, actor, uid);
@@ -283,7 +290,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
     app.post(
       '/account/apps/:clientId/disconnect',
       { schema: { params: AppParams, body: CsrfBody, response: { ...formOrJson, 204: Empty } } },
-      action<typeof CsrfBody.static>('apps', async (actor, _body, request) => {
+      action<typeof CsrfBody.static>('apps', 'app_disconnected', async (actor, _body, request) => {
         await disconnectApp(selfService, actor, (request.params as { clientId: string }).clientId);
         return { json: () => [204], form: '/account?done=app' };
       }),
@@ -292,7 +299,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
     app.post(
       '/account/sign-out-everywhere',
       { schema: { body: CsrfBody, response: { ...formOrJson, 200: Revoked } } },
-      action<typeof CsrfBody.static>('sessions', async (actor) => {
+      action<typeof CsrfBody.static>('sessions', 'signed_out_everywhere', async (actor) => {
         const { revoked } = await signOutEverywhere(selfService, actor);
         return { json: () => [200, { revoked }], form: '/account/signed-out?why=everywhere' };
       }),
@@ -301,7 +308,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
     app.post(
       '/account/delete',
       { schema: { body: DeleteBody, response: { ...formOrJson, 204: Empty } } },
-      action<typeof DeleteBody.static>('delete', async (actor, body) => {
+      action<typeof DeleteBody.static>('delete', 'account_deleted', async (actor, body) => {
         await deleteAccount(selfService, actor, { password: body.password });
         return { json: () => [204], form: '/account/signed-out?why=deleted' };
       }),
@@ -336,6 +343,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
         return page(reply, 403, messagePage('Request refused', 'This form was not sent from this page. Open the link from the message again.', toAccount));
       }
       const result = await confirmEmailChange(selfService, token, requestContext(request));
+      if (result.ok) deps.metrics.accountEvents.inc({ event: 'email_changed' });
       if (!result.ok) {
         const sentence = `${TOKEN_PROBLEMS[result.reason]} Change the address again from your account page.`;
         if (!isForm) throw new AppError(result.reason === 'invalid' ? 'link_invalid' : result.reason === 'used' ? 'token_used' : 'token_expired', TOKEN_PROBLEMS[result.reason]);

@@ -5,6 +5,7 @@ import { artifactPath, launchChromium } from '../helpers/browser.ts';
 import { buildTestApp } from '../helpers/build-app.ts';
 import { startDemoApp } from '../helpers/demo-app.ts';
 import { createVerifiedUser, PASSWORD, registerApi, registerClient } from '../helpers/fixtures.ts';
+import { lastMailTo } from '../helpers/outbox.ts';
 import { relyingParty } from '../helpers/relying-party.ts';
 
 /**
@@ -60,6 +61,13 @@ t.test('every page passes axe (serious, critical) in light and dark, at 1280 and
       await check('link-problem');
       await page.goto(`${gh.issuer}/account/password/forgot`);
       await check('forgot-password');
+      await page.getByLabel('Email').fill('a.very.long.address.for.a.narrow.screen@accessibility.example.com');
+      await page.getByRole('button', { name: 'Send me a link' }).click();
+      await check('reset-sent');
+      await gh.services.background.idle();
+      const reset = await lastMailTo(gh.config.dataDir, 'a.very.long.address.for.a.narrow.screen@accessibility.example.com');
+      await page.goto(reset.link!);
+      await check('reset-password');
       await page.goto(`${gh.issuer}/device`);
       await check('device-code');
       await page.goto(`${gh.issuer}/session/end`);
@@ -73,7 +81,17 @@ t.test('every page passes axe (serious, critical) in light and dark, at 1280 and
       await check('sign-in-error');
       await page.getByRole('link', { name: 'Create an account' }).click();
       await check('sign-up');
-      await page.getByRole('link', { name: 'I already have an account' }).click();
+      const newcomer = `new.${label}@example.com`;
+      await page.getByLabel('Email').fill(newcomer);
+      await page.getByLabel('Password').fill('a quiet afternoon by the river');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await check('check-inbox');
+      await page.getByRole('link', { name: 'Continue to sign in' }).click();
+      await page.getByLabel('Email').fill(newcomer);
+      await page.getByLabel('Password').fill('a quiet afternoon by the river');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await check('confirm-first');
+      await page.getByRole('link', { name: 'Back to sign in' }).click();
       await page.getByLabel('Email').fill('a.very.long.address.for.a.narrow.screen@accessibility.example.com');
       await page.getByLabel('Password').fill(PASSWORD);
       await page.getByRole('button', { name: 'Sign in' }).click();

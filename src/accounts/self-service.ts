@@ -74,6 +74,9 @@ export async function accountOverview(deps: SelfServiceDeps, actor: Pick<Actor, 
  * account is revoked (this browser stays signed in); the owner is told by mail.
  */
 export async function changePassword(deps: SelfServiceDeps, actor: Actor, input: { currentPassword: unknown; newPassword: unknown }): Promise<{ revoked: number }> {
+  if (typeof input.currentPassword !== 'string' || input.currentPassword.length === 0) {
+    throw new FieldError('current_password', 'missing', 'Enter your current password.');
+  }
   const problem = checkPassword(input.newPassword, { email: actor.user.email });
   if (problem) throw new FieldError('new_password', problem, PASSWORD_PROBLEMS[problem]);
   await reauthenticate(deps, actor, input.currentPassword);

@@ -91,6 +91,8 @@ t.test('overview, change password (other sessions and refresh tokens revoked, th
   t.same([noCsrf.status, noCsrf.json.error], [403, 'access_denied'], 'a wrong csrf token is refused');
   const extra = await api(here, `${gh.issuer}/account/password`, { csrf: me.json.csrf, current_password: PASSWORD, new_password: 'x', admin: true });
   t.same([extra.status, extra.json.error], [400, 'invalid_request'], 'an unexpected field is refused');
+  const empty = await api(here, `${gh.issuer}/account/password`, { csrf: me.json.csrf, current_password: '', new_password: '' });
+  t.same([empty.status, empty.json.field, empty.json.reason], [400, 'current_password', 'missing'], 'the current password first');
   const weak = await api(here, `${gh.issuer}/account/password`, { csrf: me.json.csrf, current_password: PASSWORD, new_password: 'short' });
   t.same([weak.status, weak.json.field, weak.json.reason], [400, 'new_password', 'too_short']);
   const wrong = await api(here, `${gh.issuer}/account/password`, { csrf: me.json.csrf, current_password: 'not my password', new_password: 'a brand new passphrase' });

@@ -223,3 +223,27 @@ for (const kind of DATABASE_KINDS) {
     t.equal((await lastMailTo(gh.config.dataDir, 'di@example.com')).subject, 'Your account was deleted');
   });
 }
+
+t.test('the page’s forms: signed out, a forged form and bad input each answer a page that leads on', async (t) => {
+  const gh = await buildTestApp(t, { listen: true });
+  await createVerifiedUser(gh.services, 'forms@example.com', PASSWORD);
+  const ua = new UserAgent();
+  const signedOut = await ua.request(`${gh.issuer}/account/delete`, { form: { csrf: 'x', password: PASSWORD } });
+  t.equal(signedOut.status, 401);
+  t.match(signedOut.body, /<a class="button" href="\/account">Sign in again<\/a>/);
+
+  const page = await signIn(gh, ua, 'forms@example.com');
+  const forged = await ua.request(`${gh.issuer}/account/delete`, { form: { csrf: 'forged', password: PASSWORD } });
+  t.equal(forged.status, 403);
+  t.match(forged.body, /href="\/account"/, 'back to the account page');
+  t.ok(await gh.services.users.findByEmail('forms@example.com'), 'nothing deleted');
+
+  const extra = await ua.request(`${gh.issuer}/account/password`, { form: { csrf: hiddenField(page.body, 'csrf'), current_password: PASSWORD, new_password: 'x', admin: 'yes' } });
+  t.equal(extra.status, 400);
+  t.match(extra.body, /href="\/account"/, 'a malformed form leads back too');
+
+  const weak = await ua.request(`${gh.issuer}/account/password`, { form: { csrf: hiddenField(page.body, 'csrf'), current_password: PASSWORD, new_password: 'short' } });
+  t.equal(weak.status, 400);
+  t.match(weak.body, /<p class="error" role="alert" id="password-error">The password must be at least 8 characters long.<\/p>/, 'the reason in its section');
+  t.match(weak.body, /aria-describedby="new-password-hint password-error"/, 'tied to the field');
+});

@@ -29,6 +29,8 @@ export const CATALOGUE = {
   /** A bearer token (admin API, /metrics) that is missing, malformed, expired or revoked. */
   invalid_token: { status: 401, exit: 1 },
   insufficient_scope: { status: 403, exit: 1 },
+  /** The account page or its JSON API without a signed-in browser session (OIDC's word for it). */
+  login_required: { status: 401, exit: 1 },
   /** A mailed link's token (confirm, reset): not a credential of the caller, so 400, not 401. */
   link_invalid: { status: 400, error: 'invalid_token', exit: 1 },
   token_used: { status: 400, exit: 1 },

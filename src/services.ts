@@ -18,6 +18,7 @@ import { createPrismaUserRepository } from './persistence/prisma-users.js';
 import { cachedIpBans } from './guard/bans.js';
 import { createLoginGuard } from './guard/login-guard.js';
 import { createPrismaAttemptStore, createPrismaIpBanRepository } from './persistence/prisma-guard.js';
+import { createSessionDirectory } from './oidc/account-sessions.js';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -63,6 +64,8 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
     clients: createPrismaClientRepository(db.prisma, db.kind),
     resources: createPrismaResourceRepository(db.prisma),
     oidcStore,
+    /** The account page's view of an account's sessions and grants. */
+    sessions: createSessionDirectory(oidcStore),
     rotations: createPrismaRefreshRotationStore(db.prisma, clock),
     revocations: createPrismaRevocationStore(db.prisma),
     oneTimeTokens,

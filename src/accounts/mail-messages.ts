@@ -116,3 +116,63 @@ ${link}
 If these attempts were not yours, someone may be guessing your password: choose one you use nowhere else.${FOOTER}${issuer}`,
   };
 }
+
+export const confirmEmailChangeLink = (issuer: string, token: string) => `${issuer}/account/email/confirm?token=${token}`;
+
+/** To the new address of an email change: the link that makes it the account's address. */
+export function emailChangeMail(issuer: string, to: string, token: string): MailMessage {
+  const link = confirmEmailChangeLink(issuer, token);
+  return {
+    to,
+    subject: 'Confirm your new email address',
+    link,
+    text: `Hello,
+
+you asked to use this address for your account. To confirm it, open the link below and press the button:
+
+${link}
+
+The link works once and expires in 24 hours. Until then your account keeps its current address.
+If you did not ask for this, ignore this message.${FOOTER}${issuer}`,
+  };
+}
+
+/** To the current address of an email change: so that its owner learns about it before it happens. */
+export function emailChangeNoticeMail(issuer: string, to: string, newEmail: string): MailMessage {
+  const link = forgotPasswordLink(issuer);
+  return {
+    to,
+    subject: 'A change of your email address was requested',
+    text: `Hello,
+
+someone signed in to your account asked to change its email address to ${newEmail}.
+The change happens only when the link sent to that address is opened.
+
+If this was not you, choose a new password right away: ${link}
+(a new password signs everyone out of your account).${FOOTER}${issuer}`,
+  };
+}
+
+/** To the new address of an email change when that address already has an account (nothing changes). */
+export function emailChangeTakenMail(issuer: string, to: string): MailMessage {
+  return {
+    to,
+    subject: 'This address already has an account',
+    text: `Hello,
+
+someone asked to move another account to this address, but this address already has an account.
+Nothing was changed. If this was you, sign in with this address instead.${FOOTER}${issuer}`,
+  };
+}
+
+/** After the owner deleted the account. */
+export function accountDeletedMail(issuer: string, to: string): MailMessage {
+  return {
+    to,
+    subject: 'Your account was deleted',
+    text: `Hello,
+
+your account and everything connected to it were deleted, and every app was signed out.
+If this was not you, contact the operator of this service.${FOOTER}${issuer}`,
+  };
+}

@@ -7,12 +7,14 @@ import { randomToken } from '../lib/random.js';
  * SHA-256 stored (the token is random, so a plain digest is enough to make a copy of the table
  * useless), single use by an atomic conditional update, and a short lifetime per purpose.
  */
-export type OneTimeTokenPurpose = 'verify_email' | 'reset_password';
+export type OneTimeTokenPurpose = 'verify_email' | 'reset_password' | 'change_email';
 
 /** docs/architecture.md, Tokens: email verification 24 h, password reset 30 min. */
 export const ONE_TIME_TOKEN_TTL_SECONDS: Record<OneTimeTokenPurpose, number> = {
   verify_email: 24 * 3600,
   reset_password: 30 * 60,
+  /** A new address is confirmed like a first one. */
+  change_email: 24 * 3600,
 };
 
 export interface OneTimeTokenRecord {
@@ -20,27 +22,29 @@ export interface OneTimeTokenRecord {
   hash: string;
   purpose: OneTimeTokenPurpose;
   userId: string;
+  /** change_email: the new address. */
+  data?: string | null;
   createdAt: Date;
   expiresAt: Date;
 }
 
 /** What a presented token turned out to be. Only `valid` carries the account. */
 export type OneTimeTokenState =
-  | { status: 'valid'; userId: string }
+  | { status: 'valid'; userId: string; data: string | null }
   | { status: 'used' }
   | { status: 'expired' }
   | { status: 'unknown' };
 
 /** What a stored row (or its absence) means for a token presented for `purpose` at `now`. */
 export function classifyOneTimeToken(
-  row: { purpose: string; userId: string; expiresAt: Date; consumedAt: Date | null } | null | undefined,
+  row: { purpose: string; userId: string; data?: string | null; expiresAt: Date; consumedAt: Date | null } | null | undefined,
   purpose: OneTimeTokenPurpose,
   now: Date,
 ): OneTimeTokenState {
   if (!row || row.purpose !== purpose) return { status: 'unknown' };
   if (row.consumedAt) return { status: 'used' };
   if (row.expiresAt <= now) return { status: 'expired' };
-  return { status: 'valid', userId: row.userId };
+  return { status: 'valid', userId: row.userId, data: row.data ?? null };
 }
 
 export interface OneTimeTokenStore {
@@ -67,6 +71,7 @@ export async function issueOneTimeToken(
   deps: { tokens: OneTimeTokenStore; clock: Clock },
   userId: string,
   purpose: OneTimeTokenPurpose,
+  data?: string,
 ): Promise<string> {
   const token = randomToken(32);
   const now = deps.clock.now();
@@ -74,6 +79,7 @@ export async function issueOneTimeToken(
     hash: hashOneTimeToken(token),
     purpose,
     userId,
+    ...(data === undefined ? {} : { data }),
     createdAt: now,
     expiresAt: new Date(now.getTime() + ONE_TIME_TOKEN_TTL_SECONDS[purpose] * 1000),
   });

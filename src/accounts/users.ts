@@ -38,6 +38,8 @@ export interface UserRepository {
   list(options: { limit: number; offset: number }): Promise<User[]>;
   countByStatus(status: UserStatus): Promise<number>;
   update(id: string, changes: Partial<Omit<User, 'id' | 'createdAt'>>): Promise<User | undefined>;
+  /** Removes the account for good (the owner deleted it); false when it was already gone. */
+  delete(id: string): Promise<boolean>;
 }
 
 /** The reference implementation: a Map keyed by id, email unique. Tests and unit fakes. */
@@ -69,6 +71,9 @@ export function createMemoryUserRepository(): UserRepository {
       const next = { ...current, ...changes };
       rows.set(id, next);
       return { ...next };
+    },
+    async delete(id) {
+      return rows.delete(id);
     },
   };
 }

@@ -10,5 +10,5 @@ export async function ensureAdminResource(resources: ResourceRepository, issuer:
   if (await resources.find(adminAudience(issuer))) return;
   // Admin tokens live ACCESS_TOKEN_TTL like any other access token (a longer API TTL would also
   // keep retired signing keys published longer).
-  await resources.insert({ audience: adminAudience(issuer), scopes: [ADMIN_SCOPE], accessTokenTtl: null, description: null, createdAt: clock.now() });
+  await resources.insert({ audience: adminAudience(issuer), scopes: [ADMIN_SCOPE], accessTokenTtl: null, description: null, scopeDescriptions: {}, createdAt: clock.now() });
 }

@@ -11,6 +11,7 @@ export interface ResourceView {
   scopes: string[];
   access_token_ttl: number | null;
   description: string | null;
+  scope_descriptions: Record<string, string>;
   created_at: string;
 }
 
@@ -24,7 +25,14 @@ export interface ResourceDeps {
 }
 
 export function resourceView(r: ResourceRecord): ResourceView {
-  return { audience: r.audience, scopes: r.scopes, access_token_ttl: r.accessTokenTtl, description: r.description, created_at: r.createdAt.toISOString() };
+  return {
+    audience: r.audience,
+    scopes: r.scopes,
+    access_token_ttl: r.accessTokenTtl,
+    description: r.description,
+    scope_descriptions: r.scopeDescriptions,
+    created_at: r.createdAt.toISOString(),
+  };
 }
 
 /** The rules for an API's scopes, the same at creation and at every change. */
@@ -41,24 +49,52 @@ function checkTtl(ttl: number): number {
   return ttl;
 }
 
-/** Operators' notes: one line of printable text; empty means none. */
-function checkDescription(text: string): string | null {
+/** What the API is, in words people read on the consent page: one line of printable text; empty means none. */
+function checkDescription(text: string, field = 'description', max = 500): string | null {
   const value = text.trim();
-  if (value.length > 500) throw new FieldError('description', 'too_long', 'at most 500 characters');
-  if (/\p{Cc}/u.test(value)) throw new FieldError('description', 'control_characters', 'must be one line of text (no control characters)');
+  if (value.length > max) throw new FieldError(field, 'too_long', `at most ${max} characters`);
+  if (/\p{Cc}/u.test(value)) throw new FieldError(field, 'control_characters', 'must be one line of text (no control characters)');
   return value || null;
+}
+
+/**
+ * Per-scope words, merged into `current`: each key must be one of the API's scopes; an empty text
+ * removes that scope's words. Words of scopes the API no longer has are dropped.
+ */
+function mergeScopeDescriptions(current: Record<string, string>, given: Record<string, string> | undefined, scopes: readonly string[]): Record<string, string> {
+  const next: Record<string, string> = {};
+  for (const [scope, text] of Object.entries(current)) if (scopes.includes(scope)) next[scope] = text;
+  for (const [scope, text] of Object.entries(given ?? {})) {
+    if (!scopes.includes(scope)) throw new FieldError('scope_descriptions', 'unknown_scope', `${scope} is not one of the API's scopes`);
+    const value = checkDescription(text, 'scope_descriptions', 200);
+    if (value === null) delete next[scope];
+    else next[scope] = value;
+  }
+  return next;
+}
+
+/** `scope=words` (the CLI's repeatable --scope-description) as a map. */
+export function parseScopeDescriptions(entries: readonly string[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new FieldError('scope_descriptions', 'malformed', `"${entry}" is not scope=words, e.g. "orders:read=See your orders"`);
+    map[entry.slice(0, eq).trim()] = entry.slice(eq + 1);
+  }
+  return map;
 }
 
 /** Registers an API: its audience (the `aud` of its tokens), the scopes it understands, a token TTL. */
 export async function createResource(
   deps: ResourceDeps,
-  input: { audience: string; scope?: string; ttl?: number; description?: string },
+  input: { audience: string; scope?: string; ttl?: number; description?: string; scopeDescriptions?: Record<string, string> },
 ): Promise<ResourceView> {
   const audience = parseAudience(input.audience ?? '');
   const scopes = checkScopes(input.scope ?? '');
   const accessTokenTtl = input.ttl === undefined ? null : checkTtl(input.ttl);
   const description = input.description === undefined ? null : checkDescription(input.description);
-  const record: ResourceRecord = { audience, scopes, accessTokenTtl, description, createdAt: deps.clock.now() };
+  const scopeDescriptions = mergeScopeDescriptions({}, input.scopeDescriptions, scopes);
+  const record: ResourceRecord = { audience, scopes, accessTokenTtl, description, scopeDescriptions, createdAt: deps.clock.now() };
   await deps.atomically(async () => {
     if (!(await deps.resources.insert(record))) throw conflict(`an API with audience ${audience} already exists`);
     await deps.audit.record({ type: 'resource.created', detail: { audience, scopes } });
@@ -72,6 +108,8 @@ export interface UpdateResourceInput {
   ttl?: number | null;
   /** Empty or null = none. */
   description?: string | null;
+  /** Merged into the current words; an empty text removes a scope's words. */
+  scopeDescriptions?: Record<string, string>;
 }
 
 /**
@@ -79,8 +117,8 @@ export interface UpdateResourceInput {
  * instances cache API definitions (5 s), so a change reaches each of them within that delay.
  */
 export async function updateResource(deps: ResourceDeps, audience: string, input: UpdateResourceInput): Promise<ResourceView & { changed: string[] }> {
-  if (input.scope === undefined && input.ttl === undefined && input.description === undefined) {
-    throw badRequest('nothing to change: give at least one of scope, ttl, description');
+  if (input.scope === undefined && input.ttl === undefined && input.description === undefined && input.scopeDescriptions === undefined) {
+    throw badRequest('nothing to change: give at least one of scope, ttl, description, scope_descriptions');
   }
   const changes: ResourceChanges = {
     ...(input.scope !== undefined ? { scopes: checkScopes(input.scope) } : {}),
@@ -94,6 +132,9 @@ export async function updateResource(deps: ResourceDeps, audience: string, input
     if (changes.scopes && current.scopes.includes(ADMIN_SCOPE) && !changes.scopes.includes(ADMIN_SCOPE)) {
       throw new FieldError('scope', 'admin_scope_required', `${audience} must keep ${ADMIN_SCOPE} (the admin API's scope)`);
     }
+    if (changes.scopes || input.scopeDescriptions) {
+      changes.scopeDescriptions = mergeScopeDescriptions(current.scopeDescriptions, input.scopeDescriptions, changes.scopes ?? current.scopes);
+    }
     const changed = (Object.keys(changes) as (keyof ResourceChanges)[])
       .filter((k) => JSON.stringify(changes[k]) !== JSON.stringify(current[k]))
       .map((k) => FIELD_NAMES[k]);
@@ -105,7 +146,7 @@ export async function updateResource(deps: ResourceDeps, audience: string, input
   });
 }
 
-const FIELD_NAMES = { scopes: 'scope', accessTokenTtl: 'ttl', description: 'description' } as const satisfies Record<keyof ResourceChanges, string>;
+const FIELD_NAMES = { scopes: 'scope', accessTokenTtl: 'ttl', description: 'description', scopeDescriptions: 'scope_descriptions' } as const satisfies Record<keyof ResourceChanges, string>;
 
 export async function listResources(deps: Pick<ResourceDeps, 'resources'>): Promise<ResourceView[]> {
   return (await deps.resources.list()).map(resourceView);

@@ -37,13 +37,15 @@ export interface ResourceRecord {
   scopes: string[];
   /** Seconds; null = ACCESS_TOKEN_TTL. */
   accessTokenTtl: number | null;
-  /** Free text for operators (what the API is, who runs it); null = none. */
+  /** What the API is, in words people understand (consent and account pages); null = none. */
   description: string | null;
+  /** What each scope lets an app do, in words (consent and account pages); scopes without one show their name. */
+  scopeDescriptions: Record<string, string>;
   createdAt: Date;
 }
 
 /** What `resources update` may change. */
-export type ResourceChanges = Partial<Pick<ResourceRecord, 'scopes' | 'accessTokenTtl' | 'description'>>;
+export type ResourceChanges = Partial<Pick<ResourceRecord, 'scopes' | 'accessTokenTtl' | 'description' | 'scopeDescriptions'>>;
 
 export interface ClientRepository {
   insert(client: ClientRecord): Promise<void>;

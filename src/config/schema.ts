@@ -83,6 +83,14 @@ export interface Config {
   otelHeaders: string | null;
   /** `service.name` of the spans. */
   otelServiceName: string;
+  /** The product's name on every page and in the page titles (branding). */
+  productName: string;
+  /** Where people get help (an https/http URL or a mailto: address); null = no support link. */
+  supportUrl: string | null;
+  /** The product's logo on every page (an https/http URL); null = none. */
+  logoUrl: string | null;
+  /** The colour of buttons and links in light mode (`#rrggbb`); null = Gatehouse's blue. */
+  accentColor: string | null;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -242,6 +250,36 @@ function otelEndpoint(raw: string): Parsed<string | null> {
     // fall through
   }
   return problem('must be an http(s) URL without a query, e.g. http://127.0.0.1:4318 (the collector\'s OTLP/HTTP port)');
+}
+
+function supportUrl(raw: string): Parsed<string | null> {
+  const value = raw.trim();
+  if (value === '') return ok(null);
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'https:' || url.protocol === 'http:' || url.protocol === 'mailto:') return ok(url.href);
+  } catch {
+    // fall through
+  }
+  return problem('must be an http(s) URL or a mailto: address, e.g. https://help.example.com or mailto:help@example.com');
+}
+
+function logoUrl(raw: string): Parsed<string | null> {
+  const value = raw.trim();
+  if (value === '') return ok(null);
+  try {
+    const url = new URL(value);
+    if ((url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password) return ok(url.href);
+  } catch {
+    // fall through
+  }
+  return problem('must be an http(s) URL of an image, e.g. https://example.com/logo.svg');
+}
+
+function accentColor(raw: string): Parsed<string | null> {
+  const value = raw.trim().toLowerCase();
+  if (value === '') return ok(null);
+  return /^#[0-9a-f]{6}$/.test(value) ? ok(value) : problem('must be a colour as #rrggbb, e.g. #0b6e4f');
 }
 
 /** The W3C Baggage-like list the OpenTelemetry exporters read: `key=value` pairs, comma-separated. */
@@ -481,5 +519,26 @@ export const FIELDS = [
     description: 'service.name of the spans',
     defaultValue: () => 'gatehouse',
     parse: (raw) => (raw.trim() && raw.trim().length <= 100 ? ok(raw.trim()) : problem('must be 1 to 100 characters')),
+  }),
+  field({
+    key: 'productName', variable: 'PRODUCT_NAME', defaultText: 'Gatehouse',
+    description: 'the product name the pages show (titles, sign-out, account page)',
+    defaultValue: () => 'Gatehouse',
+    parse: (raw) => (raw.trim() && raw.trim().length <= 60 && !/[\x00-\x1f\x7f]/.test(raw) ? ok(raw.trim()) : problem('must be 1 to 60 characters, no control characters')),
+  }),
+  field({
+    key: 'supportUrl', variable: 'SUPPORT_URL', defaultText: '(unset: no support link)',
+    description: 'where people get help: every page links to it (https URL or mailto: address)',
+    defaultValue: () => null, parse: supportUrl,
+  }),
+  field({
+    key: 'logoUrl', variable: 'LOGO_URL', defaultText: '(unset: no logo)',
+    description: 'the product logo every page shows (an http(s) URL of an image)',
+    defaultValue: () => null, parse: logoUrl,
+  }),
+  field({
+    key: 'accentColor', variable: 'ACCENT_COLOR', defaultText: '#2457c5',
+    description: 'the colour of buttons and links in light mode (#rrggbb); the text on it is black or white, whichever reads better',
+    defaultValue: () => null, parse: accentColor,
   }),
 ] as const satisfies readonly Field[];

@@ -6,7 +6,7 @@ import { FieldError } from '../errors.js';
  */
 export function formSentence(err: unknown): string | undefined {
   if (!(err instanceof FieldError)) return undefined;
-  if (err.field === 'email') return 'Enter a valid email address, like name@example.com.';
-  if (err.field === 'password') return err.sentence;
+  if (err.field === 'email') return err.reason === 'unchanged' ? err.sentence : 'Enter a valid email address, like name@example.com.';
+  if (err.field === 'password' || err.field === 'new_password' || err.field === 'current_password') return err.sentence;
   return undefined;
 }

@@ -14,11 +14,14 @@ import { errorHandlerPlugin, sendErrorPage } from './plugins/error-handler.js';
 import { ipBanPlugin } from './plugins/ip-ban.js';
 import { oidcMount } from './plugins/oidc-mount.js';
 import { pageHeadersPlugin } from './plugins/page-headers.js';
+import { brandOf } from './views/html.js';
 import { requestLogPlugin } from './plugins/request-log.js';
 import { strictInput } from './plugins/strict-input.js';
 import { tracingPlugin } from './plugins/tracing.js';
 import { REQUEST_ID_HEADER, requestId } from './request-id.js';
+import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-sessions.js';
 import { accountRoutes } from './routes/account.js';
+import { accountPageRoutes } from './routes/account-page.js';
 import { adminRoutes } from './routes/admin.js';
 import { assetRoutes } from './routes/assets.js';
 import { healthRoutes, readinessChecks } from './routes/health.js';
@@ -88,6 +91,22 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
   const secrets = config.secrets!;
   const secureCookies = config.issuer.startsWith('https:');
   const limits = { guard: services.guard, audit: services.audit, metrics };
+  const apiWords = async (audience: string) => {
+    const api = await services.resources.find(audience);
+    return api ? { description: api.description, scopeDescriptions: api.scopeDescriptions } : undefined;
+  };
+  const loginDeps = {
+    users: services.users,
+    hasher: services.hasher,
+    clock,
+    requireEmailVerification: config.requireEmailVerification,
+    guard: services.guard,
+    settings: config.guard,
+    audit: services.audit,
+    mailer: services.mailer,
+    background: services.background,
+    issuer: config.issuer,
+  };
 
   // First of all: the request span must exist before any hook or route is added (it wraps them).
   if (deps.trace) await app.register(await tracingPlugin());
@@ -96,11 +115,11 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
   await app.register(cookie, { secret: [...secrets] });
   await app.register(errorHandlerPlugin);
   await app.register(requestLogPlugin, { metrics });
-  await app.register(pageHeadersPlugin);
+  await app.register(pageHeadersPlugin, { brand: brandOf(config) });
   await app.register(ipBanPlugin, { guard: services.guard });
   await app.register(healthRoutes(readinessChecks({ database: deps.database, keys })));
   await app.register(metricsRoutes(metrics, config.metricsToken));
-  await app.register(assetRoutes);
+  await app.register(assetRoutes({ accentColor: config.accentColor }));
   await app.register(revocationFeedRoutes(revocationFeed(deps)));
   await app.register(async (pages) => {
     await pages.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
@@ -109,29 +128,40 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
       interactionRoutes({
         interactions: engine.interactions,
         accounts: services.accounts,
-        login: {
-          users: services.users,
-          hasher: services.hasher,
-          clock,
-          requireEmailVerification: config.requireEmailVerification,
-          guard: services.guard,
-          settings: config.guard,
-          audit: services.audit,
-          mailer: services.mailer,
-          background: services.background,
-          issuer: config.issuer,
-        },
+        login: loginDeps,
         limits,
         audit: services.audit,
         metrics,
         secrets,
         secureCookies,
+        apiWords,
       }),
     );
   });
   await app.register(async (account) => {
     await account.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
     await account.register(accountRoutes({ accounts: services.accounts, limits, metrics, secrets, secureCookies }));
+    await account.register(
+      accountPageRoutes({
+        selfService: { ...services.accounts, login: loginDeps, sessions: services.sessions },
+        currentSession: (request, reply) => engine.currentSession(request.raw, reply.raw),
+        signInUrl: (state, challenge) =>
+          `${config.issuer}/auth?${new URLSearchParams({
+            client_id: ACCOUNT_CLIENT_ID,
+            response_type: 'code',
+            scope: 'openid',
+            redirect_uri: `${config.issuer}${ACCOUNT_CALLBACK_PATH}`,
+            state,
+            code_challenge: challenge,
+            code_challenge_method: 'S256',
+          })}`,
+        clientName: async (id) => (await services.clients.findById(id))?.name ?? id,
+        apiWords,
+        secrets,
+        secureCookies,
+        metrics,
+      }),
+    );
   });
   await ensureAdminResource(services.resources, config.issuer, clock);
   const verifyOwnToken = createOwnTokenVerifier(config.issuer, () => keys.current(), () => clock.now(), (kid) => keys.keyUsable(kid));

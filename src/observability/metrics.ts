@@ -51,7 +51,7 @@ export function createMetrics(sources: MetricSources = {}) {
     }),
     accountEvents: new Counter({
       name: 'gatehouse_account_events_total',
-      help: 'Self-service account requests that succeeded, by event (signup, email_verified, reset_requested, password_reset)',
+      help: 'Self-service account requests that succeeded, by event (signup, email_verified, reset_requested, password_reset, and the account page: password_changed, email_change_requested, email_changed, session_ended, app_disconnected, signed_out_everywhere, account_deleted)',
       labelNames: ['event'] as const,
       registers: [registry],
     }),

@@ -14,6 +14,7 @@ import {
   RESOURCES_PROPERTY,
   SCOPE_PROPERTY,
 } from './adapter.js';
+import { ACCOUNT_CLIENT_ID, accountClientMetadata } from './account-sessions.js';
 import { createFindAccount } from './find-account.js';
 import { isOneTimeGrant } from './interactions.js';
 import { mayIntrospect, type IntrospectionCaller } from './introspection-policy.js';
@@ -54,7 +55,8 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     adapter: createAdapterFactory(deps.oidcStore, deps.clientMetadata),
     findAccount: createFindAccount(deps.users),
     jwks: deps.jwks as Configuration['jwks'],
-    clients: [],
+    // The account page's own client (oidc/account-sessions.ts); every other client is in the database.
+    clients: [accountClientMetadata(config.issuer) as never],
     extraClientMetadata: {
       properties: [RESOURCES_PROPERTY, SCOPE_PROPERTY, INTROSPECTS_PROPERTY, PREVIOUS_SECRET_PROPERTY, PREVIOUS_SECRET_EXPIRES_PROPERTY],
       validator(_ctx, key, value) {
@@ -177,7 +179,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       },
       rpInitiatedLogout: {
         enabled: true,
-        logoutSource: async (ctx, form) => html(ctx, pages.logout(form, ctx.host)),
+        logoutSource: async (ctx, form) => html(ctx, pages.logout(form, ctx.oidc.client?.clientName)),
         postLogoutSuccessSource: async (ctx) => html(ctx, pages.logoutSuccess(ctx.oidc.client?.clientName)),
       },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
@@ -205,6 +207,16 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     // The default, except that a grant approved without "Remember this choice" answers only the
     // authorization it was approved in (the resumed request names it in the consent result).
     loadExistingGrant: async (ctx) => {
+      // The account page is Gatehouse itself: signing in to it asks for no consent.
+      if (ctx.oidc.client?.clientId === ACCOUNT_CLIENT_ID && ctx.oidc.session?.accountId) {
+        const previous = ctx.oidc.session.grantIdFor(ACCOUNT_CLIENT_ID);
+        const kept = previous ? await ctx.oidc.provider.Grant.find(previous) : undefined;
+        if (kept && kept.accountId === ctx.oidc.session.accountId) return kept;
+        const grant = new ctx.oidc.provider.Grant({ clientId: ACCOUNT_CLIENT_ID, accountId: ctx.oidc.session.accountId });
+        grant.addOIDCScope('openid');
+        await grant.save();
+        return grant;
+      }
       const resumed = ctx.oidc.result?.consent?.grantId as string | undefined;
       const grantId = resumed ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
       if (!grantId || (!resumed && isOneTimeGrant(grantId))) return undefined;
@@ -216,7 +228,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
       return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
     },
-    renderError: async (ctx, out) => html(ctx, pages.error(out as { error: string; error_description?: string })),
+    renderError: async (ctx, out) => html(ctx, pages.error(out as { error: string; error_description?: string }, ctx.oidc?.client?.clientName)),
     expiresWithSession: async (_ctx, source) => !source.scopes.has('offline_access'),
     issueRefreshToken: async (_ctx, client, source) => client.grantTypeAllowed('refresh_token') && source.scopes.has('offline_access'),
   };

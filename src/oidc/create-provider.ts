@@ -164,8 +164,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     }
   });
 
+  // The operator's logo (LOGO_URL) may come from another origin.
+  const pageCsp = config.logoUrl ? PAGE_CSP.replace("img-src 'self'", `img-src 'self' ${new URL(config.logoUrl).origin}`) : PAGE_CSP;
   provider.use(async (ctx, next) => {
-    ctx.set('content-security-policy', PAGE_CSP);
+    ctx.set('content-security-policy', pageCsp);
     ctx.set('x-frame-options', 'DENY');
     ctx.set('x-content-type-options', 'nosniff');
     ctx.set('referrer-policy', 'no-referrer');

@@ -8,6 +8,8 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Services } from '../services.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readCurrentSession } from './account-sessions.js';
 import { clientMetadata } from './adapter.js';
 import { createProvider } from './create-provider.js';
 import { createInteractions } from './interactions.js';
@@ -65,7 +67,12 @@ export function createEngine(deps: EngineDeps) {
     });
   const providers = createProviderHost(build(keys.current()));
   keys.onChange((ring) => providers.swap(build(ring)));
-  return { providers, interactions: createInteractions(providers) };
+  return {
+    providers,
+    interactions: createInteractions(providers),
+    /** The account signed in in this browser (the account page), from the engine's session cookie. */
+    currentSession: (req: IncomingMessage, res: ServerResponse) => readCurrentSession(providers, req, res),
+  };
 }
 
 export type Engine = ReturnType<typeof createEngine>;

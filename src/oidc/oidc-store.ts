@@ -16,6 +16,14 @@ export type OidcPayload = Record<string, unknown> & {
   consumed?: number;
 };
 
+/** A live row of an account: its grant id (a Grant's own id) and its payload. */
+export interface AccountRow {
+  model: string;
+  grantId: string | undefined;
+  payload: OidcPayload;
+  expiresAt: Date | undefined;
+}
+
 export type ConsumeResult =
   | { status: 'consumed' }
   | { status: 'already_consumed'; grantId?: string }
@@ -36,8 +44,11 @@ export interface OidcStore {
   /** Whether the grant whose id hashes (SHA-256, base64url) to `grantRef` exists and has not expired. */
   grantAlive(grantRef: string): Promise<boolean>;
   /** Every session, grant and token of an account (ban, password reset); also records the subject for
-   * the revocation feed, so its JWT access tokens issued until now are refused. */
-  revokeByAccountId(accountId: string): Promise<number>;
+   * the revocation feed, so its JWT access tokens issued until now are refused. With `keepSession`,
+   * the session with that id survives (a password change keeps the browser that made it signed in). */
+  revokeByAccountId(accountId: string, options?: { keepSession?: string }): Promise<number>;
+  /** The account's live rows of these models (the account page lists sessions and grants). */
+  listByAccountId(accountId: string, models: readonly string[]): Promise<AccountRow[]>;
   /** Deletes expired rows; returns how many. */
   sweepExpired(): Promise<number>;
 }
@@ -104,12 +115,22 @@ export function createMemoryOidcStore(now: () => number = Date.now, revocations?
       }
       return false;
     },
-    async revokeByAccountId(accountId) {
+    async revokeByAccountId(accountId, options = {}) {
       const at = new Date(now());
       await revocations?.record({ kind: 'subject', ref: accountId, notBefore: subjectCutoff(at), createdAt: at });
+      const kept = options.keepSession === undefined ? undefined : key('Session', options.keepSession);
       let n = 0;
-      for (const [k, row] of rows) if (row.accountId === accountId) n += Number(rows.delete(k));
+      for (const [k, row] of rows) if (row.accountId === accountId && k !== kept) n += Number(rows.delete(k));
       return n;
+    },
+    async listByAccountId(accountId, models) {
+      const out: AccountRow[] = [];
+      for (const [k, row] of rows) {
+        const model = k.slice(0, k.indexOf('\u0000'));
+        if (row.accountId !== accountId || !models.includes(model) || !live(row)) continue;
+        out.push({ model, grantId: row.grantId, payload: view(row)!, expiresAt: row.expiresAt === undefined ? undefined : new Date(row.expiresAt) });
+      }
+      return out;
     },
     async sweepExpired() {
       let n = 0;

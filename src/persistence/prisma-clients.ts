@@ -96,18 +96,26 @@ export function createPrismaClientRepository(db: Db, kind: DatabaseKind): Client
 }
 
 export function createPrismaResourceRepository(db: Db): ResourceRepository {
-  const toRecord = (row: { audience: string; scopes: string; accessTokenTtl: number | null; description: string | null; createdAt: Date }): ResourceRecord => ({
+  const toRecord = (row: { audience: string; scopes: string; accessTokenTtl: number | null; description: string | null; scopeDescriptions: string; createdAt: Date }): ResourceRecord => ({
     audience: row.audience,
     scopes: row.scopes.split(' ').filter(Boolean),
     accessTokenTtl: row.accessTokenTtl,
     description: row.description,
+    scopeDescriptions: JSON.parse(row.scopeDescriptions) as Record<string, string>,
     createdAt: row.createdAt,
   });
   return {
     async insert(r) {
       try {
         await db.resource.create({
-          data: { audience: r.audience, scopes: r.scopes.join(' '), accessTokenTtl: r.accessTokenTtl, description: r.description, createdAt: r.createdAt },
+          data: {
+            audience: r.audience,
+            scopes: r.scopes.join(' '),
+            accessTokenTtl: r.accessTokenTtl,
+            description: r.description,
+            scopeDescriptions: JSON.stringify(r.scopeDescriptions),
+            createdAt: r.createdAt,
+          },
         });
         return true;
       } catch (err) {
@@ -129,6 +137,7 @@ export function createPrismaResourceRepository(db: Db): ResourceRepository {
           ...(changes.scopes !== undefined ? { scopes: changes.scopes.join(' ') } : {}),
           ...(changes.accessTokenTtl !== undefined ? { accessTokenTtl: changes.accessTokenTtl } : {}),
           ...(changes.description !== undefined ? { description: changes.description } : {}),
+          ...(changes.scopeDescriptions !== undefined ? { scopeDescriptions: JSON.stringify(changes.scopeDescriptions) } : {}),
         },
       });
       return count > 0;

@@ -112,11 +112,22 @@ export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload' | 'r
       return (await rows.count({ where: { model: 'Grant', id: grantRef, ...live() } })) > 0;
     },
 
-    async revokeByAccountId(accountId) {
+    async revokeByAccountId(accountId, options = {}) {
       const at = now();
       await idempotentDelete(() => revocations.record({ kind: 'subject', ref: accountId, notBefore: subjectCutoff(at), createdAt: at }), retry);
-      const { count } = await idempotentDelete(() => rows.deleteMany({ where: { accountId } }), retry);
+      const keep = options.keepSession === undefined ? {} : { NOT: { model: 'Session', id: sha256(options.keepSession) } };
+      const { count } = await idempotentDelete(() => rows.deleteMany({ where: { accountId, ...keep } }), retry);
       return count;
+    },
+
+    async listByAccountId(accountId, models) {
+      const found = await rows.findMany({ where: { accountId, model: { in: [...models] }, ...live() }, orderBy: { expiresAt: 'asc' } });
+      return found.map((row) => ({
+        model: row.model,
+        grantId: row.grantId ?? undefined,
+        payload: toPayload(row)!,
+        expiresAt: row.expiresAt ?? undefined,
+      }));
     },
 
     async sweepExpired() {

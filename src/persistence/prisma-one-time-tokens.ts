@@ -10,7 +10,7 @@ export function createPrismaOneTimeTokenStore(db: Db): OneTimeTokenStore {
 
   return {
     async insert(record) {
-      await rows.create({ data: { ...record, consumedAt: null } });
+      await rows.create({ data: { ...record, data: record.data ?? null, consumedAt: null } });
     },
 
     peek: state,
@@ -22,8 +22,8 @@ export function createPrismaOneTimeTokenStore(db: Db): OneTimeTokenStore {
         data: { consumedAt: now },
       });
       if (count === 1) {
-        const row = await rows.findUnique({ where: { hash }, select: { userId: true } });
-        if (row) return { status: 'valid', userId: row.userId };
+        const row = await rows.findUnique({ where: { hash }, select: { userId: true, data: true } });
+        if (row) return { status: 'valid', userId: row.userId, data: row.data };
       }
       const lost = await state(hash, purpose, now);
       // Consumed by someone else between our UPDATE and the read: it is used, not valid.

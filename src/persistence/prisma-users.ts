@@ -48,5 +48,9 @@ export function createPrismaUserRepository(db: Db, kind: DatabaseKind): UserRepo
       const row = await db.user.findUnique({ where: { id } });
       return row ? toUser(row) : undefined;
     },
+    async delete(id) {
+      const { count } = await db.user.deleteMany({ where: { id } });
+      return count === 1;
+    },
   };
 }

@@ -16,7 +16,7 @@ t.test('resources and clients: create, list, show, delete with --json', async (t
   const { dir, vars } = await env(t);
   const api = await cli(['resources', 'create', '--audience', 'https://api.example.com', '--scope', 'orders:read orders:write', '--ttl', '5m', '--json'], vars, dir);
   t.equal(api.code, 0, api.stderr);
-  t.same(api.json(), { audience: 'https://api.example.com', scopes: ['orders:read', 'orders:write'], access_token_ttl: 300, description: null, created_at: api.json().created_at });
+  t.same(api.json(), { audience: 'https://api.example.com', scopes: ['orders:read', 'orders:write'], access_token_ttl: 300, description: null, scope_descriptions: {}, created_at: api.json().created_at });
 
   const dup = await cli(['resources', 'create', '--audience', 'https://api.example.com', '--json'], vars, dir);
   t.equal(dup.code, 2, 'a conflict is a runtime error');

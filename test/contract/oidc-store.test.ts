@@ -74,6 +74,23 @@ for (const kind of STORE_KINDS) {
     t.ok(await store.find('Session', 's-2'), "u2's session stays");
   });
 
+  t.test(`${kind}: an account's sessions and grants are listed; revoking can keep one session`, async (t) => {
+    const { store } = await stores(t, kind);
+    await store.upsert('Grant', 'g1', { jti: 'g1', accountId: 'u1', clientId: 'c1' }, 600);
+    await store.upsert('RefreshToken', 'rt-1', { jti: 'rt-1', grantId: 'g1', accountId: 'u1' }, 600);
+    await store.upsert('Session', 's-1', { jti: 's-1', uid: 'x', accountId: 'u1' }, 600);
+    await store.upsert('Session', 's-2', { jti: 's-2', uid: 'y', accountId: 'u1' }, 600);
+    await store.upsert('Session', 's-3', { jti: 's-3', uid: 'z', accountId: 'u2' }, 600);
+    const rows = await store.listByAccountId('u1', ['Session', 'Grant']);
+    t.same(rows.map((r) => r.model).sort(), ['Grant', 'Session', 'Session'], "u1's sessions and grant, no token, nobody else's");
+    t.same(rows.filter((r) => r.model === 'Session').map((r) => r.payload.uid).sort(), ['x', 'y']);
+    t.equal(rows.find((r) => r.model === 'Grant')!.grantId, 'g1', 'a grant is listed with its id');
+    t.equal(await store.revokeByAccountId('u1', { keepSession: 's-2' }), 3, 'all but the kept session');
+    t.ok(await store.find('Session', 's-2'), 'the kept session stays');
+    t.equal(await store.find('RefreshToken', 'rt-1'), undefined);
+    t.ok(await store.find('Session', 's-3'), "u2's session stays");
+  });
+
   t.test(`${kind}: of 15 concurrent rotations of one token exactly one commits, with its claim, consume and successor`, async (t) => {
     const { store, rotations, clock } = await stores(t, kind);
     await store.upsert('RefreshToken', 'rt-old', { jti: 'rt-old', grantId: 'g1', accountId: 'u1' }, 600);

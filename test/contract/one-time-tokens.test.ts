@@ -42,14 +42,20 @@ for (const [name, create] of Object.entries(implementations)) {
       t.match(token, /^[A-Za-z0-9_-]{43}$/, '256 bits, base64url');
       const hash = hashOneTimeToken(token);
       t.not(hash, token, 'only a hash is stored');
-      t.same(await tokens.peek(hash, 'verify_email', clock.now()), { status: 'valid', userId: 'u1' });
-      t.same(await tokens.peek(hash, 'verify_email', clock.now()), { status: 'valid', userId: 'u1' });
+      t.same(await tokens.peek(hash, 'verify_email', clock.now()), { status: 'valid', userId: 'u1', data: null });
+      t.same(await tokens.peek(hash, 'verify_email', clock.now()), { status: 'valid', userId: 'u1', data: null });
       t.same(await tokens.peek(hash, 'reset_password', clock.now()), { status: 'unknown' }, 'a token works for its own purpose only');
       t.same(await tokens.consume(hash, 'reset_password', clock.now()), { status: 'unknown' });
-      t.same(await tokens.consume(hash, 'verify_email', clock.now()), { status: 'valid', userId: 'u1' });
+      t.same(await tokens.consume(hash, 'verify_email', clock.now()), { status: 'valid', userId: 'u1', data: null });
       t.same(await tokens.consume(hash, 'verify_email', clock.now()), { status: 'used' });
       t.same(await tokens.peek(hash, 'verify_email', clock.now()), { status: 'used' });
       t.same(await tokens.peek(hashOneTimeToken('nope'), 'verify_email', clock.now()), { status: 'unknown' });
+    });
+
+    t.test('a change_email token carries the new address', async (t) => {
+      const hash = hashOneTimeToken(await issueOneTimeToken(deps, 'u2', 'change_email', 'new@example.com'));
+      t.same(await tokens.peek(hash, 'change_email', clock.now()), { status: 'valid', userId: 'u2', data: 'new@example.com' });
+      t.same(await tokens.consume(hash, 'change_email', clock.now()), { status: 'valid', userId: 'u2', data: 'new@example.com' });
     });
 
     t.test('two concurrent uses: exactly one wins', async (t) => {

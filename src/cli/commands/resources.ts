@@ -1,4 +1,4 @@
-import { createResource, deleteResource, listResources, updateResource, type ResourceView } from '../../admin/resources.js';
+import { createResource, deleteResource, listResources, parseScopeDescriptions, updateResource, type ResourceView } from '../../admin/resources.js';
 import { parseDuration } from '../../lib/duration.js';
 import { UsageError } from '../../errors.js';
 import { defineCommand, type Command } from '../command.js';
@@ -24,19 +24,25 @@ export const resourceCommands: Command[] = [
     path: ['resources', 'create'],
     examples: [
       `npx gatehouse resources create --audience https://api.example.com --scope "orders:read orders:write" --ttl 5m`,
+      `npx gatehouse resources create --audience https://api.example.com --scope orders:read --description "Your orders" --scope-description "orders:read=See your orders"`,
     ],
     summary: 'register an API that accepts Gatehouse access tokens',
     options: {
       audience: { type: 'string', description: 'the API identifier, the `aud` of its tokens, e.g. https://api.example.com (required)' },
       scope: { type: 'string', description: 'space-separated scopes the API understands, e.g. "orders:read orders:write"' },
       ttl: { type: 'string', description: 'access-token lifetime for this API (seconds or 5m, 1h); default ACCESS_TOKEN_TTL' },
-      description: { type: 'string', description: 'a note for operators: what the API is, who runs it' },
+      description: { type: 'string', description: 'what the API is, in words people read on the consent page, e.g. "Your orders at Acme"' },
+      'scope-description': { type: 'string', multiple: true, description: 'what a scope lets an app do, as scope=words (repeatable), e.g. "orders:read=See your orders"' },
     },
     async run(ctx) {
       const { audience, scope, ttl, description } = ctx.options;
       if (!audience) throw new UsageError('--audience is required');
       const seconds = ttlOption(ttl, false) ?? undefined;
-      const created = await withServices(ctx, (s) => createResource(deps(s), { audience, scope, ttl: seconds, ...(description !== undefined ? { description } : {}) }));
+      const words = ctx.options['scope-description'];
+      const scopeDescriptions = words && words.length > 0 ? parseScopeDescriptions(words) : undefined;
+      const created = await withServices(ctx, (s) =>
+        createResource(deps(s), { audience, scope, ttl: seconds, ...(description !== undefined ? { description } : {}), ...(scopeDescriptions ? { scopeDescriptions } : {}) }),
+      );
       return { data: created, text: `created API ${line(created)}` };
     },
   }),
@@ -62,16 +68,26 @@ export const resourceCommands: Command[] = [
     options: {
       scope: { type: 'string', description: 'the new list of scopes the API understands, e.g. "orders:read orders:write" (replaces the current list)' },
       ttl: { type: 'string', description: 'access-token lifetime for this API (seconds or 5m, 1h), or default for ACCESS_TOKEN_TTL' },
-      description: { type: 'string', description: 'a note for operators; "" removes it' },
+      description: { type: 'string', description: 'what the API is, in words people read on the consent page; "" removes it' },
+      'scope-description': { type: 'string', multiple: true, description: 'what a scope lets an app do, as scope=words (repeatable); "scope=" removes its words' },
     },
     async run(ctx) {
       if (ctx.positionals.length !== 1) throw new UsageError('expected one audience');
       const audience = ctx.positionals[0]!;
       const { scope, ttl, description } = ctx.options;
       const seconds = ttlOption(ttl, true);
-      if (scope === undefined && seconds === undefined && description === undefined) throw new UsageError('nothing to change: give --scope, --ttl or --description');
+      const words = ctx.options['scope-description'];
+      const scopeDescriptions = words && words.length > 0 ? parseScopeDescriptions(words) : undefined;
+      if (scope === undefined && seconds === undefined && description === undefined && !scopeDescriptions) {
+        throw new UsageError('nothing to change: give --scope, --ttl, --description or --scope-description');
+      }
       const updated = await withServices(ctx, (s) =>
-        updateResource(deps(s), audience, { ...(scope !== undefined ? { scope } : {}), ...(seconds !== undefined ? { ttl: seconds } : {}), ...(description !== undefined ? { description } : {}) }),
+        updateResource(deps(s), audience, {
+          ...(scope !== undefined ? { scope } : {}),
+          ...(seconds !== undefined ? { ttl: seconds } : {}),
+          ...(description !== undefined ? { description } : {}),
+          ...(scopeDescriptions ? { scopeDescriptions } : {}),
+        }),
       );
       const headline = updated.changed.length === 0 ? 'nothing changed' : `changed ${updated.changed.join(', ')} (running servers use it within 5 s)`;
       return { data: updated, text: `${headline}\nAPI ${line(updated)}` };

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, describe, type ErrorCode } from '../../errors.js';
-import { messagePage } from '../views/message-pages.js';
+import { ACCOUNT_LINK, messagePage } from '../views/message-pages.js';
 
 /**
  * The one place errors become responses: `{ error, error_description }` with a 4xx for anything the
@@ -93,7 +93,8 @@ export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, erro
       : response.status >= 500
         ? ['Something went wrong', 'Something went wrong on our side. Please try again.']
         : ['Request refused', response.body.error_description];
-  return reply.code(response.status).headers(response.headers).type('text/html; charset=utf-8').send(messagePage(title, sentence));
+  // Never a dead end: the account page is always a way on (sign in, then manage the account).
+  return reply.code(response.status).headers(response.headers).type('text/html; charset=utf-8').send(messagePage(title, sentence, ACCOUNT_LINK));
 }
 
 export const errorHandlerPlugin = fp(async function errorHandler(app: FastifyInstance): Promise<void> {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { FORM_ACTION_SELF, formActionSource, widenFormAction } from '../../lib/form-action.js';
+import { applyBrand, DEFAULT_BRAND, type Brand } from '../views/html.js';
 
 /**
  * Headers for every HTML page we render: no caching, no framing, no referrer, a strict CSP (our pages
@@ -25,12 +26,18 @@ export function allowFormTarget(reply: FastifyReply, uri: string | undefined): v
   if (source) formTargets.set(reply, source);
 }
 
-export const pageHeadersPlugin = fp(async function pageHeaders(app: FastifyInstance) {
+/** Also puts the operator's brand into every page (views/html.ts applyBrand). */
+export const pageHeadersPlugin = fp(async function pageHeaders(app: FastifyInstance, options: { brand?: Brand }) {
+  const brand = options.brand ?? DEFAULT_BRAND;
+  // A logo from another origin must be allowed to load (img-src).
+  const logoOrigin = brand.logoUrl ? new URL(brand.logoUrl).origin : undefined;
+  const withLogo = (csp: string) => (logoOrigin ? csp.replace("img-src 'self'", `img-src 'self' ${logoOrigin}`) : csp);
   app.addHook('onSend', async (_request, reply, payload) => {
     const type = String(reply.getHeader('content-type') ?? '');
     if (type.startsWith('text/html')) {
       reply.headers(PAGE_HEADERS);
-      reply.header('content-security-policy', widenFormAction(PAGE_HEADERS['content-security-policy'], [formTargets.get(reply)]));
+      reply.header('content-security-policy', withLogo(widenFormAction(PAGE_HEADERS['content-security-policy'], [formTargets.get(reply)])));
+      if (typeof payload === 'string') return applyBrand(payload, brand);
     } else {
       reply.header('x-content-type-options', 'nosniff');
     }

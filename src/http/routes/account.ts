@@ -26,7 +26,7 @@ import {
   resetPasswordPage,
   resetSentPage,
 } from '../views/account-pages.js';
-import { messagePage, type PageLink } from '../views/message-pages.js';
+import { ACCOUNT_LINK, messagePage, type PageLink } from '../views/message-pages.js';
 
 export interface AccountRouteDeps {
   accounts: AccountDeps;
@@ -86,7 +86,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
     return uid ? { href: `/interaction/${uid}`, text: 'Continue signing in' } : undefined;
   };
   const forged = (reply: FastifyReply) =>
-    page(reply, 403, messagePage('Request refused', 'This form was not sent from this page. Open the link from the message again.'));
+    page(reply, 403, messagePage('Request refused', 'This form was not sent from this page, so nothing was done. Open the link from the message again.', ACCOUNT_LINK));
   const tokenError = (reason: TokenProblem) => new AppError(TOKEN_ERRORS[reason], TOKEN_PROBLEMS[reason]);
   const askAgain: PageLink = { href: '/account/password/forgot', text: 'Ask for a new link' };
 
@@ -117,7 +117,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
     app.get('/account/verify-email', { schema: { querystring: TokenQuery, response: pageOnly } }, async (request, reply) => {
       const { token: value } = request.query;
       const check = await checkOneTimeToken(accounts, value, 'verify_email');
-      if (!check.ok) return page(reply, 400, linkProblemPage(`${TOKEN_PROBLEMS[check.reason]} ${VERIFY_AGAIN}`, continueLink(request)));
+      if (!check.ok) return page(reply, 400, linkProblemPage(`${TOKEN_PROBLEMS[check.reason]} ${VERIFY_AGAIN}`, continueLink(request) ?? ACCOUNT_LINK));
       return page(reply, 200, confirmEmailPage({ token: value!, csrf: csrfToken(secrets, formKey('verify', value!)) }));
     });
 
@@ -131,7 +131,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
         const result = await verifyEmail(accounts, value, requestContext(request));
         if (!result.ok) {
           if (!form) throw tokenError(result.reason);
-          return page(reply, 400, linkProblemPage(`${TOKEN_PROBLEMS[result.reason]} ${VERIFY_AGAIN}`, continueLink(request)));
+          return page(reply, 400, linkProblemPage(`${TOKEN_PROBLEMS[result.reason]} ${VERIFY_AGAIN}`, continueLink(request) ?? ACCOUNT_LINK));
         }
         metrics.accountEvents.inc({ event: 'email_verified' });
         return form ? page(reply, 200, emailConfirmedPage(continueLink(request))) : reply.code(204).send();

@@ -113,8 +113,11 @@ const resourceFields = {
   scopes: Type.Array(Type.String()),
   access_token_ttl: Nullable(Type.Integer()),
   description: Nullable(Type.String()),
+  scope_descriptions: Type.Record(Type.String(), Type.String()),
   created_at: Type.String(),
 };
+/** scope → what it lets an app do, in words (consent page). */
+const ScopeDescriptions = Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 200 }), { maxProperties: 100 });
 const ResourceView = Type.Object(resourceFields);
 const KeyView = Type.Object({
   kid: Type.String(),
@@ -322,13 +325,17 @@ export function adminRoutes(deps: AdminRouteDeps) {
               scope: Type.Optional(Type.String({ maxLength: 2000 })),
               ttl: Type.Optional(Type.Integer()),
               description: Type.Optional(Type.String({ maxLength: 500 })),
+              scope_descriptions: Type.Optional(ScopeDescriptions),
             },
             { additionalProperties: false },
           ),
           response: created(ResourceView),
         },
       },
-      async (request, reply) => reply.code(201).send(await createResource({ ...clientDeps }, request.body)),
+      async (request, reply) => {
+        const { scope_descriptions: scopeDescriptions, ...rest } = request.body;
+        return reply.code(201).send(await createResource({ ...clientDeps }, { ...rest, ...(scopeDescriptions ? { scopeDescriptions } : {}) }));
+      },
     );
     // Addressed like DELETE: an audience is a URI, so it travels in the query string.
     app.patch(
@@ -342,6 +349,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
               scope: Type.Optional(Type.String({ maxLength: 2000 })),
               ttl: Type.Optional(Nullable(Type.Integer())),
               description: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+              scope_descriptions: Type.Optional(ScopeDescriptions),
             },
             { additionalProperties: false },
           ),
@@ -354,6 +362,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
           ...(b.scope !== undefined ? { scope: b.scope } : {}),
           ...(b.ttl !== undefined ? { ttl: b.ttl } : {}),
           ...(b.description !== undefined ? { description: b.description } : {}),
+          ...(b.scope_descriptions !== undefined ? { scopeDescriptions: b.scope_descriptions } : {}),
         });
       },
     );

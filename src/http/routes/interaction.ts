@@ -20,8 +20,8 @@ import { rateLimit, type RateLimitDeps } from '../rate-limit.js';
 import { requestContext } from '../request-context.js';
 import { rememberInteraction } from '../return-to-interaction.js';
 import { Empty, HtmlPage, pageErrors, StringEnum } from '../schemas.js';
-import { checkInboxPage, consentPage, loginPage, resentPage, signupPage, unverifiedPage } from '../views/interaction-pages.js';
-import { messagePage } from '../views/message-pages.js';
+import { type ApiWords, checkInboxPage, consentPage, loginPage, resentPage, signupPage, unverifiedPage } from '../views/interaction-pages.js';
+import { ACCOUNT_LINK, messagePage } from '../views/message-pages.js';
 
 export interface InteractionRouteDeps {
   interactions: Interactions;
@@ -34,6 +34,8 @@ export interface InteractionRouteDeps {
   secrets: readonly string[];
   /** Cookies get `Secure` (the issuer is https). */
   secureCookies: boolean;
+  /** An API's words for the consent page (its description and per-scope descriptions). */
+  apiWords(audience: string): Promise<ApiWords | undefined>;
 }
 
 const GENERIC_FAILURE = 'The email or password is not correct.';
@@ -74,9 +76,20 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
   const checkCsrf = (uid: string, token: unknown) => verifyCsrfToken(deps.secrets, `interaction:${uid}`, token);
   const page = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
   const expired = (reply: FastifyReply) =>
-    page(reply, 400, messagePage('Sign-in expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.'));
-  const forged = (reply: FastifyReply) =>
-    page(reply, 403, messagePage('Request refused', 'This form was not sent from this sign-in page. Go back to the application and start again.'));
+    page(
+      reply,
+      400,
+      messagePage('Sign-in expired', 'This sign-in request has expired or was already completed. Go back to the application and sign in again from there.', ACCOUNT_LINK),
+    );
+  const forged = (reply: FastifyReply, uid: string) =>
+    page(
+      reply,
+      403,
+      messagePage('Request refused', 'This form was not sent from this sign-in page, so nothing was done. Open the sign-in page again and retry.', [
+        { href: `/interaction/${uid}`, text: 'Back to sign in' },
+        ACCOUNT_LINK,
+      ]),
+    );
 
   /** The pending interaction, or undefined after the "expired" page was sent. */
   const viewOf = async (request: FastifyRequest, reply: FastifyReply): Promise<InteractionView | undefined> => {
@@ -115,9 +128,10 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       }
       if (view.prompt === 'consent') {
         const user = view.accountId ? await accounts.users.findById(view.accountId) : undefined;
-        return page(reply, 200, consentPage({ view, csrf: csrfFor(view.uid), email: user?.email }));
+        const apis = Object.fromEntries(await Promise.all(Object.keys(view.apiScopes).map(async (api) => [api, await deps.apiWords(api)] as const)));
+        return page(reply, 200, consentPage({ view, csrf: csrfFor(view.uid), email: user?.email, apis }));
       }
-      return page(reply, 400, messagePage('Cannot continue', 'This sign-in request asks for a step this server does not offer.'));
+      return page(reply, 400, messagePage('Cannot continue', 'This sign-in request asks for a step this server does not offer. Go back to the application and try again.', ACCOUNT_LINK));
     });
 
     app.post(
@@ -125,7 +139,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       { schema: { params: UidParams, body: CredentialsBody, response: pageResponses } },
       async (request, reply) => {
         const { uid } = request.params;
-        if (!checkCsrf(uid, request.body.csrf)) return forged(reply);
+        if (!checkCsrf(uid, request.body.csrf)) return forged(reply, request.params.uid);
         const view = await viewOf(request, reply);
         if (!view) return reply;
         const typed = request.body.email.trim();
@@ -161,7 +175,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         // (docs/architecture.md); everyone else sees one message.
         const error =
           result.reason === 'banned'
-            ? 'This account is disabled.'
+            ? 'This account is disabled. If you think this is a mistake, contact support.'
             : result.reason === 'password_disabled'
               ? 'This password was disabled after too many failed sign-ins. Choose a new one with “Forgot your password?”.'
               : GENERIC_FAILURE;
@@ -182,7 +196,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       { schema: { params: UidParams, body: CredentialsBody, response: pageResponses }, preHandler: rateLimit('signup', deps.limits) },
       async (request, reply) => {
         const { uid } = request.params;
-        if (!checkCsrf(uid, request.body.csrf)) return forged(reply);
+        if (!checkCsrf(uid, request.body.csrf)) return forged(reply, request.params.uid);
         const view = await viewOf(request, reply);
         if (!view) return reply;
         try {
@@ -203,9 +217,9 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       { schema: { params: UidParams, body: ResendBody, response: pageResponses } },
       async (request, reply) => {
         const { uid } = request.params;
-        if (!checkCsrf(uid, request.body.csrf)) return forged(reply);
+        if (!checkCsrf(uid, request.body.csrf)) return forged(reply, request.params.uid);
         const userId = ticketUser(uid, request.body.ticket);
-        if (!userId) return forged(reply);
+        if (!userId) return forged(reply, request.params.uid);
         await resendVerification(accounts, userId, requestContext(request));
         rememberInteraction(reply, uid, deps.secureCookies);
         return page(reply, 200, resentPage({ uid }));
@@ -216,7 +230,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       '/interaction/:uid/confirm',
       { schema: { params: UidParams, body: ConfirmBody, response: pageResponses } },
       async (request, reply) => {
-        if (!checkCsrf(request.params.uid, request.body.csrf)) return forged(reply);
+        if (!checkCsrf(request.params.uid, request.body.csrf)) return forged(reply, request.params.uid);
         try {
           const view = await deps.interactions.view(request.raw, reply.raw);
           const remember = request.body.remember === 'yes';
@@ -237,7 +251,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
     );
 
     app.post('/interaction/:uid/abort', { schema: { params: UidParams, body: CsrfBody, response: pageResponses } }, async (request, reply) => {
-      if (!checkCsrf(request.params.uid, request.body.csrf)) return forged(reply);
+      if (!checkCsrf(request.params.uid, request.body.csrf)) return forged(reply, request.params.uid);
       try {
         const view = await deps.interactions.view(request.raw, reply.raw);
         const to = await deps.interactions.abort(request.raw, reply.raw);

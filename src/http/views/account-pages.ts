@@ -1,5 +1,5 @@
 import { html, layout, raw } from './html.js';
-import { messagePage, type PageLink } from './message-pages.js';
+import { ACCOUNT_LINK, messagePage, type PageLink } from './message-pages.js';
 
 /**
  * The pages behind the mailed links and "forgot your password". A link's GET only shows a page with
@@ -21,7 +21,7 @@ export function confirmEmailPage(p: { token: string; csrf: string }): string {
 }
 
 export function emailConfirmedPage(continueTo?: PageLink): string {
-  return messagePage('Email address confirmed', continueTo ? 'Thank you. You can now sign in.' : 'Thank you. You can now go back to the application and sign in.', continueTo);
+  return messagePage('Email address confirmed', continueTo ? 'Thank you. You can now sign in.' : 'Thank you. You can now go back to the application and sign in.', continueTo ?? ACCOUNT_LINK);
 }
 
 export function forgotPasswordPage(p: { email?: string; error?: string }): string {
@@ -67,11 +67,11 @@ export function passwordChangedPage(continueTo?: PageLink): string {
   return messagePage(
     'Password changed',
     `Your password has been changed and every device signed in to your account was signed out. ${continueTo ? 'You can now sign in with the new password.' : 'Go back to the application and sign in with the new password.'}`,
-    continueTo,
+    continueTo ?? ACCOUNT_LINK,
   );
 }
 
 /** A mailed link that does not work (invalid, used, expired), with the way to get a new one. */
 export function linkProblemPage(sentence: string, again?: PageLink): string {
-  return messagePage('This link does not work', sentence, again);
+  return messagePage('This link does not work', sentence, again ?? ACCOUNT_LINK);
 }

@@ -99,12 +99,34 @@ export function resentPage(p: { uid: string }): string {
  * app does not ask again for the same permissions; when unchecked, the approval covers this sign-in
  * only (see Interactions.finishConsent) and the app asks again next time.
  */
-export function consentPage(p: { view: InteractionView; csrf: string; email?: string }): string {
-  const { view } = p;
-  const items = [
-    ...view.scopes.map((s) => SCOPE_WORDS[s] ?? s),
-    ...Object.entries(view.apiScopes).flatMap(([api, scopes]) => scopes.map((s) => `${s} on ${api}`)),
+/** An API in words, as its operator described it (`resources create --description --scope-description`). */
+export interface ApiWords {
+  description: string | null;
+  scopeDescriptions: Record<string, string>;
+}
+
+/**
+ * What approved (or requested) scopes let an app do, in words (consent page, account page): OIDC
+ * scopes in our words; API scopes in the operator's, named after the API's description, falling back
+ * to the scope and the API's audience where the operator wrote none.
+ */
+export function permissionWords(scopes: readonly string[], apiScopes: Record<string, readonly string[]>, apis: Record<string, ApiWords | undefined> = {}): string[] {
+  return [
+    ...scopes.map((s) => SCOPE_WORDS[s] ?? s),
+    ...Object.entries(apiScopes).flatMap(([api, list]) =>
+      list.map((s) => {
+        const words = apis[api];
+        const what = words?.scopeDescriptions[s];
+        const where = words?.description ?? api;
+        return what ? `${what} (${where})` : `${s} on ${where}`;
+      }),
+    ),
   ];
+}
+
+export function consentPage(p: { view: InteractionView; csrf: string; email?: string; apis?: Record<string, ApiWords | undefined> }): string {
+  const { view } = p;
+  const items = permissionWords(view.scopes, view.apiScopes, p.apis);
   return layout(
     'Allow access',
     html`<h1>Allow ${view.clientName}?</h1>

@@ -1,5 +1,6 @@
 import type { ProviderPages } from '../../oidc/pages.js';
-import { html, layout, raw } from './html.js';
+import { applyBrand, html, layout, productName, raw, type Brand } from './html.js';
+import { ACCOUNT_LINK } from './message-pages.js';
 
 /** Human sentences for the OAuth errors a person can meet in a browser. */
 const SENTENCES: Record<string, string> = {
@@ -21,34 +22,62 @@ export function errorSentence(code: string): string {
   return SENTENCES[code] ?? 'The request could not be completed.';
 }
 
-/** The pages oidc-provider renders (error, logout, device flow), in Gatehouse's look. */
-export const protocolPages: ProviderPages = {
-  error(out) {
+/**
+ * The engine's code form, made accessible: its input gets a label and loses its inline `onfocus`
+ * handler (our CSP allows no inline script, and a page must work without one).
+ */
+export function labelledCodeInput(form: string): string {
+  return form
+    .replace(/\s+onfocus="[^"]*"/, '')
+    .replace(/<input(\s+(?:[^>]*\s)?name="user_code")/, '<label for="user-code">Code shown on your device</label>\n<input id="user-code" aria-describedby="device-message"$1');
+}
+
+/** The pages oidc-provider renders (error, logout, device flow), in Gatehouse's look and the operator's brand. */
+export function createProtocolPages(brand: Brand): ProviderPages {
+  const branded = Object.fromEntries(
+    Object.entries(protocolPages).map(([name, render]) => [name, (...args: unknown[]) => applyBrand((render as (...a: unknown[]) => string)(...args), brand)]),
+  );
+  return branded as unknown as ProviderPages;
+}
+
+/** The pages with the brand still to be filled in (createProtocolPages). */
+const protocolPages: ProviderPages = {
+  // Shown only when the engine cannot send the person back to the app (an unknown app or return
+  // address): say what happened, then where to go on (the app, their account, support).
+  error(out, clientName) {
     return layout(
       'Something went wrong',
       html`<h1>Something went wrong</h1>
 <p>${errorSentence(out.error)}</p>
+<p>${clientName ? `Go back to ${clientName} and try again, or go to your account.` : 'Go back to the application you came from and try again, or go to your account.'}</p>
+<p><a class="button" href="${ACCOUNT_LINK.href}">${ACCOUNT_LINK.text}</a></p>
 <p class="muted"><small>Error code: ${out.error}${out.error_description ? ` — ${out.error_description}` : ''}</small></p>`,
     );
   },
-  logout(form, host) {
+  logout(form, clientName) {
     return layout(
       'Sign out',
-      html`<h1>Sign out of ${host}?</h1>
+      html`<h1>Sign out of ${clientName ? html`${clientName} and ` : raw('')}${productName()}?</h1>
+<p>${clientName ? html`You will be signed out of ${clientName} and of your ${productName()} account in this browser.` : html`You will be signed out of your ${productName()} account in this browser.`}</p>
 ${raw(form)}
 <button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Yes, sign me out</button>
 <button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button>`,
     );
   },
   logoutSuccess(clientName) {
-    return layout('Signed out', html`<h1>You are signed out</h1><p>${clientName ? `You have signed out of ${clientName}.` : 'You have signed out.'}</p>`);
+    return layout(
+      'Signed out',
+      html`<h1>You are signed out</h1>
+<p>${clientName ? html`You have signed out of ${clientName} and ${productName()}.` : html`You have signed out of ${productName()}.`}</p>
+<p><a class="button" href="${ACCOUNT_LINK.href}">Sign in again</a></p>`,
+    );
   },
   deviceInput(form, message) {
     return layout(
       'Connect a device',
       html`<h1>Connect a device</h1>
-<p class="${message.error ? 'error' : ''}" role="${message.error ? 'alert' : 'status'}">${message.text}</p>
-${raw(form)}
+<p class="${message.error ? 'error' : ''}" role="${message.error ? 'alert' : 'status'}" id="device-message">${message.text}</p>
+${raw(labelledCodeInput(form))}
 <button type="submit" form="op.deviceInputForm">Continue</button>`,
     );
   },

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "resources" ADD COLUMN     "scope_descriptions" TEXT NOT NULL DEFAULT '{}';

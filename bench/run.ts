@@ -1,117 +1,342 @@
 /**
- * `npm run bench`: Gatehouse (SQLite, built dist/, production-like start) against the ceiling — a bare
- * oidc-provider with its memory adapter, the same keys, client and API — on loopback, with autocannon.
- * Scenarios: client-credentials token issuance and JWKS. Prints req/s, p50/p99 latency and the
- * Gatehouse/ceiling ratio; writes JSON to bench/results/. Both servers run while autocannon runs in
- * this process, so the comparison shares one machine's conditions; run it on an idle machine.
+ * `npm run bench`: Gatehouse (built dist/, production-like start) against its ceilings, with wrk.
+ *
+ * Contenders, each started fresh on loopback:
+ * - Gatehouse on SQLite with WORKERS=1, and on PostgreSQL with WORKERS=1 (BENCH_PG_URL);
+ * - Gatehouse on SQLite with WORKERS=2 (whole box; wrk shares its second core);
+ * - the bare engine: oidc-provider with its in-memory adapter, the same keys, clients and API
+ *   (bench/bare-provider.ts);
+ * - argon2 alone: one argon2id verification per request with Gatehouse's parameters
+ *   (bench/argon2-alone.ts), the ceiling for password checks.
+ * Scenarios: JWKS, discovery, client credentials, refresh-token rotation (each connection follows
+ * its own chain), introspection, a password flood on the sign-in form (wrong passwords, each for an
+ * address of its own), and a mixed run (the password flood with client-credentials and JWKS traffic
+ * beside it: the latency each sees).
+ *
+ * Fairness: one-process servers are pinned to CPU BENCH_SERVER_CPU (0) and wrk (Debian's, a C load
+ * generator) to BENCH_LOAD_CPU (1) with taskset; a warm-up run precedes each measured one; rounds
+ * are interleaved (every contender once per scenario per round) so a machine that slows down slows
+ * all alike; reported are the median over BENCH_ROUNDS (3) rounds and the min–max spread, and each
+ * ratio is taken against the bare engine (or argon2 alone) in the same round. Results go to
+ * bench/results/wrk-<time>.json and a Markdown table on stdout.
+ *
+ * Environment: BENCH_DURATION seconds per run (8), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16),
+ * BENCH_CONTENDERS (comma list; default all), BENCH_SCENARIOS (comma list; default all),
+ * BENCH_PG_URL (postgresql://postgres@127.0.0.1:5432/postgres; a database of its own is created).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import { freePort, run, waitReady } from './processes.ts';
+import { AUDIENCE, authorizationCode, createFixture, REDIRECT, refreshTokens, root, SCOPE, type Fixture } from './fixture.ts';
+import { freePort, waitReady } from './processes.ts';
+import { hiddenField, UserAgent } from '../test/helpers/user-agent.ts';
+import { relyingParty, startAuthorization } from '../test/helpers/relying-party.ts';
+import { postForm } from '../test/helpers/tokens.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const AUDIENCE = 'https://bench.example.com';
-const SCOPE = 'bench:read';
+const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0';
+const LOAD_CPU = process.env.BENCH_LOAD_CPU ?? '1';
+const PG_URL = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const only = (name: string) => (process.env[name] ? new Set(process.env[name]!.split(',').map((s) => s.trim())) : undefined);
+const CONTENDERS = only('BENCH_CONTENDERS');
+const SCENARIOS = only('BENCH_SCENARIOS');
 
-type Row = { server: string; scenario: string; rps: number; p50: number; p99: number; errors: number; non2xx: number };
+type Scenario = 'jwks' | 'discovery' | 'client_credentials' | 'refresh' | 'introspection' | 'password_flood' | 'mixed';
+const ALL_SCENARIOS: Scenario[] = ['jwks', 'discovery', 'client_credentials', 'refresh', 'introspection', 'password_flood', 'mixed'];
 
-async function measure(server: string, scenario: string, opts: autocannon.Options): Promise<Row> {
-  // A short warm-up (JIT, connection pools, caches), then the measured run.
-  await autocannon({ ...opts, duration: 2, connections: CONNECTIONS });
-  const r = await autocannon({ ...opts, duration: DURATION, connections: CONNECTIONS });
-  return { server, scenario, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+interface WrkResult {
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  statuses: Record<string, number>;
+  socket_errors: number;
+}
+
+interface Contender {
+  name: string;
+  url: string;
+  kind: 'gatehouse' | 'bare' | 'argon2';
+  /** CPUs the server may use (taskset list). */
+  cpus: string;
+  fixture?: Fixture;
+  process: ChildProcess;
+  pid: number;
+}
+
+for (const tool of ['wrk', 'taskset']) {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+    console.error(`bench: ${tool} is missing (apt-get install -y wrk util-linux)`);
+    process.exit(2);
+  }
 }
 
 const children: ChildProcess[] = [];
-const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
-try {
-  const env = { ...process.env, DATA_DIR: join(dir, 'data'), KEYS_DIR: join(dir, 'keys'), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', NODE_ENV: 'development' };
-  const cliJs = join(root, 'dist', 'cli', 'main.js');
-  // Only `gatehouse migrate` and the server's start create the schema.
-  await run(process.execPath, [cliJs, 'migrate', '--json'], { env, cwd: root });
-  await run(process.execPath, [cliJs, 'resources', 'create', '--audience', AUDIENCE, '--scope', SCOPE, '--json'], { env, cwd: root });
-  const client = JSON.parse(await run(process.execPath, [cliJs, 'clients', 'create', '--name', 'bench', '--grant', 'client_credentials', '--resource', AUDIENCE, '--json'], { env, cwd: root })) as {
-    client_id: string;
-    client_secret: string;
-  };
+const cleanup = () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+};
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
 
-  const ghPort = await freePort();
-  const gh = spawn(process.execPath, [join(root, 'dist', 'main.js')], { cwd: root, env: { ...env, PORT: String(ghPort) }, stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(gh);
-  const ghUrl = `http://127.0.0.1:${ghPort}`;
-  await waitReady(`${ghUrl}/readyz`);
+const script = async (name: string): Promise<string> => {
+  const file = join(root, 'bench', 'results', `.wrk-${name}.lua`);
+  const text = (await readFile(join(root, 'bench', 'wrk', `${name}.lua`), 'utf8')) + '\n' + (await readFile(join(root, 'bench', 'wrk', 'report.lua'), 'utf8'));
+  await writeFile(file, text);
+  return file;
+};
 
-  // The ceiling signs with the very keys Gatehouse created (same algorithms, same key sizes).
-  const manifest = JSON.parse(await readFile(join(dir, 'keys', 'manifest.json'), 'utf8')) as { keys: { kid: string }[] };
-  const keys = await Promise.all(manifest.keys.map(async (k) => JSON.parse(await readFile(join(dir, 'keys', `${k.kid}.json`), 'utf8'))));
-  const keysFile = join(dir, 'bare-jwks.json');
-  await writeFile(keysFile, JSON.stringify({ keys }), { mode: 0o600 });
-  const barePort = await freePort();
-  const bare = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'bare-provider.ts'), keysFile, client.client_id, client.client_secret, AUDIENCE, SCOPE, String(barePort)], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
+/** One wrk run pinned to the load CPU; its BENCH-RESULT line parsed. */
+async function wrk(url: string, lua: string, env: Record<string, string>, seconds: number, connections: number): Promise<WrkResult> {
+  const child = spawn('taskset', ['-c', LOAD_CPU, 'wrk', `-t${connections}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', lua, url], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  children.push(bare);
-  const bareUrl = `http://127.0.0.1:${barePort}`;
-  await waitReady(`${bareUrl}/jwks`);
-
-  const tokenRequest = (url: string): autocannon.Options => ({
-    url: `${url}/token`,
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}&resource=${encodeURIComponent(AUDIENCE)}`,
-  });
-
-  const rows: Row[] = [];
-  for (const [scenario, make] of [
-    ['client_credentials token', tokenRequest],
-    ['JWKS', (url: string): autocannon.Options => ({ url: `${url}/jwks` })],
-  ] as const) {
-    rows.push(await measure('gatehouse', scenario, make(ghUrl)));
-    rows.push(await measure('bare oidc-provider', scenario, make(bareUrl)));
-  }
-
-  const pad = (s: string | number, n: number) => String(s).padEnd(n);
-  process.stdout.write(`\n${pad('scenario', 26)}${pad('server', 20)}${pad('req/s', 10)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('non-2xx', 8)}\n`);
-  for (const r of rows) process.stdout.write(`${pad(r.scenario, 26)}${pad(r.server, 20)}${pad(r.rps, 10)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.non2xx + r.errors, 8)}\n`);
-  const ratios: Record<string, number> = {};
-  for (const scenario of new Set(rows.map((r) => r.scenario))) {
-    const ours = rows.find((r) => r.scenario === scenario && r.server === 'gatehouse')!;
-    const ceiling = rows.find((r) => r.scenario === scenario && r.server !== 'gatehouse')!;
-    ratios[scenario] = Number((ours.rps / ceiling.rps).toFixed(3));
-    process.stdout.write(`ratio ${scenario}: gatehouse/ceiling = ${ratios[scenario]}\n`);
-  }
-  const failed = rows.filter((r) => r.non2xx + r.errors > 0);
-  const result = {
-    at: new Date().toISOString(),
-    node: process.version,
-    cpus: cpus().length,
-    duration_s: DURATION,
-    connections: CONNECTIONS,
-    log_level: env.LOG_LEVEL,
-    database: 'sqlite',
-    rows,
-    ratios,
-  };
-  const file = join(root, 'bench', 'results', `protocol-${result.at.replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`wrote ${file}\n`);
-  if (failed.length > 0) {
-    process.stderr.write(`non-2xx responses or errors in: ${failed.map((r) => `${r.server}/${r.scenario}`).join(', ')}\n`);
-    process.exitCode = 1;
-  }
-} finally {
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : undefined)));
-  await rm(dir, { recursive: true, force: true });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  await once(child, 'exit');
+  const line = out.split('\n').find((l) => l.startsWith('BENCH-RESULT '));
+  if (!line) throw new Error(`wrk printed no result:\n${out}`);
+  const r = JSON.parse(line.slice('BENCH-RESULT '.length)) as { requests: number; duration_us: number; socket_errors: number; p50_us: number; p99_us: number; statuses: Record<string, number> };
+  return { rps: r.requests / (r.duration_us / 1e6), p50_ms: r.p50_us / 1000, p99_ms: r.p99_us / 1000, statuses: r.statuses, socket_errors: r.socket_errors };
 }
+
+function startServer(args: string[], env: NodeJS.ProcessEnv, cpuList: string): ChildProcess {
+  const child = spawn('taskset', ['-c', cpuList, process.execPath, ...args], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
+  return child;
+}
+
+/** Resident memory of a process and its children (a primary's workers), in MB. */
+function rssMb(pid: number): number {
+  const pids = [pid, ...(spawnSync('pgrep', ['-P', String(pid)]).stdout.toString().split('\n').filter(Boolean).map(Number))];
+  let kb = 0;
+  for (const p of pids) {
+    const status = spawnSync('cat', [`/proc/${p}/status`]).stdout.toString();
+    kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  }
+  return Math.round(kb / 1024);
+}
+
+/** The taskset process execs node, so its pid is the server's. */
+async function gatehouse(name: string, fixture: Fixture, workers: number, cpuList: string): Promise<Contender> {
+  const port = await freePort();
+  const env = { ...fixture.env, PORT: String(port), ISSUER: `http://localhost:${port}`, WORKERS: String(workers) };
+  const started = performance.now();
+  const child = startServer([join(root, 'dist', 'main.js')], env, cpuList);
+  const url = `http://localhost:${port}`;
+  await waitReady(`${url}/readyz`);
+  const startMs = Math.round(performance.now() - started);
+  console.error(`# ${name}: ready in ${startMs} ms (includes migration check and keyring load), RSS ${rssMb(child.pid!)} MB`);
+  return { name, url, kind: 'gatehouse', cpus: cpuList, fixture, process: child, pid: child.pid! };
+}
+
+async function bare(fixture: Fixture): Promise<Contender> {
+  const manifest = JSON.parse(await readFile(join(fixture.env.KEYS_DIR!, 'manifest.json'), 'utf8')) as { keys: { kid: string }[] };
+  const keys = await Promise.all(manifest.keys.map(async (k) => JSON.parse(await readFile(join(fixture.env.KEYS_DIR!, `${k.kid}.json`), 'utf8'))));
+  const keysFile = join(fixture.dir, 'bare-jwks.json');
+  const fixtureFile = join(fixture.dir, 'bare-fixture.json');
+  await writeFile(keysFile, JSON.stringify({ keys }), { mode: 0o600 });
+  await writeFile(fixtureFile, JSON.stringify({ service: fixture.service, webApp: fixture.webApp, redirect: REDIRECT }), { mode: 0o600 });
+  const port = await freePort();
+  const child = startServer(['--import', 'tsx', join(root, 'bench', 'bare-provider.ts'), keysFile, fixtureFile, AUDIENCE, SCOPE, String(port)], { ...process.env, NODE_ENV: 'production' }, SERVER_CPU);
+  const url = `http://localhost:${port}`;
+  await waitReady(`${url}/jwks`);
+  return { name: 'bare oidc-provider', url, kind: 'bare', cpus: SERVER_CPU, process: child, pid: child.pid! };
+}
+
+async function argon2(): Promise<Contender> {
+  const port = await freePort();
+  const child = startServer(['--import', 'tsx', join(root, 'bench', 'argon2-alone.ts'), String(port)], process.env, SERVER_CPU);
+  const url = `http://localhost:${port}`;
+  for (let i = 0; i < 200; i++) {
+    const ok = await fetch(url, { method: 'POST', body: 'x' }).then(() => true, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { name: 'argon2id alone', url, kind: 'argon2', cpus: SERVER_CPU, process: child, pid: child.pid! };
+}
+
+/** A sign-in form ready to be posted: its URL, cookies and form token. */
+async function signInForm(c: Contender): Promise<{ url: string; cookie: string; csrf: string }> {
+  const config = await relyingParty({ issuer: c.url }, c.fixture!.webApp);
+  const start = await startAuthorization(config, { redirect_uri: REDIRECT, scope: 'openid email' });
+  const ua = new UserAgent();
+  const page = await ua.follow(start.url.href, REDIRECT);
+  const uid = /\/interaction\/([A-Za-z0-9_-]+)/.exec(page.url)?.[1];
+  if (!uid) throw new Error(`no sign-in page at ${page.url}`);
+  return { url: `${c.url}/interaction/${uid}/login`, cookie: ua.cookieHeader(), csrf: hiddenField(page.body, 'csrf') };
+}
+
+async function accessToken(c: Contender): Promise<string> {
+  const f = c.fixture!;
+  const r = await postForm(`${c.url}/token`, { grant_type: 'client_credentials', scope: SCOPE, resource: AUDIENCE }, f.service.auth);
+  if (r.status !== 200) throw new Error(`token: ${r.status} ${r.text}`);
+  return String(r.json.access_token);
+}
+
+const ccBody = `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}&resource=${encodeURIComponent(AUDIENCE)}`;
+
+/** Runs one scenario against one contender: a short warm-up, then the measured run. */
+async function measure(c: Contender, scenario: Scenario, reference: Fixture): Promise<Record<string, WrkResult> | undefined> {
+  const f = c.fixture ?? reference;
+  const warm = Math.max(1, Math.round(DURATION / 4));
+  const twice = async (url: string, lua: string, env: Record<string, string>, connections = CONNECTIONS) => {
+    await wrk(url, lua, env, warm, connections);
+    return wrk(url, lua, env, DURATION, connections);
+  };
+  if (c.kind === 'argon2') {
+    if (scenario !== 'password_flood') return undefined;
+    return { main: await twice(c.url, await script('post'), { BENCH_BODY: 'password=x' }) };
+  }
+  switch (scenario) {
+    case 'jwks':
+      return { main: await twice(`${c.url}/jwks`, await script('get'), {}) };
+    case 'discovery':
+      return { main: await twice(`${c.url}/.well-known/openid-configuration`, await script('get'), {}) };
+    case 'client_credentials':
+      return { main: await twice(`${c.url}/token`, await script('post'), { BENCH_BODY: ccBody, BENCH_AUTH: f.service.auth }) };
+    case 'introspection': {
+      // The bare engine does not introspect JWT access tokens (it stores none): no ceiling here.
+      if (c.kind !== 'gatehouse') return undefined;
+      const token = await accessToken(c);
+      return { main: await twice(`${c.url}/token/introspection`, await script('post'), { BENCH_BODY: `token=${token}`, BENCH_AUTH: f.service.auth }) };
+    }
+    case 'refresh': {
+      // Each run consumes its chains: fresh tokens for the warm-up and for the measured run.
+      const mint = async () =>
+        c.kind === 'bare' ? ((await (await fetch(`${c.url}/bench/refresh-tokens?n=${CONNECTIONS}`)).json()) as string[]) : await refreshTokens(c.url, f.webApp, CONNECTIONS);
+      const file = join(f.dir, 'refresh-tokens.txt');
+      await writeFile(file, (await mint()).join('\n') + '\n');
+      const lua = await script('refresh');
+      await wrk(`${c.url}/token`, lua, { BENCH_TOKENS: file, BENCH_AUTH: f.webApp.auth }, warm, CONNECTIONS);
+      await writeFile(file, (await mint()).join('\n') + '\n');
+      return { main: await wrk(`${c.url}/token`, lua, { BENCH_TOKENS: file, BENCH_AUTH: f.webApp.auth }, DURATION, CONNECTIONS) };
+    }
+    case 'password_flood': {
+      if (c.kind !== 'gatehouse') return undefined;
+      const form = await signInForm(c);
+      return { main: await twice(form.url, await script('login'), { BENCH_COOKIE: form.cookie, BENCH_CSRF: form.csrf }, 32) };
+    }
+    case 'mixed': {
+      if (c.kind !== 'gatehouse') return undefined;
+      const form = await signInForm(c);
+      const [flood, tokens, jwks] = await Promise.all([
+        wrk(form.url, await script('login'), { BENCH_COOKIE: form.cookie, BENCH_CSRF: form.csrf }, DURATION, 128),
+        wrk(`${c.url}/token`, await script('post'), { BENCH_BODY: ccBody, BENCH_AUTH: f.service.auth }, DURATION, 4),
+        wrk(`${c.url}/jwks`, await script('get'), {}, DURATION, 2),
+      ]);
+      return { logins: flood, client_credentials: tokens, jwks };
+    }
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+// ---- set up
+const wanted = (name: string) => !CONTENDERS || CONTENDERS.has(name);
+const scenarios = ALL_SCENARIOS.filter((s) => !SCENARIOS || SCENARIOS.has(s));
+const contenders: Contender[] = [];
+const sqlite = await createFixture();
+if (wanted('sqlite')) contenders.push(await gatehouse('Gatehouse SQLite', sqlite, 1, SERVER_CPU));
+if (wanted('postgres')) {
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query('DROP DATABASE IF EXISTS gatehouse_bench WITH (FORCE)');
+  await admin.query('CREATE DATABASE gatehouse_bench');
+  await admin.end();
+  const url = new URL(PG_URL);
+  url.pathname = '/gatehouse_bench';
+  contenders.push(await gatehouse('Gatehouse PostgreSQL', await createFixture(url.href), 1, SERVER_CPU));
+}
+if (wanted('sqlite-workers')) contenders.push(await gatehouse(`Gatehouse SQLite, WORKERS=${cpus().length}`, await createFixture(), cpus().length, `0-${cpus().length - 1}`));
+if (wanted('bare')) contenders.push(await bare(sqlite));
+if (wanted('argon2')) contenders.push(await argon2());
+// One sign-in per Gatehouse so the refresh and password scenarios meet a warm page path.
+for (const c of contenders) if (c.kind === 'gatehouse') await authorizationCode(c.url, c.fixture!.webApp, new UserAgent()).catch((e) => console.error(`# ${c.name}: warm-up sign-in failed: ${e.message}`));
+
+// ---- measure: every round runs every scenario on every contender, in turn
+type Row = { round: number; contender: string; scenario: string; part: string } & WrkResult;
+const rows: Row[] = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const scenario of scenarios) {
+    for (const c of contenders) {
+      const result = await measure(c, scenario, sqlite);
+      if (!result) continue;
+      for (const [part, r] of Object.entries(result)) {
+        rows.push({ round, contender: c.name, scenario, part, ...r });
+        console.error(`# round ${round} ${scenario}/${part} ${c.name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50_ms.toFixed(1)} ms p99 ${r.p99_ms.toFixed(1)} ms ${JSON.stringify(r.statuses)}`);
+      }
+    }
+  }
+}
+const memory = Object.fromEntries(contenders.map((c) => [c.name, rssMb(c.pid)]));
+
+// ---- report
+const expected = (scenario: string, part: string) => (scenario === 'password_flood' || part === 'logins' ? /^401$/ : /^200$/);
+const ceilingFor = (scenario: string) => (scenario === 'password_flood' || scenario === 'mixed' ? 'argon2id alone' : 'bare oidc-provider');
+const summary = [];
+for (const scenario of scenarios) {
+  const parts = [...new Set(rows.filter((r) => r.scenario === scenario).map((r) => r.part))];
+  for (const part of parts) {
+    for (const c of contenders) {
+      const mine = rows.filter((r) => r.scenario === scenario && r.part === part && r.contender === c.name);
+      if (mine.length === 0) continue;
+      const ratios = mine
+        .map((r) => {
+          const ceiling = rows.find((x) => x.scenario === scenario && x.part === part && x.round === r.round && x.contender === ceilingFor(scenario));
+          return ceiling && ceiling.contender !== c.name ? r.rps / ceiling.rps : undefined;
+        })
+        .filter((x): x is number => x !== undefined);
+      summary.push({
+        scenario,
+        part,
+        contender: c.name,
+        rps_median: Math.round(median(mine.map((r) => r.rps))),
+        rps_min: Math.round(Math.min(...mine.map((r) => r.rps))),
+        rps_max: Math.round(Math.max(...mine.map((r) => r.rps))),
+        p50_ms: Number(median(mine.map((r) => r.p50_ms)).toFixed(1)),
+        p99_ms: Number(median(mine.map((r) => r.p99_ms)).toFixed(1)),
+        ratio_to_ceiling: ratios.length ? Number(median(ratios).toFixed(2)) : null,
+        // A wrong password's 401 is the expected answer of the password flood; anything else counts.
+        unexpected: mine.reduce((n, r) => n + Object.entries(r.statuses).filter(([s]) => !expected(scenario, part).test(s)).reduce((a, [, v]) => a + v, 0) + r.socket_errors, 0),
+        statuses: mine.map((r) => r.statuses),
+      });
+    }
+  }
+}
+const at = new Date().toISOString();
+const cpuModel = cpus()[0]?.model ?? 'unknown';
+const out = {
+  at,
+  machine: { cpus: cpus().length, model: cpuModel, memory_gb: Math.round(totalmem() / 2 ** 30) },
+  node: process.version,
+  duration_s: DURATION,
+  rounds: ROUNDS,
+  connections: CONNECTIONS,
+  server_cpu: SERVER_CPU,
+  load_cpu: LOAD_CPU,
+  rss_after_mb: memory,
+  summary,
+  rows,
+};
+const file = join(root, 'bench', 'results', `wrk-${at.replace(/[:.]/g, '-')}.json`);
+await writeFile(file, JSON.stringify(out, null, 2) + '\n');
+console.log(`\n${at}, ${cpus().length} × ${cpuModel}, Node ${process.version}; wrk on CPU ${LOAD_CPU}, one-process servers on CPU ${SERVER_CPU}; ${ROUNDS} rounds × ${DURATION} s, ${CONNECTIONS} connections; median [min–max]\n`);
+console.log('| scenario | contender | req/s | p50 ms | p99 ms | ratio to ceiling | unexpected answers |');
+console.log('|---|---|---|---|---|---|---|');
+for (const s of summary) {
+  console.log(`| ${s.scenario}${s.part === 'main' ? '' : ` (${s.part})`} | ${s.contender} | ${s.rps_median} [${s.rps_min}–${s.rps_max}] | ${s.p50_ms} | ${s.p99_ms} | ${s.ratio_to_ceiling ?? '—'} | ${s.unexpected} |`);
+}
+console.log(`\nRSS after the runs: ${Object.entries(memory).map(([k, v]) => `${k} ${v} MB`).join(', ')}`);
+console.log(`\nwritten to ${file}`);
+for (const c of contenders) c.process.kill('SIGTERM');
+for (const c of contenders) if (c.fixture) await rm(c.fixture.dir, { recursive: true, force: true });
+await rm(sqlite.dir, { recursive: true, force: true });
+process.exit(0);

@@ -21,7 +21,8 @@ export class UserAgent {
     return this.jar.get(name);
   }
 
-  private cookieHeader(): string {
+  /** The Cookie header this browser sends (the bench replays it from a load generator). */
+  cookieHeader(): string {
     return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 

@@ -28,7 +28,7 @@ const STATEMENT_CACHE_SIZE = 256;
 export function openSqliteConnection(Database: typeof DatabaseType, path: string, busyTimeoutMs: number): Client {
   const db: Connection = new Database(path, { timeout: busyTimeoutMs });
   db.exec(SQLITE_CONNECTION_PRAGMAS);
-  const statements = new Map<string, { statement: Statement; returnsData: boolean }>();
+  const statements = new Map<string, { statement: Statement; returnsData: boolean; columns: string[]; columnTypes: string[] }>();
 
   const prepared = (sql: string) => {
     const cached = statements.get(sql);
@@ -47,7 +47,10 @@ export function openSqliteConnection(Database: typeof DatabaseType, path: string
       // raw() refuses a statement that returns no rows.
       returnsData = false;
     }
-    const entry = { statement, returnsData };
+    // A statement's result columns are fixed once prepared (SQLite re-prepares it after a schema
+    // change, which only migrations make, and a migrated server restarts).
+    const definitions = returnsData ? statement.columns() : [];
+    const entry = { statement, returnsData, columns: definitions.map((c) => c.name), columnTypes: definitions.map((c) => c.type ?? '') };
     statements.set(sql, entry);
     if (statements.size > STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
     return entry;
@@ -57,14 +60,11 @@ export function openSqliteConnection(Database: typeof DatabaseType, path: string
     const sql = typeof stmt === 'string' ? stmt : stmt.sql;
     const args = typeof stmt === 'string' ? [] : toArgs(stmt.args);
     try {
-      const { statement, returnsData } = prepared(sql);
+      const { statement, returnsData, columns, columnTypes } = prepared(sql);
       if (!returnsData) {
         const info = statement.run(args);
         return resultSet([], [], [], info.changes, BigInt(info.lastInsertRowid));
       }
-      const definitions = statement.columns();
-      const columns = definitions.map((c) => c.name);
-      const columnTypes = definitions.map((c) => c.type ?? '');
       const rows = (statement.all(args) as unknown[][]).map(fromSqlRow);
       return resultSet(columns, columnTypes, rows, 0, undefined);
     } catch (err) {

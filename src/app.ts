@@ -54,6 +54,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     // Mail already promised to someone is sent before the database closes.
     await services.background.idle();
     services.mailer.close();
+    await services.hasher.close();
   });
   return { app, services, providers: engine.providers, metrics, keys };
 }

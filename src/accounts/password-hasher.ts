@@ -1,15 +1,15 @@
-import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { unavailable } from '../errors.js';
 import type { Trace } from '../observability/tracing.js';
+import { ARGON2_PARAMS } from './argon2-params.js';
+import { createHashThreads } from './hash-threads.js';
+
+export { ARGON2_PARAMS };
 
 /**
- * argon2id with m=19456 KiB, t=2, p=1 (docs/security.md, OWASP). Hashing runs on libuv's thread pool; the
- * semaphore bounds how many run at once, so a login flood queues here instead of starving the
- * event loop's other work (token requests) of threads. The parameters live in each PHC string, so a
- * hash made with older ones is recognised and can be replaced at the next login.
- */
-export const ARGON2_PARAMS = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
-const PHC_PREFIX = `$argon2id$v=19$m=${ARGON2_PARAMS.memoryCost},t=${ARGON2_PARAMS.timeCost},p=${ARGON2_PARAMS.parallelism}$`;
+ * argon2id (argon2-params.ts) on threads of their own at a lower CPU priority (hash-threads.ts): a
+ * login flood uses the CPU the event loop leaves, instead of taking it from token, JWKS and health
+ * requests. The semaphore bounds how many hashes run at once (one thread each) and how many wait.
+ */const PHC_PREFIX = `$argon2id$v=19$m=${ARGON2_PARAMS.memoryCost},t=${ARGON2_PARAMS.timeCost},p=${ARGON2_PARAMS.parallelism}$`;
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -20,6 +20,8 @@ export interface PasswordHasher {
   burn(password: string): Promise<void>;
   /** Hash operations running or queued now. */
   pending(): number;
+  /** Stops the hashing threads (they never keep the process alive, but tests build many apps). */
+  close(): Promise<void>;
 }
 
 /**
@@ -49,21 +51,25 @@ export function createPasswordHasher(options: { concurrency?: number; maxQueued?
       else running -= 1;
     }
   };
-  // A real hash of a random password, verified against when the account does not exist.
-  const decoy = argonHash(crypto.randomUUID(), ARGON2_PARAMS);
+  const threads = createHashThreads();
+  // A real hash of a random password, verified against when the account does not exist; made once,
+  // when first needed.
+  let decoy: Promise<string> | undefined;
 
   // Spans (when tracing is on) cover the wait for a slot too: a queue shows as a long span. The
   // decoy verification is a `password.verify` like any other, so a trace does not tell which
   // accounts exist; no span carries the password or the hash.
   return {
-    hash: (password) => traced('password.hash', {}, () => withSlot(() => argonHash(password, ARGON2_PARAMS))),
-    verify: (phc, password) => traced('password.verify', {}, () => withSlot(() => argonVerify(phc, password).catch(() => false))),
+    hash: (password) => traced('password.hash', {}, () => withSlot(() => threads.hash(password))),
+    verify: (phc, password) => traced('password.verify', {}, () => withSlot(() => threads.verify(phc, password))),
     needsRehash: (phc) => !phc.startsWith(PHC_PREFIX),
     burn: (password) =>
       traced('password.verify', {}, async () => {
+        decoy ??= threads.hash(crypto.randomUUID());
         const phc = await decoy;
-        await withSlot(() => argonVerify(phc, password).catch(() => false));
+        await withSlot(() => threads.verify(phc, password));
       }),
+    close: () => threads.close(),
     pending: () => running + queue.length,
   };
 }

@@ -92,9 +92,10 @@ export async function runPrimary(opts: { workers: number; logger: Logger; listen
     logger.error({ worker: worker.id, code, signal, restart_in_ms: delay }, 'a worker died; starting another');
     const wait = delay;
     delay = Math.min(delay * 2, RESTART_DELAY_MAX_MS);
+    // Referenced: when every worker died at once, this timer is what keeps the primary running.
     setTimeout(() => {
       if (!stopping) fork();
-    }, wait).unref();
+    }, wait);
   });
 
   const stop = (signal: NodeJS.Signals) => {
@@ -163,4 +164,6 @@ export async function clusterMetrics(registry: Registry): Promise<() => Promise<
  */
 export function stopWhenOrphaned(stopping: () => () => void): void {
   process.on('disconnect', () => stopping()());
+  // The primary may have gone while this process was still loading (no listener heard it).
+  if (!process.connected) stopping()();
 }

@@ -17,6 +17,9 @@ const DRAIN_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
   exitOnUnsupportedRuntime();
+  // A worker whose primary is killed stops: at once while starting, draining once it serves.
+  let orphaned: () => void = () => process.exit(1);
+  if (isWorker()) stopWhenOrphaned(() => orphaned);
   let config;
   try {
     config = await resolveSecrets(loadConfig(process.env));
@@ -30,9 +33,6 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const clustered = config.workers > 1;
   const worker = clustered && isWorker();
-  // A worker whose primary is killed stops: at once while starting, draining once it serves.
-  let orphaned: () => void = () => process.exit(1);
-  if (worker) stopWhenOrphaned(() => orphaned);
 
   // With WORKERS > 1 the primary migrates once, before any worker starts.
   if (!worker) {

@@ -76,8 +76,9 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
   // The adapter runs on one long-lived connection with its statements kept (sqlite-connection.ts),
   // which carries the settings in sqlite-settings.ts.
   class OneConnectionLibSql extends PrismaLibSql {
-    override createClient() {
-      return openSqliteConnection(Sqlite, path, SQLITE_BUSY_TIMEOUT_MS);
+    override createClient(config: { url: string }) {
+      // The adapter's shadow database (Prisma's tooling, never the server) asks for ':memory:'.
+      return openSqliteConnection(Sqlite, config.url === ':memory:' ? ':memory:' : path, SQLITE_BUSY_TIMEOUT_MS);
     }
   }
   const prisma = new PrismaClient({ adapter: new OneConnectionLibSql({ url: `file:${path}` }) });

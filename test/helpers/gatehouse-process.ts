@@ -70,7 +70,7 @@ export async function gatehouseDeployment(
       const proc = startProcess(t, MAIN_JS, [], serverEnv, dir);
       const url = `http://127.0.0.1:${serverPort}`;
       await Promise.race([
-        waitForStatus(`${url}/readyz`, 200, START_DEADLINE_MS),
+        waitForStatus(`${url}/readyz`, 200, START_DEADLINE_MS, () => proc.child.exitCode !== null || proc.child.signalCode !== null),
         proc.exited.then((code) => {
           throw new Error(`the server exited (${code}) before it was ready:\n${proc.output()}`);
         }),

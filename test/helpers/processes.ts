@@ -55,11 +55,15 @@ export function startProcess(t: Test, script: string, args: string[], env: Recor
  */
 export const READY_DEADLINE_MS = 60_000;
 
-/** Polls `url` until it answers `status`, failing after `timeoutMs`. Returns the time it took. */
-export async function waitForStatus(url: string, status: number, timeoutMs = READY_DEADLINE_MS): Promise<number> {
+/**
+ * Polls `url` until it answers `status`, failing after `timeoutMs` (or as soon as `giveUp()` says so:
+ * the server it waits for has exited). Returns the time it took.
+ */
+export async function waitForStatus(url: string, status: number, timeoutMs = READY_DEADLINE_MS, giveUp: () => boolean = () => false): Promise<number> {
   const started = performance.now();
   let last = 'no answer';
   while (performance.now() - started < timeoutMs) {
+    if (giveUp()) throw new Error(`stopped waiting for ${url}: the process exited`);
     try {
       const res = await fetch(url);
       if (res.status === status) return performance.now() - started;

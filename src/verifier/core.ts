@@ -10,5 +10,5 @@
  */
 export { createVerifier, type Verifier, type VerifiableRequest } from './create-verifier.js';
 export { VerifierError, isVerifierError, type VerifierErrorCode, type BearerErrorCode } from './errors.js';
-export { VerifierOptionsError, type VerifierOptions, type RevocationOptions, type DpopOptions, type AsymmetricAlgorithm } from './options.js';
+export { VerifierOptionsError, type VerifierOptions, type RevocationOptions, type DpopOptions, type DpopNonceOptions, type AsymmetricAlgorithm } from './options.js';
 export { hasScope, scopesOf, type AccessTokenClaims } from './claims.js';

@@ -1,9 +1,10 @@
 import { errors, jwtVerify, type CryptoKey, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
 import { readAuthorization, readBearerHeader } from './authorization-header.js';
 import { createDpopChecker } from './dpop.js';
+import { createDpopNonces } from './dpop-nonce.js';
 import { hasAccessTokenClaims, hasScope, type AccessTokenClaims } from './claims.js';
 import { createMetadataLookup, type IssuerMetadata } from './discovery.js';
-import { createErrorFactory, type ErrorFactory } from './errors.js';
+import { createErrorFactory, VerifierError, type ErrorFactory } from './errors.js';
 import { createFetchJson, type FetchJson } from './fetch-json.js';
 import { fromJoseError } from './jose-errors.js';
 import { isScopeToken, resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
@@ -91,12 +92,15 @@ const NO_SCOPES: readonly string[] = Object.freeze([]);
 export function createVerifier(options: VerifierOptions): Verifier {
   const o = resolveOptions(options);
   const fail = createErrorFactory(o.realm, o.dpop.algorithms);
+  const now = o.clock ? () => o.clock!.now().getTime() : Date.now;
+  const nonces = o.dpop.nonce ? createDpopNonces({ secret: o.dpop.nonce.secret, lifetime: o.dpop.nonce.lifetime, clockTolerance: o.clockTolerance, now }) : undefined;
   const dpop = createDpopChecker({
     algorithms: o.dpop.algorithms,
     window: o.dpop.window,
     clockTolerance: o.clockTolerance,
     maxReplayEntries: o.dpop.maxReplayEntries,
-    now: o.clock ? () => o.clock!.now().getTime() : Date.now,
+    now,
+    ...(nonces ? { nonces } : {}),
   });
   const fetchJson = createFetchJson(o.fetch, o.timeoutDuration);
   const metadata = createMetadataLookup(o.issuer, fetchJson);
@@ -161,6 +165,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const failure = await dpop.check({ method: request.method, url: request.url, proof: request.headers.dpop, accessToken: dpopToken, jkt });
       if (failure === 'replayed') throw fail('ERR_DPOP_PROOF_REPLAYED');
       if (failure === 'wrong_key') throw fail('ERR_DPOP_KEY_MISMATCH');
+      if (failure === 'use_nonce' && nonces) {
+        throw new VerifierError('ERR_DPOP_NONCE_REQUIRED', fail('ERR_DPOP_NONCE_REQUIRED').wwwAuthenticate, { dpopNonce: nonces.issue() });
+      }
       if (failure !== undefined) throw fail('ERR_DPOP_PROOF_INVALID');
       return checkScopes(payload, scopes);
     },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, jwtVerify, type JWK } from 'jose';
+import type { DpopNonces } from './dpop-nonce.js';
 
 /**
  * DPoP proofs (RFC 9449 §4.3, §7.1) at a resource server: the request's `DPoP` header must be a JWT
@@ -11,9 +12,11 @@ import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, jwt
  * - `iat` within `window` seconds of now (plus the clock tolerance either side);
  * - `jti` not seen in a proof before (a bounded in-memory cache, per process: see the replay cache);
  * - `ath` is the SHA-256 of the access token presented with it;
- * - the `jwk`'s thumbprint (RFC 7638) equals the token's `cnf.jkt`.
+ * - the `jwk`'s thumbprint (RFC 7638) equals the token's `cnf.jkt`;
+ * - with nonces configured, `nonce` is one this verifier issued recently (RFC 9449 §9), else
+ *   `use_nonce`: the caller answers with a fresh nonce to retry with.
  */
-export type ProofFailure = 'missing' | 'invalid' | 'replayed' | 'wrong_key';
+export type ProofFailure = 'missing' | 'invalid' | 'replayed' | 'wrong_key' | 'use_nonce';
 
 export interface ProofContext {
   method: string;
@@ -49,6 +52,8 @@ export function createDpopChecker(o: {
   maxReplayEntries: number;
   /** Milliseconds since the epoch. */
   now: () => number;
+  /** Server-issued nonces the proofs must carry (RFC 9449 §9); none asked for without. */
+  nonces?: DpopNonces;
 }): DpopChecker {
   // jti → when it may be forgotten (ms): after that its proof's iat is out of the window anyway.
   const seen = new Map<string, number>();
@@ -101,6 +106,8 @@ export function createDpopChecker(o: {
       if (payload.ath !== createHash('sha256').update(ctx.accessToken).digest('base64url')) return 'invalid';
       if ((await calculateJwkThumbprint(jwk)) !== ctx.jkt) return 'wrong_key';
       if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 256) return 'invalid';
+      // Before the replay cache: the client retries with a new proof, and this one is not kept.
+      if (o.nonces && !o.nonces.valid(payload.nonce)) return 'use_nonce';
       const forgetAt = (payload.iat + o.window + o.clockTolerance) * 1000;
       if (!remember(`${ctx.jkt}:${payload.jti}`, forgetAt)) return 'replayed';
       return undefined;

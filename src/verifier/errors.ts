@@ -6,6 +6,7 @@
  * ```ts
  * res.statusCode = err.status;
  * if (err.wwwAuthenticate) res.setHeader('www-authenticate', err.wwwAuthenticate);
+ * if (err.dpopNonce) res.setHeader('dpop-nonce', err.dpopNonce);
  * res.end(JSON.stringify({ error: err.error, error_description: err.message, code: err.code }));
  * ```
  *
@@ -27,12 +28,13 @@ export type VerifierErrorCode =
   | 'ERR_DPOP_PROOF_INVALID'
   | 'ERR_DPOP_PROOF_REPLAYED'
   | 'ERR_DPOP_KEY_MISMATCH'
+  | 'ERR_DPOP_NONCE_REQUIRED'
   | 'ERR_INSUFFICIENT_SCOPE'
   | 'ERR_KEYS_UNAVAILABLE'
   | 'ERR_REVOCATION_UNAVAILABLE';
 
 /** The RFC 6750 §3.1 error code (`undefined` when the request carried no token at all). */
-export type BearerErrorCode = 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable' | 'invalid_dpop_proof';
+export type BearerErrorCode = 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable' | 'invalid_dpop_proof' | 'use_dpop_nonce';
 
 /** `dpop`: answered with a `DPoP` challenge (RFC 9449 §7.1) naming the accepted proof algorithms. */
 type Entry = { status: 401 | 403 | 503; error: BearerErrorCode | undefined; message: string; dpop?: true };
@@ -54,6 +56,8 @@ const CATALOGUE: Record<VerifierErrorCode, Entry> = {
   ERR_DPOP_PROOF_INVALID: { status: 401, error: 'invalid_dpop_proof', message: 'The DPoP proof is invalid for this request', dpop: true },
   ERR_DPOP_PROOF_REPLAYED: { status: 401, error: 'invalid_dpop_proof', message: 'The DPoP proof has been used before', dpop: true },
   ERR_DPOP_KEY_MISMATCH: { status: 401, error: 'invalid_token', message: 'The access token is bound to another key', dpop: true },
+  // RFC 9449 §9: the proof must carry the nonce sent with this answer (VerifierError.dpopNonce).
+  ERR_DPOP_NONCE_REQUIRED: { status: 401, error: 'use_dpop_nonce', message: 'The DPoP proof must carry the nonce in the DPoP-Nonce header', dpop: true },
   ERR_INSUFFICIENT_SCOPE: { status: 403, error: 'insufficient_scope', message: 'The access token lacks a required scope' },
   // Not the token's fault: the client must not be told to get a new one.
   ERR_KEYS_UNAVAILABLE: { status: 503, error: 'temporarily_unavailable', message: 'The signing keys cannot be fetched; try again later' },
@@ -69,15 +73,18 @@ export class VerifierError extends Error {
   readonly error: BearerErrorCode | undefined;
   /** The `WWW-Authenticate` header value for a 401/403; `undefined` for a 503. */
   readonly wwwAuthenticate: string | undefined;
+  /** For `ERR_DPOP_NONCE_REQUIRED`: a fresh nonce, to send in the `DPoP-Nonce` header (RFC 9449 §9). */
+  readonly dpopNonce: string | undefined;
 
-  constructor(code: VerifierErrorCode, wwwAuthenticate: string | undefined, options?: { cause?: unknown }) {
+  constructor(code: VerifierErrorCode, wwwAuthenticate: string | undefined, options?: { cause?: unknown; dpopNonce?: string }) {
     const entry = CATALOGUE[code];
-    super(entry.message, options);
+    super(entry.message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'VerifierError';
     this.code = code;
     this.status = entry.status;
     this.error = entry.error;
     this.wwwAuthenticate = wwwAuthenticate;
+    this.dpopNonce = options?.dpopNonce;
   }
 }
 

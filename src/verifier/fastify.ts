@@ -86,6 +86,7 @@ export function sendVerifierError(request: FastifyRequest, reply: FastifyReply, 
   if (err.status === 503) request.log.warn({ code: err.code, err: err.cause }, 'cannot verify access tokens: signing keys unavailable');
   else request.log.debug({ code: err.code }, 'access token refused');
   if (err.wwwAuthenticate) reply.header('www-authenticate', err.wwwAuthenticate);
+  if (err.dpopNonce) reply.header('dpop-nonce', err.dpopNonce);
   return reply
     .code(err.status)
     .header('cache-control', 'no-store')

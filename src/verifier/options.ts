@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * The verifier's options, validated once when it is created: every problem is reported together
  * and the result is frozen (nothing is re-checked per request).
@@ -66,6 +68,21 @@ export interface DpopOptions {
   window?: number;
   /** Most proof `jti`s remembered for replay detection (memory bound). Default 100 000. */
   maxReplayEntries?: number;
+  /**
+   * Require a nonce this API issued in every proof (RFC 9449 §9): a proof without one, or with an
+   * old or foreign one, is answered 401 `use_dpop_nonce` with a fresh nonce in `DPoP-Nonce`.
+   * Nonces are stateless (an HMAC of the time): `true` uses a random secret of this process;
+   * replicas of one API give the same `secret` (at least 32 bytes) so each accepts the others'.
+   * Default: off.
+   */
+  nonce?: boolean | DpopNonceOptions;
+}
+
+export interface DpopNonceOptions {
+  /** The HMAC key, at least 32 bytes (a string is taken as UTF-8). Default: random, per process. */
+  secret?: string | Uint8Array;
+  /** Seconds a nonce is accepted after it was issued. Default 300. */
+  lifetime?: number;
 }
 
 export interface ResolvedDpop {
@@ -73,6 +90,7 @@ export interface ResolvedDpop {
   readonly algorithms: readonly string[];
   readonly window: number;
   readonly maxReplayEntries: number;
+  readonly nonce: { readonly secret: Uint8Array; readonly lifetime: number } | undefined;
 }
 
 export interface RevocationOptions {
@@ -217,7 +235,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
 const DPOP_DEFAULT_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
 
 function resolveDpop(problems: string[], value: unknown): ResolvedDpop {
-  if (value !== undefined && (typeof value !== 'object' || value === null)) problems.push('dpop: must be an object { required?, algorithms?, window?, maxReplayEntries? }');
+  if (value !== undefined && (typeof value !== 'object' || value === null)) problems.push('dpop: must be an object { required?, algorithms?, window?, maxReplayEntries?, nonce? }');
   const d = (value ?? {}) as DpopOptions;
   const algorithms = d.algorithms === undefined ? DPOP_DEFAULT_ALGS : [...d.algorithms];
   for (const alg of algorithms) if (!ASYMMETRIC.has(alg)) problems.push(`dpop.algorithms: ${String(alg)} is not accepted (asymmetric algorithms only)`);
@@ -227,7 +245,26 @@ function resolveDpop(problems: string[], value: unknown): ResolvedDpop {
   const maxReplayEntries = d.maxReplayEntries ?? 100_000;
   if (!Number.isSafeInteger(maxReplayEntries) || maxReplayEntries < 1) problems.push('dpop.maxReplayEntries: must be a positive integer');
   if (d.required !== undefined && typeof d.required !== 'boolean') problems.push('dpop.required: must be a boolean');
-  return Object.freeze({ required: d.required === true, algorithms: Object.freeze(algorithms), window, maxReplayEntries });
+  return Object.freeze({ required: d.required === true, algorithms: Object.freeze(algorithms), window, maxReplayEntries, nonce: resolveNonce(problems, d.nonce) });
+}
+
+function resolveNonce(problems: string[], value: unknown): ResolvedDpop['nonce'] {
+  if (value === undefined || value === false) return undefined;
+  if (value !== true && (typeof value !== 'object' || value === null)) {
+    problems.push('dpop.nonce: must be true, false or an object { secret?, lifetime? }');
+    return undefined;
+  }
+  const n = (value === true ? {} : value) as DpopNonceOptions;
+  let secret: Uint8Array = randomBytes(32);
+  if (n.secret !== undefined) {
+    if (typeof n.secret === 'string') secret = new TextEncoder().encode(n.secret);
+    else if (n.secret instanceof Uint8Array) secret = new Uint8Array(n.secret);
+    else problems.push('dpop.nonce.secret: must be a string or a Uint8Array');
+    if (secret.byteLength < 32) problems.push('dpop.nonce.secret: must be at least 32 bytes');
+  }
+  const lifetime = n.lifetime ?? 300;
+  if (typeof lifetime !== 'number' || !Number.isFinite(lifetime) || lifetime <= 0) problems.push('dpop.nonce.lifetime: must be a positive number of seconds');
+  return Object.freeze({ secret, lifetime });
 }
 
 function resolveRevocation(problems: string[], value: unknown, noDiscovery: boolean): { resolved: ResolvedRevocation | false; required: boolean } {

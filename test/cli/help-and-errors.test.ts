@@ -9,7 +9,7 @@ t.test('the program help lists every noun and verb', async (t) => {
   const dir = await tempDir(t);
   const r = await cli(['--help'], {}, dir);
   t.equal(r.code, 0);
-  for (const line of ['migrate', 'config check', 'db backup <file>', 'clients create', 'resources update <audience>', 'users ban <email>', 'ips ban <ip|cidr>', 'audit', 'keys revoke <kid>', 'completion <shell>']) {
+  for (const line of ['migrate', 'config check', 'db backup <file>', 'clients create', 'resources update <audience>', 'users ban <email>', 'ips ban <ip|cidr>', 'audit', 'keys revoke <kid>', 'tokens revoke <jti>', 'completion <shell>']) {
     t.match(r.stdout, new RegExp(`^  ${line.replace(/[|]/g, '\\|')}\\s`, 'm'), `lists ${line}`);
   }
   t.match(r.stdout, /^Examples:\n  npx gatehouse /m);

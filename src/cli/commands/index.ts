@@ -8,6 +8,7 @@ import { defenseCommands } from './defense.js';
 import { keyCommands } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { resourceCommands } from './resources.js';
+import { tokenCommands } from './tokens.js';
 import { userCommands } from './users.js';
 
 /** The nouns that group verbs: what `gatehouse <noun> --help` (or `gatehouse <noun>` alone) says. */
@@ -27,6 +28,7 @@ export const NOUNS: Readonly<Record<string, { summary: string; examples: readonl
     examples: ['printf "%s" "$PASSWORD" | npx gatehouse users create ada@example.com --password-stdin', 'npx gatehouse users ban mallory@example.com --reason "credential stuffing"'],
   },
   ips: { summary: 'refuse requests from addresses or ranges', examples: ['npx gatehouse ips ban 203.0.113.0/24 --for 7d --reason "scanner"', 'npx gatehouse ips list'] },
+  tokens: { summary: 'revoke one access token before it expires', examples: ['npx gatehouse tokens revoke "$JTI" --reason "leaked in a log"'] },
   keys: { summary: 'list, rotate, revoke and prune signing keys', examples: ['npx gatehouse keys list', 'npx gatehouse keys rotate'] },
 };
 
@@ -51,6 +53,7 @@ export const COMMANDS: readonly Command[] = [
   ...resourceCommands,
   ...userCommands,
   ...defenseCommands,
+  ...tokenCommands,
   ...keyCommands,
   completionCommand,
 ];

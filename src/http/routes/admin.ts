@@ -9,6 +9,7 @@ import { banDependencies, banIp, banUser, listIpBans, signOutUser, unbanIp, unba
 import { createClient, deleteClient, listClients, rotateClientSecret, showClient, updateClient } from '../../admin/clients.js';
 import { listSigningKeys, pruneSigningKeys, revokeSigningKey, rotateSigningKeys } from '../../admin/keys.js';
 import { createResource, deleteResource, listResources, updateResource } from '../../admin/resources.js';
+import { revokeAccessToken } from '../../admin/tokens.js';
 import { userView } from '../../admin/users.js';
 import { AppError, notFound } from '../../errors.js';
 import { parseDuration } from '../../lib/duration.js';
@@ -242,6 +243,22 @@ export function adminRoutes(deps: AdminRouteDeps) {
       '/admin/ips/unban',
       { schema: { body: IpBody, response: ok(Type.Object({ ip: Type.String(), banned: Type.Boolean() })) } },
       async (request) => unbanIp(banDeps(request), request.body.ip),
+    );
+
+    app.post(
+      '/admin/tokens/revoke',
+      {
+        schema: {
+          body: Type.Object({ jti: Type.String({ maxLength: 4096 }), reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+          response: ok(Type.Object({ jti: Type.String(), revoked: Type.Boolean(), listed_until: Type.String() })),
+        },
+      },
+      async (request) =>
+        revokeAccessToken(
+          { revocations: s.revocations, resources: s.resources, config: s.config, audit: s.audit, clock: s.clock, atomically: s.atomically, actor: actor(request), who: { ip: request.ip, userAgent: request.headers['user-agent'] ?? null } },
+          request.body.jti,
+          request.body.reason,
+        ),
     );
 
     app.get(

@@ -9,8 +9,12 @@ export type PrivateJwk = JWK & { kid: string; alg: SigningAlg; use: 'sig'; d: st
  * never be reused for different key material.
  */
 export async function generateSigningKey(alg: SigningAlg): Promise<PrivateJwk> {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 3072 } : {}) });
-  const jwk = await exportJWK(privateKey);
-  const kid = await calculateJwkThumbprint(jwk, 'sha256');
-  return { ...jwk, kid, alg, use: 'sig' } as PrivateJwk;
+  for (;;) {
+    const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 3072 } : {}) });
+    const jwk = await exportJWK(privateKey);
+    const kid = await calculateJwkThumbprint(jwk, 'sha256');
+    // One thumbprint in 64 starts with '-', which a command line reads as an option
+    // (`gatehouse keys revoke -AbC…` failed): such a key is thrown away and another made.
+    if (!kid.startsWith('-')) return { ...jwk, kid, alg, use: 'sig' } as PrivateJwk;
+  }
 }

@@ -51,8 +51,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
   app.addHook('onClose', async () => {
     sweeper.stop();
     keys.stop();
-    // Mail already promised to someone is sent before the database closes.
-    await services.background.idle();
+    await services.background.idle(); // mail already promised is sent before the database closes
     services.mailer.close();
     await services.hasher.close();
   });

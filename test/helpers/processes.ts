@@ -32,6 +32,8 @@ export function startProcess(t: Test, script: string, args: string[], env: Recor
     // One server process unless a test asks for workers (test/cluster covers WORKERS > 1).
     env: { PATH: process.env.PATH ?? '', WORKERS: '1', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    // A process group of its own: the teardown removes the process and whatever it started (workers).
+    detached: true,
   });
   let text = '';
   child.stdout!.on('data', (d) => (text += d));
@@ -43,6 +45,15 @@ export function startProcess(t: Test, script: string, args: string[], env: Recor
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
       await exited;
+    }
+    // A worker whose primary was killed while the worker was still loading has hung in the test
+    // runner's coverage hooks (tap adds them to every child's NODE_OPTIONS), holding this test's
+    // pipes open until the file timed out. No test leaves a process behind. What a worker does
+    // when its primary dies is asserted in test/cluster/lifecycle.test.ts.
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // The group is empty: nothing left.
     }
   });
   return { child, output: () => text, exited };

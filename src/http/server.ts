@@ -169,7 +169,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
     await admin.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
     await admin.register(adminRoutes({ services, issuer: config.issuer, verifyOwnToken, reloadKeys: () => keys.reload() }));
   });
-  await app.register(oidcMount(engine.providers, { issuer: config.issuer }));
+  await app.register(oidcMount(engine.providers, { issuer: config.issuer, jwksCacheControl: engine.jwksCacheControl }));
 }
 
 /** The revocation feed, read from the database and signed with the current ES256 key. */

@@ -36,12 +36,13 @@ const API_CACHE_MS = 5000;
 export function createEngine(deps: EngineDeps) {
   const { config, services, keys, clock } = deps;
   const resources = cachedResources(services.resources, API_CACHE_MS, clock);
+  const jwksCacheSeconds = () => jwksMaxAge(clock.now(), config.keyPrepublish, keys.nextChange());
   const build = (ring: Keyring) =>
     createProvider({
       config,
       jwks: providerJwks(ring, clock.now()),
       clientAuthFailed: (clientId, ip) => services.guard.clientFailed(clientId, ip),
-      jwksCacheSeconds: () => jwksMaxAge(clock.now(), config.keyPrepublish, keys.nextChange()),
+      jwksCacheSeconds,
       keyUsable: (kid) => keys.keyUsable(kid),
       userCodes: {
         admit: async (ip) => {
@@ -70,6 +71,8 @@ export function createEngine(deps: EngineDeps) {
   return {
     providers,
     interactions: createInteractions(providers),
+    /** The JWKS's `Cache-Control` at this moment (it shortens as the next key change nears). */
+    jwksCacheControl: () => `public, max-age=${jwksCacheSeconds()}`,
     /** The account signed in in this browser (the account page), from the engine's session cookie. */
     currentSession: (req: IncomingMessage, res: ServerResponse) => readCurrentSession(providers, req, res),
   };

@@ -7,6 +7,7 @@ import { cli } from '../helpers/cli.ts';
 import { registerApi, registerClient } from '../helpers/fixtures.ts';
 import { basic, postForm } from '../helpers/tokens.ts';
 import { systemClock } from '../../src/lib/clock.ts';
+import { steppableClock } from '../helpers/clock.ts';
 
 const API = 'https://api.example.com';
 
@@ -106,6 +107,43 @@ t.test('the JWKS is cacheable, never past the next change, with an ETag and 304'
   t.not(changed.headers.get('etag'), etag);
   const maxAge = Number(/max-age=(\d+)/.exec(changed.headers.get('cache-control')!)![1]);
   t.ok(maxAge <= 300, `max-age ${maxAge} ≤ half the window`);
+});
+
+t.test('the JWKS answered again without the engine keeps every header, a max-age that shortens, and follows a key change', async (t) => {
+  // The CLI dates the new key by wall time: the server's clock starts there and is then moved by hand.
+  const clock = steppableClock(systemClock.now());
+  const gh = await buildTestApp(t, { listen: true, clock, env: { KEY_PREPUBLISH: '10m' } });
+  const vars = { DATABASE_URL: gh.config.databaseUrl, KEYS_DIR: gh.config.keysDir, DATA_DIR: gh.config.dataDir, KEY_PREPUBLISH: '10m', LOG_LEVEL: 'silent' };
+  const answer = async () => {
+    const r = await fetch(`${gh.issuer}/jwks`);
+    const headers = Object.fromEntries([...r.headers].filter(([name]) => name !== 'date' && name !== 'x-request-id'));
+    return { status: r.status, id: r.headers.get('x-request-id'), headers, body: await r.text() };
+  };
+  const answers = [await answer(), await answer(), await answer()];
+  t.same(answers.map((a) => a.status), [200, 200, 200]);
+  t.same(answers[1]!.headers, answers[0]!.headers, 'the second answer has the first one\'s headers');
+  t.same(answers[2]!.headers, answers[0]!.headers, 'and the third');
+  t.same(new Set(answers.map((a) => a.body)).size, 1, 'the same key set, byte for byte');
+  t.equal(new Set(answers.map((a) => a.id)).size, 3, 'each with its own request id');
+  t.match(answers[0]!.headers, { 'content-type': /application\/jwk-set\+json/, 'access-control-allow-origin': '*', 'x-frame-options': 'DENY' });
+
+  const rotated = await cli(['keys', 'rotate', '--json'], vars, gh.config.dataDir);
+  t.equal(rotated.code, 0, rotated.stderr);
+  const next = rotated.json().filter((k: { state: string }) => k.state === 'next') as { kid: string; activates_at: string }[];
+  // The CLI published the new key at its own wall time, a moment after the server's clock stopped.
+  clock.advance(5);
+  await gh.keys.reload();
+  const before = [await answer(), await answer()];
+  for (const a of before) t.ok(JSON.parse(a.body).keys.some((k: { kid: string }) => k.kid === next[0]!.kid), 'the new key is published at once');
+  t.same(before.map((a) => a.headers['cache-control']), ['public, max-age=300', 'public, max-age=300'], 'half the pre-publication window');
+  t.not(before[0]!.headers.etag, answers[0]!.headers.etag, 'a new key set, a new ETag');
+
+  clock.advance(8 * 60);
+  const later = await answer();
+  const untilChange = Math.floor((Date.parse(next[0]!.activates_at) - clock.now().getTime()) / 1000);
+  t.equal(later.headers['cache-control'], `public, max-age=${untilChange}`, 'never cached past the next change');
+  t.ok(untilChange > 0 && untilChange <= 120);
+  t.equal(later.body, before[0]!.body);
 });
 
 t.test('a broken keyring on disk: the running server keeps its last good keys and says why', async (t) => {

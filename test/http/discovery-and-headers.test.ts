@@ -31,6 +31,26 @@ t.test('discovery advertises exactly what Gatehouse allows', async (t) => {
   t.ok(Buffer.from(String(rsa.n), 'base64url').length * 8 >= 3072, 'RSA 3072');
 });
 
+t.test('the metadata answered again without the engine is the engine\'s answer, headers and all', async (t) => {
+  const gh = await buildTestApp(t, { listen: true });
+  for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
+    const answers = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`${gh.issuer}${path}`, i === 2 ? { headers: { origin: 'https://app.example.com' } } : {});
+      const headers = Object.fromEntries([...r.headers].filter(([name]) => name !== 'date' && name !== 'x-request-id'));
+      answers.push({ status: r.status, id: r.headers.get('x-request-id'), headers, body: await r.text() });
+    }
+    t.same(answers.map((a) => a.status), [200, 200, 200], path);
+    t.same(answers[1]!.headers, answers[0]!.headers, `${path}: the same headers`);
+    t.same(answers[2]!.headers, answers[0]!.headers, `${path}: for a browser's cross-origin request too`);
+    t.equal(new Set(answers.map((a) => a.body)).size, 1, `${path}: the same document`);
+    t.equal(new Set(answers.map((a) => a.id)).size, 3, `${path}: each answer its own request id`);
+    t.equal(JSON.parse(answers[0]!.body).issuer, gh.issuer);
+    const head = await fetch(`${gh.issuer}${path}`, { method: 'HEAD' });
+    t.equal(head.status, 200, `${path}: HEAD`);
+  }
+});
+
 t.test('pages deny framing, caching and referrers; the authorization endpoint has no CORS', async (t) => {
   const gh = await buildTestApp(t, { listen: true });
   const page = await fetch(`${gh.issuer}/interaction/does-not-exist`);

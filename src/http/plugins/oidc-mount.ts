@@ -27,10 +27,52 @@ export const PROVIDER_PATHS = [
 ] as const;
 
 const QUIET = new Set<string>(['/jwks', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']);
+/** Answers that depend on nothing in the request (the origin is pinned to ISSUER below). */
+const DOCUMENTS = QUIET;
+
+interface Document {
+  headers: Record<string, string | number | string[]>;
+  body: Buffer;
+}
+
+/**
+ * Runs the engine on the response and returns what it wrote (its status 200, the headers it added
+ * and the body), or undefined when the answer was anything else. Our own headers (request id,
+ * security headers), set on the response before the engine ran, are left out: they are written
+ * again for every request.
+ */
+async function capture(res: ServerResponse, run: () => Promise<void>): Promise<Document | undefined> {
+  const ours = new Set(res.getHeaderNames());
+  const chunks: Buffer[] = [];
+  const write = res.write.bind(res);
+  const end = res.end.bind(res);
+  let whole = true;
+  res.write = ((chunk: unknown, ...rest: never[]) => {
+    whole = false;
+    return write(chunk as never, ...rest);
+  }) as typeof res.write;
+  res.end = ((chunk?: unknown, ...rest: never[]) => {
+    if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) chunks.push(Buffer.from(chunk as string));
+    else if (chunk !== undefined && typeof chunk !== 'function') whole = false;
+    return end(chunk as never, ...rest);
+  }) as typeof res.end;
+  try {
+    await run();
+  } finally {
+    res.write = write;
+    res.end = end;
+  }
+  if (!whole || res.statusCode !== 200 || chunks.length !== 1) return undefined;
+  const headers: Document['headers'] = {};
+  // As the engine spelled them (Vary, Content-Type), so a cached answer is byte for byte the first.
+  const names = (res as unknown as { getRawHeaderNames(): string[] }).getRawHeaderNames();
+  for (const name of names) if (!ours.has(name.toLowerCase())) headers[name] = res.getHeader(name)!;
+  return { headers, body: chunks[0]! };
+}
 
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded'] as const;
 
-export function oidcMount(host: ProviderHost, options: { issuer: string }) {
+export function oidcMount(host: ProviderHost, options: { issuer: string; jwksCacheControl(): string }) {
   const issuer = new URL(options.issuer);
   return async function mount(app: FastifyInstance): Promise<void> {
     app.removeAllContentTypeParsers();
@@ -43,10 +85,28 @@ export function oidcMount(host: ProviderHost, options: { issuer: string }) {
       if (!h) handlers.set(provider, (h = provider.callback() as never));
       return h;
     };
+    const documents = new WeakMap<object, Map<string, Document>>();
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
       pinOrigin(request, issuer);
       reply.hijack();
-      await handlerFor(host.current())(request.raw, reply.raw);
+      const provider = host.current();
+      const path = request.url;
+      // The keys and the metadata are the same document for everyone until the next key change
+      // (a new engine): the engine's own answer is kept and sent again as it was written.
+      if (!DOCUMENTS.has(path) || request.method !== 'GET' || request.headers['if-none-match'] !== undefined) {
+        return handlerFor(provider)(request.raw, reply.raw);
+      }
+      let byPath = documents.get(provider);
+      if (!byPath) documents.set(provider, (byPath = new Map()));
+      const known = byPath.get(path);
+      if (known) {
+        // The one header that changes with time: the JWKS's max-age shortens before a key change.
+        const headers = path === '/jwks' ? { ...known.headers, 'cache-control': options.jwksCacheControl() } : known.headers;
+        reply.raw.writeHead(200, headers).end(known.body);
+        return;
+      }
+      const captured = await capture(reply.raw, () => handlerFor(provider)(request.raw, reply.raw));
+      if (captured) byPath.set(path, captured);
     };
     // Machine polling (resource servers fetching keys and metadata) is logged only when it fails.
     for (const path of PROVIDER_PATHS) app.all(path, { logLevel: QUIET.has(path) ? 'warn' : 'info' }, handler);

@@ -9,7 +9,8 @@ export { ARGON2_PARAMS };
  * argon2id (argon2-params.ts) on threads of their own at a lower CPU priority (hash-threads.ts): a
  * login flood uses the CPU the event loop leaves, instead of taking it from token, JWKS and health
  * requests. The semaphore bounds how many hashes run at once (one thread each) and how many wait.
- */const PHC_PREFIX = `$argon2id$v=19$m=${ARGON2_PARAMS.memoryCost},t=${ARGON2_PARAMS.timeCost},p=${ARGON2_PARAMS.parallelism}$`;
+ */
+const PHC_PREFIX = `$argon2id$v=19$m=${ARGON2_PARAMS.memoryCost},t=${ARGON2_PARAMS.timeCost},p=${ARGON2_PARAMS.parallelism}$`;
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;

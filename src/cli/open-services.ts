@@ -6,6 +6,9 @@ import { pendingMigrations } from '../persistence/migrate.js';
 import { buildServices, type Services } from '../services.js';
 import type { CommandContext } from './command.js';
 
+/** As long as `gatehouse migrate` and the schema check wait for PostgreSQL (persistence/migrate.ts). */
+const CLI_CONNECT_TIMEOUT_MS = 10_000;
+
 /**
  * Runs `work` with the services over the configured database and closes the database afterwards.
  * Only `gatehouse migrate` and the server's start change the schema: a command run against a
@@ -20,7 +23,9 @@ export async function withServices<T>(ctx: CommandContext, work: (services: Serv
       `the database schema is not up to date (${pending.length} migration${pending.length === 1 ? '' : 's'} pending, from ${pending[0]}); run npx gatehouse migrate first (the server also migrates at start)`,
     );
   }
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, databaseKind: config.databaseKind, logger: ctx.logger });
+  // One command, run by hand or by a script: on a busy database host it waits for its connection
+  // (the server's own pool gives up after 3 s, to answer 503 rather than hang).
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, databaseKind: config.databaseKind, logger: ctx.logger, connectTimeoutMs: CLI_CONNECT_TIMEOUT_MS });
   try {
     const services = buildServices({ config, db, logger: ctx.logger, clock: systemClock });
     // The admin API's audience exists before the first start, so an admin client can be created first.

@@ -36,6 +36,11 @@ export interface DatabaseOptions {
   logger: Logger;
   /** Connection pool size (PostgreSQL). */
   poolSize?: number;
+  /**
+   * How long a new PostgreSQL connection may take before the query fails (default 3 s: the server
+   * answers 503 instead of hanging while the database is down). A CLI command waits longer.
+   */
+  connectTimeoutMs?: number;
   /** SQLite: fail when the file does not exist instead of creating an empty database. */
   mustExist?: boolean;
   /** Tracing on: a span per query (query-tracing.ts). */
@@ -92,7 +97,7 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
   };
 }
 
-async function openPostgres({ databaseUrl, logger, poolSize = 10 }: DatabaseOptions): Promise<Omit<Database, 'atomically'>> {
+async function openPostgres({ databaseUrl, logger, poolSize = 10, connectTimeoutMs = 3000 }: DatabaseOptions): Promise<Omit<Database, 'atomically'>> {
   const [{ PrismaPg }, { PrismaClient }, { default: pg }] = await Promise.all([
     import('@prisma/adapter-pg'),
     import('./generated/postgres/client.js'),
@@ -101,8 +106,7 @@ async function openPostgres({ databaseUrl, logger, poolSize = 10 }: DatabaseOpti
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: poolSize,
-    // Fail fast when the server is down, so requests get a 503 instead of hanging.
-    connectionTimeoutMillis: 3000,
+    connectionTimeoutMillis: connectTimeoutMs,
     idleTimeoutMillis: 30_000,
   });
   // An idle connection that the server drops (restart, failover, admin command) must never crash the

@@ -1,5 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import { Ajv } from 'ajv';
 import t, { type Test } from 'tap';
 import { queryAudit } from '../../src/admin/audit.ts';
 import { listIpBans } from '../../src/admin/bans.ts';
@@ -20,7 +21,7 @@ import { basic, postForm } from '../helpers/tokens.ts';
  * by the engine itself) is exempt.
  */
 
-type SeenRoute = { method: string; url: string; response: Record<string, unknown> | undefined };
+type SeenRoute = { method: string; url: string; response: Record<string, unknown> | undefined; input?: Record<string, unknown> };
 
 async function buildRecordingRoutes(t: Test) {
   const routes: SeenRoute[] = [];
@@ -29,7 +30,9 @@ async function buildRecordingRoutes(t: Test) {
     fastify.addHook('onRoute', (route: RouteOptions) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       const response = (route.schema as { response?: Record<string, unknown> } | undefined)?.response;
-      for (const method of methods) routes.push({ method, url: route.url, response });
+      const schema = (route.schema ?? {}) as Record<string, unknown>;
+      const input = Object.fromEntries(['body', 'querystring', 'params', 'headers'].filter((part) => schema[part] !== undefined).map((part) => [part, schema[part]]));
+      for (const method of methods) routes.push({ method, url: route.url, response, input });
     });
   };
   subscribe('fastify.initialization', onInit);
@@ -72,6 +75,20 @@ t.test('every route except the oidc-provider mount declares its responses', asyn
   }
   t.ok(routes.some((r) => r.url === '/token'), 'the provider mount was seen (and skipped)');
   t.same(schemaProblems(routes), []);
+});
+
+t.test('every input schema is a valid JSON Schema (the server compiles them without checking, to start faster)', async (t) => {
+  const { routes } = await buildRecordingRoutes(t);
+  const checker = new Ajv({ strict: false });
+  let checked = 0;
+  for (const r of routes) {
+    for (const [part, schema] of Object.entries(r.input ?? {})) {
+      checked += 1;
+      if (!checker.validateSchema(schema as object)) t.fail(`${r.method} ${r.url} ${part}: ${checker.errorsText(checker.errors)}`);
+    }
+  }
+  t.ok(checked >= 20, `checked ${checked} schemas`);
+  t.notOk(checker.validateSchema({ type: 'object', properties: { email: { type: 'strnig' } } }), 'and a broken one is caught');
 });
 
 t.test('the check fails for a route without a response schema', async (t) => {

@@ -82,6 +82,20 @@ export function parseForm(text: string): Record<string, string | string[]> {
   return fields;
 }
 
+/**
+ * The two validators, made once per process and shared by every scope (each new Ajv compiles the
+ * JSON Schema meta-schema again; a schema used in two scopes is compiled once). Our schemas are
+ * checked against the meta-schema by the tests (test/http/route-schemas.test.ts), not at each start.
+ */
+let shared: { strict: Ajv; textual: Ajv } | undefined;
+function validators(): { strict: Ajv; textual: Ajv } {
+  const options = { useDefaults: false, removeAdditional: false, allErrors: false, validateSchema: false } as const;
+  // A query string or a URL path is text by nature: `?limit=5` is the integer 5 (and `?limit=five`
+  // still a 400). Bodies keep their JSON types exactly.
+  shared ??= { strict: new Ajv({ ...options, coerceTypes: false }), textual: new Ajv({ ...options, coerceTypes: true }) };
+  return shared;
+}
+
 export const strictInput = fp(async function strictInput(scope: FastifyInstance, options: StrictInputOptions) {
   scope.removeAllContentTypeParsers();
   const parseJson = scope.getDefaultJsonParser('error', 'error');
@@ -109,10 +123,7 @@ export const strictInput = fp(async function strictInput(scope: FastifyInstance,
     return fields;
   });
 
-  const strict = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false });
-  // A query string or a URL path is text by nature: `?limit=5` is the integer 5 (and `?limit=five`
-  // still a 400). Bodies keep their JSON types exactly.
-  const textual = new Ajv({ coerceTypes: true, useDefaults: false, removeAdditional: false, allErrors: false });
+  const { strict, textual } = validators();
   scope.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'querystring' || httpPart === 'params' ? textual : strict).compile(schema));
 
   scope.addHook('preValidation', async (request) => {

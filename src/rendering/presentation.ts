@@ -93,7 +93,7 @@ export function createPresentation(options: PresentationOptions): Presentation {
       return {
         subject: data.t(`mail.${name}.subject`),
         text: templates.render(`mail/${name}.text`, data).replace(/\s+$/, ''),
-        html: templates.render(`mail/${name}.html`, data),
+        html: templates.render(`mail/${name}.html`, data).replace(/\s+$/, ''),
       };
     },
   };

@@ -25,6 +25,10 @@ COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/prisma ./prisma
+# Page and mail templates and message files are read at start from the package root's src/ (not
+# compiled: operators override them file by file with TEMPLATES_DIR).
+COPY --from=build /app/src/templates ./src/templates
+COPY --from=build /app/src/locales ./src/locales
 RUN mkdir -p /var/lib/gatehouse/data /var/lib/gatehouse/keys \
  && chown -R node:node /var/lib/gatehouse \
  && chmod 0700 /var/lib/gatehouse/data /var/lib/gatehouse/keys

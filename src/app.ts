@@ -9,7 +9,6 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createEngine } from './oidc/engine.js';
 import type { ProviderHost } from './oidc/provider-host.js';
 import { createProtocolPages } from './http/views/protocol-pages.js';
-import { brandOf } from './http/views/html.js';
 import type { Database } from './persistence/database.js';
 import { startSweeper } from './persistence/sweeper.js';
 import { buildServices, type Services } from './services.js';
@@ -44,7 +43,7 @@ export async function buildApp(deps: AppDependencies): Promise<Gatehouse> {
     mail: () => services.mailer.deliveries(),
   });
   const keys = await startKeyRuntime({ config, clock, resources: services.resources, audit: services.audit, metrics, logger, keyringCreated: deps.keyringCreated });
-  const engine = createEngine({ config, services, keys, pages: createProtocolPages(brandOf(config)), metrics, clock, logger });
+  const engine = createEngine({ config, services, keys, pages: createProtocolPages(services.presentation), metrics, clock, logger });
   const app = createHttpServer(config, logger);
   await registerSurfaces(app, { config, database: db, services, keys, engine, metrics, clock, trace: deps.trace });
   const sweeper = startSweeper({ stores: services, config, clock, logger });

@@ -3,6 +3,7 @@ import { loadConfig } from './config/load-config.js';
 import { resolveSecrets } from './config/secrets-file.js';
 import { exitOnUnsupportedRuntime } from './config/runtime.js';
 import { ConfigError } from './errors.js';
+import { assertPresentation } from './rendering/presentation.js';
 import { systemClock } from './lib/clock.js';
 import { createLogger } from './observability/logger.js';
 import { startTracing } from './observability/tracing.js';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   let config;
   try {
     config = await resolveSecrets(loadConfig(process.env));
+    assertPresentation(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`gatehouse: ${err.message}\n`);

@@ -4,6 +4,7 @@ import type { Config } from './config/schema.js';
 import { createBackgroundTasks } from './lib/background-tasks.js';
 import type { Clock } from './lib/clock.js';
 import { createMailer } from './mail/create-mailer.js';
+import { brandOf, createPresentation, mailWriterOf } from './rendering/presentation.js';
 import { createAuditLog } from './observability/audit.js';
 import type { Logger } from './observability/logger.js';
 import type { Trace } from './observability/tracing.js';
@@ -41,6 +42,13 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
   const hasher = createPasswordHasher({ concurrency: 2, trace });
   const oneTimeTokens = createPrismaOneTimeTokenStore(db.prisma);
   const mailer = createMailer(config, logger, clock);
+  // Templates and words, compiled once: pages (http/) and mails (the use cases below) share them.
+  const presentation = createPresentation({
+    templatesDir: config.templatesDir,
+    defaultLocale: config.defaultLocale,
+    brand: brandOf(config),
+    onOverrideError: (template, err) => logger.error({ template, error: String((err as Error)?.message ?? err).slice(0, 300) }, 'TEMPLATES_DIR template failed; the built-in one was used'),
+  });
   const background = createBackgroundTasks((task, err) => logger.error({ err, task }, 'background task failed'));
   // Bans are read on every guarded request; a new one reaches every instance within two seconds.
   const ipBans = cachedIpBans(createPrismaIpBanRepository(db.prisma), 2000, clock);
@@ -51,6 +59,7 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
     hasher,
     tokens: oneTimeTokens,
     mailer,
+    mails: mailWriterOf(presentation),
     background,
     audit,
     clock,
@@ -75,6 +84,7 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
     mailer,
     background,
     accounts,
+    presentation,
     guard,
     attempts,
     ipBans,

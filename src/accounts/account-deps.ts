@@ -2,6 +2,7 @@ import type { BackgroundTasks } from '../lib/background-tasks.js';
 import type { Clock } from '../lib/clock.js';
 import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { AuditLog } from '../observability/audit.js';
+import type { MailWriter } from './mail-messages.js';
 import type { Mailer } from './mailer.js';
 import type { OneTimeTokenStore } from './one-time-tokens.js';
 import type { PasswordHasher } from './password-hasher.js';
@@ -13,6 +14,8 @@ export interface AccountDeps {
   hasher: PasswordHasher;
   tokens: OneTimeTokenStore;
   mailer: Mailer;
+  /** Puts a mail into words and templates (rendering/presentation.ts); absent: the built-in English ones. */
+  mails?: MailWriter;
   /** Where mail and token work goes so that it never delays, or shows in, the answer. */
   background: Pick<BackgroundTasks, 'run'>;
   audit: AuditLog;
@@ -31,4 +34,6 @@ export interface AccountDeps {
 export interface RequestContext {
   ip?: string | null;
   userAgent?: string | null;
+  /** The language of the page the request came from: mails it causes are written in it. */
+  locale?: string;
 }

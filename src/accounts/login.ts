@@ -3,7 +3,7 @@ import type { LoginGuard, LoginTicket, RefusalReason } from '../guard/login-guar
 import type { AuditLog } from '../observability/audit.js';
 import type { RequestContext } from './account-deps.js';
 import { authenticate, type AuthenticateDeps } from './authenticate.js';
-import { passwordDisabledMail } from './mail-messages.js';
+import { passwordDisabledMail, mailContext, type MailWriter } from './mail-messages.js';
 import type { Mailer } from './mailer.js';
 import { normalizeEmail } from './normalize.js';
 import type { User } from './users.js';
@@ -21,6 +21,8 @@ export interface LoginDeps extends AuthenticateDeps {
   mailer: Mailer;
   background: { run(name: string, task: () => Promise<void>): void };
   issuer: string;
+  /** The mail templates (accounts/mail-messages.ts); absent: the built-in English ones. */
+  mails?: MailWriter;
 }
 
 export interface LoginInput {
@@ -106,7 +108,7 @@ async function settle(
   if (user && pool === 'account' && consecutive >= deps.settings.disableAfter && !user.passwordDisabledAt) {
     await deps.users.update(user.id, { passwordDisabledAt: deps.clock.now(), updatedAt: deps.clock.now() });
     await deps.audit.record({ type: 'user.password_disabled', ...context, userId: user.id, detail: { consecutive } });
-    deps.background.run('password disabled mail', () => deps.mailer.send(passwordDisabledMail(deps.issuer, user.email)));
+    deps.background.run('password disabled mail', () => deps.mailer.send(passwordDisabledMail(mailContext(deps, input.who), user.email)));
   }
   return { ok: false, reason: 'invalid_credentials' };
 }

@@ -8,6 +8,8 @@ export interface MailMessage {
   subject: string;
   /** Plain text, UTF-8. */
   text: string;
+  /** The same message as HTML (sent as multipart/alternative with the text). */
+  html?: string;
   /** The one link the person is asked to open, if any (the outbox logs it in development). */
   link?: string;
 }

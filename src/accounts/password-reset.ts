@@ -1,6 +1,6 @@
 import type { AccountDeps, RequestContext } from './account-deps.js';
 import { problemOf, type TokenOutcome } from './check-token.js';
-import { passwordChangedMail, passwordResetMail } from './mail-messages.js';
+import { passwordChangedMail, passwordResetMail, mailContext } from './mail-messages.js';
 import { normalizeEmail, normalizePassword } from './normalize.js';
 import { hashOneTimeToken, isWellFormedToken, issueOneTimeToken } from './one-time-tokens.js';
 import { assertAcceptablePassword } from './password-policy.js';
@@ -17,7 +17,7 @@ export async function requestPasswordReset(deps: AccountDeps, input: { email: un
   if (!user) return;
   deps.background.run('password reset mail', async () => {
     const token = await issueOneTimeToken(deps, user.id, 'reset_password');
-    await deps.mailer.send(passwordResetMail(deps.issuer, email, token));
+    await deps.mailer.send(passwordResetMail(mailContext(deps, who), email, token));
   });
 }
 
@@ -56,6 +56,6 @@ export async function resetPassword(
     await deps.audit.record({ type: 'password.reset', ...who, userId: user.id, email: user.email, detail: { revoked } });
     return { ok: true, user: updated };
   });
-  if (outcome.ok) deps.background.run('password changed mail', () => deps.mailer.send(passwordChangedMail(deps.issuer, user.email)));
+  if (outcome.ok) deps.background.run('password changed mail', () => deps.mailer.send(passwordChangedMail(mailContext(deps, who), user.email)));
   return outcome;
 }

@@ -3,7 +3,7 @@ import type { AccountDeps, RequestContext } from './account-deps.js';
 import type { ConnectedApp, SessionDirectory, SessionInfo } from './account-sessions.js';
 import { problemOf, type TokenOutcome } from './check-token.js';
 import { login, type LoginDeps } from './login.js';
-import { accountDeletedMail, emailChangeMail, emailChangeNoticeMail, emailChangeTakenMail, passwordChangedMail } from './mail-messages.js';
+import { accountDeletedMail, emailChangeMail, emailChangeNoticeMail, emailChangeTakenMail, passwordChangedMail, mailContext } from './mail-messages.js';
 import { normalizeEmail, normalizePassword } from './normalize.js';
 import { hashOneTimeToken, isWellFormedToken, issueOneTimeToken } from './one-time-tokens.js';
 import { checkPassword, PASSWORD_PROBLEMS } from './password-policy.js';
@@ -89,7 +89,7 @@ export async function changePassword(deps: SelfServiceDeps, actor: Actor, input:
     await deps.audit.record({ type: 'password.changed', ...actor.who, userId: actor.user.id, email: actor.user.email, detail: { revoked: n } });
     return n;
   });
-  deps.background.run('password changed mail', () => deps.mailer.send(passwordChangedMail(deps.issuer, actor.user.email)));
+  deps.background.run('password changed mail', () => deps.mailer.send(passwordChangedMail(mailContext(deps, actor.who), actor.user.email)));
   return { revoked };
 }
 
@@ -107,13 +107,13 @@ export async function requestEmailChange(deps: SelfServiceDeps, actor: Actor, in
   const user = actor.user;
   deps.background.run('email change mails', async () => {
     if (taken) {
-      await deps.mailer.send(emailChangeTakenMail(deps.issuer, email));
+      await deps.mailer.send(emailChangeTakenMail(mailContext(deps, actor.who), email));
     } else {
       await deps.tokens.revokeUnused(user.id, 'change_email');
       const token = await issueOneTimeToken(deps, user.id, 'change_email', email);
-      await deps.mailer.send(emailChangeMail(deps.issuer, email, token));
+      await deps.mailer.send(emailChangeMail(mailContext(deps, actor.who), email, token));
     }
-    await deps.mailer.send(emailChangeNoticeMail(deps.issuer, user.email, email));
+    await deps.mailer.send(emailChangeNoticeMail(mailContext(deps, actor.who), user.email, email));
   });
   return { email };
 }
@@ -171,5 +171,5 @@ export async function deleteAccount(deps: SelfServiceDeps, actor: Actor, input: 
     await deps.users.delete(user.id);
     await deps.audit.record({ type: 'account.deleted', ...actor.who, userId: user.id, email: user.email, detail: { revoked } });
   });
-  deps.background.run('account deleted mail', () => deps.mailer.send(accountDeletedMail(deps.issuer, user.email)));
+  deps.background.run('account deleted mail', () => deps.mailer.send(accountDeletedMail(mailContext(deps, actor.who), user.email)));
 }

@@ -1,5 +1,5 @@
 import type { AccountDeps, RequestContext } from './account-deps.js';
-import { accountExistsMail, finishSignupMail, verificationMail } from './mail-messages.js';
+import { accountExistsMail, finishSignupMail, verificationMail, mailContext } from './mail-messages.js';
 import { normalizeEmail, normalizePassword } from './normalize.js';
 import { issueOneTimeToken } from './one-time-tokens.js';
 import { assertAcceptablePassword } from './password-policy.js';
@@ -26,16 +26,16 @@ export async function signup(deps: AccountDeps, input: { email: unknown; passwor
   deps.background.run('signup mail', async () => {
     if (created) {
       const token = await issueOneTimeToken(deps, user.id, 'verify_email');
-      await deps.mailer.send(verificationMail(deps.issuer, email, token));
+      await deps.mailer.send(verificationMail(mailContext(deps, who), email, token));
       return;
     }
     const existing = await deps.users.findByEmail(email);
     if (!existing) return;
     if (existing.emailVerifiedAt) {
-      await deps.mailer.send(accountExistsMail(deps.issuer, email));
+      await deps.mailer.send(accountExistsMail(mailContext(deps, who), email));
       return;
     }
     const token = await issueOneTimeToken(deps, existing.id, 'reset_password');
-    await deps.mailer.send(finishSignupMail(deps.issuer, email, token));
+    await deps.mailer.send(finishSignupMail(mailContext(deps, who), email, token));
   });
 }

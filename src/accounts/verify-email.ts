@@ -1,6 +1,6 @@
 import type { AccountDeps, RequestContext } from './account-deps.js';
 import { problemOf, type TokenOutcome } from './check-token.js';
-import { verificationMail } from './mail-messages.js';
+import { verificationMail, mailContext } from './mail-messages.js';
 import { hashOneTimeToken, isWellFormedToken, issueOneTimeToken } from './one-time-tokens.js';
 import type { User } from './users.js';
 
@@ -32,6 +32,6 @@ export async function resendVerification(deps: AccountDeps, userId: string, who:
   await deps.audit.record({ type: 'email.verification_resent', ...who, userId: user.id, email: user.email });
   deps.background.run('verification mail', async () => {
     const token = await issueOneTimeToken(deps, user.id, 'verify_email');
-    await deps.mailer.send(verificationMail(deps.issuer, user.email, token));
+    await deps.mailer.send(verificationMail(mailContext(deps, who), user.email, token));
   });
 }

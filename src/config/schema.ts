@@ -91,6 +91,10 @@ export interface Config {
   logoUrl: string | null;
   /** The colour of buttons and links in light mode (`#rrggbb`); null = Gatehouse's blue. */
   accentColor: string | null;
+  /** An operator's folder of page/mail templates and message files replacing ours file by file; null = ours only. */
+  templatesDir: string | null;
+  /** The language of pages and mails when neither ui_locales nor Accept-Language names one we have. */
+  defaultLocale: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -540,5 +544,16 @@ export const FIELDS = [
     key: 'accentColor', variable: 'ACCENT_COLOR', defaultText: '#2457c5',
     description: 'the colour of buttons and links in light mode (#rrggbb); the text on it is black or white, whichever reads better',
     defaultValue: () => null, parse: accentColor,
+  }),
+  field({
+    key: 'templatesDir', variable: 'TEMPLATES_DIR', defaultText: '(unset: the built-in pages and mails)',
+    description: 'a folder whose files replace the built-in page and mail templates (same names, e.g. pages/login.eta) and add or change words (locales/<lang>.json); checked at start',
+    defaultValue: () => null, parse: folder,
+  }),
+  field({
+    key: 'defaultLocale', variable: 'DEFAULT_LOCALE', defaultText: 'en',
+    description: 'the language of pages and mails when the request names none we have (ui_locales, then Accept-Language); one of the available languages (en, de, and any in $TEMPLATES_DIR/locales/)',
+    defaultValue: () => 'en',
+    parse: (raw) => (/^[a-z]{2,3}(-[A-Z]{2})?$/.test(raw.trim()) ? ok(raw.trim()) : problem('must be a language tag such as en, de or pt-BR')),
   }),
 ] as const satisfies readonly Field[];

@@ -14,7 +14,7 @@ import { errorHandlerPlugin, sendErrorPage } from './plugins/error-handler.js';
 import { ipBanPlugin } from './plugins/ip-ban.js';
 import { oidcMount } from './plugins/oidc-mount.js';
 import { pageHeadersPlugin } from './plugins/page-headers.js';
-import { brandOf } from './views/html.js';
+import { brandOf } from '../rendering/presentation.js';
 import { requestLogPlugin } from './plugins/request-log.js';
 import { strictInput } from './plugins/strict-input.js';
 import { tracingPlugin } from './plugins/tracing.js';
@@ -106,6 +106,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
     mailer: services.mailer,
     background: services.background,
     issuer: config.issuer,
+    mails: services.accounts.mails,
   };
 
   // First of all: the request span must exist before any hook or route is added (it wraps them).
@@ -115,7 +116,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
   await app.register(cookie, { secret: [...secrets] });
   await app.register(errorHandlerPlugin);
   await app.register(requestLogPlugin, { metrics });
-  await app.register(pageHeadersPlugin, { brand: brandOf(config) });
+  await app.register(pageHeadersPlugin, { brand: brandOf(config), presentation: services.presentation });
   await app.register(ipBanPlugin, { guard: services.guard });
   await app.register(healthRoutes(readinessChecks({ database: deps.database, keys })));
   await app.register(metricsRoutes(metrics, config.metricsToken));

@@ -27,6 +27,7 @@ export function createSmtpMailer(options: SmtpOptions): Mailer & { close(): void
         to: message.to,
         subject: message.subject,
         text: message.text,
+        ...(message.html === undefined ? {} : { html: message.html }),
         headers: { 'Auto-Submitted': 'auto-generated' },
       });
       options.logger.info({ mail: { to: message.to, subject: message.subject } }, 'mail sent');

@@ -20,7 +20,7 @@ import { isOneTimeGrant } from './interactions.js';
 import { mayIntrospect, type IntrospectionCaller } from './introspection-policy.js';
 import { addGrantReference } from './jwt-introspection.js';
 import type { OidcStore } from './oidc-store.js';
-import type { ProviderPages } from './pages.js';
+import { localeHints, type ProviderPages } from './pages.js';
 import { resourceIndicators } from './resource-indicators.js';
 import { wrongUserCodes } from './user-code-throttle.js';
 import { FEED_METADATA, FEED_PATH } from '../revocation/feed.js';
@@ -85,7 +85,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     pkce: { required: () => true },
     // Gatehouse's revocation feed (revocation/feed.ts), for resource servers that verify offline.
     // (Setting `discovery` replaces the engine's default, whose only value is claim_types_supported.)
-    discovery: { claim_types_supported: ['normal'], [FEED_METADATA]: `${config.issuer.replace(/\/$/, '')}${FEED_PATH}` },
+    discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...pages.locales], [FEED_METADATA]: `${config.issuer.replace(/\/$/, '')}${FEED_PATH}` },
     scopes: [...OIDC_SCOPES],
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
     // ID tokens carry the claims of the granted scopes (docs/architecture.md), not only userinfo.
@@ -162,25 +162,25 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
           // A code that is not live (unknown, expired, used) was a guess: it counts against the IP.
           if (e?.userCode) wrongUserCodes.add(ctx);
           const message = !err
-            ? { text: 'Enter the code shown on your device.', error: false }
+            ? { text: 'device_input.enter', error: false }
             : e?.userCode || e?.name === 'NoCodeError'
-              ? { text: 'That code is not valid or has expired. Check it and try again.', error: true }
+              ? { text: 'device_input.invalid', error: true }
               : e?.name === 'AbortedError'
-                ? { text: 'The sign-in was cancelled.', error: true }
-                : { text: 'Something went wrong; try again.', error: true };
-          html(ctx, pages.deviceInput(form, message));
+                ? { text: 'device_input.cancelled', error: true }
+                : { text: 'device_input.failed', error: true };
+          html(ctx, pages.deviceInput(localeHints(ctx), form, message));
         },
         userCodeConfirmSource: async (ctx, form, client, _deviceInfo, userCode) => {
-          html(ctx, pages.deviceConfirm(form, client.clientName ?? client.clientId, userCode));
+          html(ctx, pages.deviceConfirm(localeHints(ctx), form, client.clientName ?? client.clientId, userCode));
         },
         successSource: async (ctx) => {
-          html(ctx, pages.deviceSuccess(ctx.oidc.client?.clientName));
+          html(ctx, pages.deviceSuccess(localeHints(ctx), ctx.oidc.client?.clientName));
         },
       },
       rpInitiatedLogout: {
         enabled: true,
-        logoutSource: async (ctx, form) => html(ctx, pages.logout(form, ctx.oidc.client?.clientName)),
-        postLogoutSuccessSource: async (ctx) => html(ctx, pages.logoutSuccess(ctx.oidc.client?.clientName)),
+        logoutSource: async (ctx, form) => html(ctx, pages.logout(localeHints(ctx), form, ctx.oidc.client?.clientName)),
+        postLogoutSuccessSource: async (ctx) => html(ctx, pages.logoutSuccess(localeHints(ctx), ctx.oidc.client?.clientName)),
       },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
       resourceIndicators: resourceIndicators(deps.resources, config.accessTokenTtl) as never,
@@ -228,7 +228,7 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
       return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
     },
-    renderError: async (ctx, out) => html(ctx, pages.error(out as { error: string; error_description?: string }, ctx.oidc?.client?.clientName)),
+    renderError: async (ctx, out) => html(ctx, pages.error(localeHints(ctx), out as { error: string; error_description?: string }, ctx.oidc?.client?.clientName)),
     expiresWithSession: async (_ctx, source) => !source.scopes.has('offline_access'),
     issueRefreshToken: async (_ctx, client, source) => client.grantTypeAllowed('refresh_token') && source.scopes.has('offline_access'),
   };

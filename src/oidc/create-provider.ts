@@ -1,3 +1,4 @@
+import { localeHints } from './pages.js';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import als from 'oidc-provider/lib/helpers/als.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
@@ -120,7 +121,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   }
 
   // Outermost: a failing database is a 503 with Retry-After wherever in the engine it shows.
-  provider.use(unavailableAnswers((out) => deps.pages.error(out)) as never);
+  provider.use(unavailableAnswers((out, ctx) => deps.pages.error(localeHints(ctx), out)) as never);
   provider.use(
     jwtIntrospection({
       issuer: config.issuer,
@@ -203,7 +204,7 @@ export function createProvider(deps: ProviderDeps): Provider {
             .catch((e: unknown) => logger.error({ err: e }, 'audit write failed'));
         }
       },
-      page: (status, description) => deps.pages.error({ error: status === 429 ? 'too_many_requests' : 'access_denied', error_description: description }),
+      page: (status, description, ctx) => deps.pages.error(localeHints(ctx), { error: status === 429 ? 'too_many_requests' : 'access_denied', error_description: description }),
     }) as never,
   );
 

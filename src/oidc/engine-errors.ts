@@ -32,7 +32,7 @@ export const isEngineUnavailable = (err: unknown): boolean =>
  * the engine's route error handlers is a 503 too: in our own engine middlewares, and in the engine's
  * session save, which runs after a route has answered. People get the error page, machines JSON.
  */
-export function unavailableAnswers(errorPage: (out: { error: string; error_description: string }) => string) {
+export function unavailableAnswers(errorPage: (out: { error: string; error_description: string }, ctx: KoaContextWithOIDC) => string) {
   return async function answerUnavailable(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
     try {
       await next();
@@ -45,7 +45,7 @@ export function unavailableAnswers(errorPage: (out: { error: string; error_descr
       ctx.set('cache-control', 'no-store');
       if (ctx.accepts('json', 'html') === 'html') {
         ctx.type = 'html';
-        ctx.body = errorPage(out);
+        ctx.body = errorPage(out, ctx);
       } else {
         ctx.body = out;
       }

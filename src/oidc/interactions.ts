@@ -14,6 +14,8 @@ export interface InteractionView {
   /** The account already signed in (consent step). */
   accountId: string | undefined;
   loginHint: string | undefined;
+  /** The authorization request's ui_locales (OIDC Core §3.1.2.1): the languages the app asks the pages in. */
+  uiLocales: string | undefined;
   /** OIDC scopes to approve (openid, email, offline_access). */
   scopes: string[];
   /** API scopes to approve, by API audience. */
@@ -86,6 +88,7 @@ function createSteps(host: ProviderHost) {
         clientName: client?.clientName ?? String(interaction.params.client_id),
         accountId: interaction.session?.accountId,
         loginHint: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : undefined,
+        uiLocales: typeof interaction.params.ui_locales === 'string' ? interaction.params.ui_locales : undefined,
         scopes: d.missingOIDCScope ?? [],
         apiScopes: d.missingResourceScopes ?? {},
         returnTo: typeof interaction.params.redirect_uri === 'string' ? interaction.params.redirect_uri : undefined,

@@ -15,7 +15,7 @@ export interface UserCodeThrottleDeps {
   /** Path of the code entry page (the engine's code_verification route). */
   path: string;
   refused(ip: string, refusal: { retryAfter: number; started: boolean; banned: boolean }): void;
-  page(status: 403 | 429, description: string): string;
+  page(status: 403 | 429, description: string, ctx: KoaContextWithOIDC): string;
 }
 
 /**
@@ -38,6 +38,7 @@ export function throttleUserCodes(deps: UserCodeThrottleDeps) {
       ctx.body = deps.page(
         decision.banned ? 403 : 429,
         decision.banned ? 'Requests from this network are blocked.' : `Too many attempts from this network; try again in ${decision.retryAfter} seconds.`,
+        ctx,
       );
       return;
     }

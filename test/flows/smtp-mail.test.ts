@@ -1,5 +1,5 @@
 import t from 'tap';
-import { passwordResetMail } from '../../src/accounts/mail-messages.ts';
+import { mailContext, passwordResetMail } from '../../src/accounts/mail-messages.ts';
 import { createSmtpMailer } from '../../src/mail/smtp-mailer.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { buildTestApp } from '../helpers/build-app.ts';
@@ -10,7 +10,7 @@ t.test('the SMTP transport delivers a whole message with the link; header inject
   const sink = await startSmtpSink(t);
   const mailer = createSmtpMailer({ url: sink.url, from: 'Gatehouse <no-reply@id.example.com>', logger: createLogger('silent') });
   t.teardown(() => mailer.close());
-  await mailer.send(passwordResetMail('https://id.example.com', 'ann@example.com', 'B'.repeat(43)));
+  await mailer.send(passwordResetMail(mailContext({ issuer: 'https://id.example.com' }), 'ann@example.com', 'B'.repeat(43)));
   t.equal(sink.messages.length, 1);
   const [message] = sink.messages;
   t.equal(message!.from, 'no-reply@id.example.com');
@@ -18,6 +18,8 @@ t.test('the SMTP transport delivers a whole message with the link; header inject
   t.match(message!.data, /^Subject: Reset your password$/m);
   t.match(message!.data, /^Auto-Submitted: auto-generated$/m);
   t.ok(bodyOf(message!.data).includes(`https://id.example.com/account/password/reset?token=${'B'.repeat(43)}`), 'the link survives the transfer encoding');
+  t.match(message!.data, /^Content-Type: multipart\/alternative;/m, 'text and HTML');
+  t.match(bodyOf(message!.data, 'text/html'), new RegExp(`<a href="https://id\\.example\\.com/account/password/reset\\?token=${'B'.repeat(43)}"`), 'the HTML part links too');
 
   await t.rejects(mailer.send({ to: 'ann@example.com\r\nBcc: all@example.com', subject: 'x', text: 'y' }), /line break/);
   t.equal(sink.messages.length, 1, 'nothing sent');

@@ -7,7 +7,10 @@ export interface OutboxMail {
   headers: Record<string, string>;
   to: string;
   subject: string;
+  /** The plain-text part (the whole body of a single-part mail). */
   text: string;
+  /** The HTML part of a multipart/alternative mail. */
+  html: string | undefined;
   /** The first link to this server's /account pages in the text. */
   link: string | undefined;
 }
@@ -19,8 +22,15 @@ export function parseMail(file: string, raw: string): OutboxMail {
     const colon = line.indexOf(':');
     headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
   }
-  const text = raw.slice(split + 4).replace(/\r\n/g, '\n');
-  return { file, headers, to: headers.to ?? '', subject: headers.subject ?? '', text, link: /https?:\/\/\S+\/account\/\S+/.exec(text)?.[0] };
+  const body = raw.slice(split + 4).replace(/\r\n/g, '\n');
+  const boundary = /boundary="([^"]+)"/.exec(headers['content-type'] ?? '')?.[1];
+  const parts = boundary ? body.split(`--${boundary}`).slice(1, -1) : [];
+  const partOf = (type: string) => {
+    const part = parts.find((p) => new RegExp(`^\\s*content-type: ${type}`, 'im').test(p));
+    return part === undefined ? undefined : part.slice(part.indexOf('\n\n') + 2).replace(/\n$/, '');
+  };
+  const text = boundary ? (partOf('text/plain') ?? '') : body;
+  return { file, headers, to: headers.to ?? '', subject: headers.subject ?? '', text, html: partOf('text/html'), link: /https?:\/\/\S+\/account\/\S+/.exec(text)?.[0] };
 }
 
 /** Every mail in `$DATA_DIR/outbox`, oldest first (file names start with the time). */

@@ -88,11 +88,17 @@ export async function startSmtpSink(
   return { port, url: `smtp://127.0.0.1:${port}`, messages, refused: () => refused };
 }
 
-/** The text body of a simple message, quoted-printable or 8bit. */
-export function bodyOf(data: string): string {
+/** The text body of a message, quoted-printable or 8bit: of a multipart one, its text/plain part
+ * (`type` picks another, e.g. text/html). */
+export function bodyOf(data: string, type = 'text/plain'): string {
   const split = data.indexOf('\r\n\r\n');
   const head = data.slice(0, split);
   const body = data.slice(split + 4);
+  const boundary = /boundary="?([^";\r\n]+)"?/i.exec(head)?.[1];
+  if (/content-type:\s*multipart\//i.test(head) && boundary) {
+    const part = body.split(`--${boundary}`).find((p) => new RegExp(`content-type:\\s*${type}`, 'i').test(p.slice(0, p.indexOf('\r\n\r\n'))));
+    return part === undefined ? '' : bodyOf(part.replace(/^\r\n/, ''), type);
+  }
   if (/content-transfer-encoding:\s*quoted-printable/i.test(head)) {
     const bytes = body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
     return Buffer.from(bytes, 'latin1').toString('utf8');

@@ -11,7 +11,7 @@ type Import = { spec: string; typeOnly: boolean };
 type Source = { file: string; imports: Import[] };
 
 const SRC = join(packageRoot(), 'src');
-const DOMAIN = ['accounts/', 'clients/', 'guard/', 'keys/', 'admin/', 'lib/', 'config/', 'revocation/', 'errors.ts'];
+const DOMAIN = ['accounts/', 'clients/', 'guard/', 'keys/', 'admin/', 'lib/', 'config/', 'revocation/', 'i18n/', 'rendering/', 'errors.ts'];
 
 export function parseImports(text: string): Import[] {
   const found: Import[] = [];
@@ -45,6 +45,9 @@ export function violations(sources: Source[]): string[] {
       }
       if (/^oidc-provider/.test(spec) && !typeOnly && !within(file, ['oidc/'])) {
         say('oidc-provider belongs in oidc/');
+      }
+      if (/^eta(\/|$)/.test(spec) && !within(file, ['rendering/'])) {
+        say('the template engine belongs in rendering/; pages and mails ask the presentation');
       }
       if (/^nodemailer/.test(spec) && !typeOnly && !within(file, ['mail/'])) {
         say('mail transports belong in mail/; the use cases only know the Mailer port');
@@ -98,9 +101,11 @@ t.test('the checker sees wrong-way arrows (it can fail)', async (t) => {
     { file: 'oidc/adapter.ts', imports: parseImports("import type { ClientRecord } from '../admin/records.js';") },
     { file: 'persistence/prisma-clients.ts', imports: parseImports("import { createClient } from '../admin/clients.js';") },
     { file: 'admin/clients.ts', imports: parseImports("import { Type } from '@sinclair/typebox';") },
+    { file: 'http/views/page.ts', imports: parseImports("import { Eta } from 'eta/core';") },
+    { file: 'rendering/presentation.ts', imports: parseImports("import { sendPage } from '../http/views/page.js';") },
   ];
   const found = violations(bad);
-  t.equal(found.length, 13, found.join('\n'));
+  t.equal(found.length, 15, found.join('\n'));
   t.same(
     violations([{ file: 'accounts/login.ts', imports: parseImports("import type { FastifyInstance } from 'fastify';\nimport type { Db } from '../persistence/database.js';") }]),
     [],

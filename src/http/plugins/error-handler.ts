@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { AppError, describe, type ErrorCode } from '../../errors.js';
 import { ACCOUNT_LINK, messagePage } from '../views/message-pages.js';
+import { renderPage, type Say } from '../views/page.js';
 
 /**
  * The one place errors become responses: `{ error, error_description }` with a 4xx for anything the
@@ -87,14 +88,14 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
 export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
   const response = toErrorResponse(error);
   if (response.log) request.log.error({ err: error }, 'request failed');
-  const [title, sentence] =
+  const [title, sentence]: [string, Say] =
     response.status === 503
-      ? ['Temporarily unavailable', 'The service is briefly unavailable. Please try again in a moment.']
+      ? ['unavailable.title', 'error.temporarily_unavailable']
       : response.status >= 500
-        ? ['Something went wrong', 'Something went wrong on our side. Please try again.']
-        : ['Request refused', response.body.error_description];
+        ? ['error.title', 'error.server_error']
+        : ['refused.title', { key: `refusal.${response.body.error}`, fallback: response.body.error_description }];
   // Never a dead end: the account page is always a way on (sign in, then manage the account).
-  return reply.code(response.status).headers(response.headers).type('text/html; charset=utf-8').send(messagePage(title, sentence, ACCOUNT_LINK));
+  return reply.code(response.status).headers(response.headers).type('text/html; charset=utf-8').send(renderPage(request, messagePage(title, sentence, ACCOUNT_LINK)));
 }
 
 export const errorHandlerPlugin = fp(async function errorHandler(app: FastifyInstance): Promise<void> {

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { FORM_ACTION_SELF, formActionSource, widenFormAction } from '../../lib/form-action.js';
-import { applyBrand, DEFAULT_BRAND, type Brand } from '../views/html.js';
+import type { Brand, Presentation } from '../../rendering/presentation.js';
+import '../views/page.js';
 
 /**
  * Headers for every HTML page we render: no caching, no framing, no referrer, a strict CSP (our pages
@@ -26,9 +27,10 @@ export function allowFormTarget(reply: FastifyReply, uri: string | undefined): v
   if (source) formTargets.set(reply, source);
 }
 
-/** Also puts the operator's brand into every page (views/html.ts applyBrand). */
-export const pageHeadersPlugin = fp(async function pageHeaders(app: FastifyInstance, options: { brand?: Brand }) {
-  const brand = options.brand ?? DEFAULT_BRAND;
+/** Also makes the pages' templates and words reachable from every route (`app.presentation`, views/page.ts). */
+export const pageHeadersPlugin = fp(async function pageHeaders(app: FastifyInstance, options: { brand: Brand; presentation: Presentation }) {
+  const { brand } = options;
+  app.decorate('presentation', options.presentation);
   // A logo from another origin must be allowed to load (img-src).
   const logoOrigin = brand.logoUrl ? new URL(brand.logoUrl).origin : undefined;
   const withLogo = (csp: string) => (logoOrigin ? csp.replace("img-src 'self'", `img-src 'self' ${logoOrigin}`) : csp);
@@ -37,7 +39,6 @@ export const pageHeadersPlugin = fp(async function pageHeaders(app: FastifyInsta
     if (type.startsWith('text/html')) {
       reply.headers(PAGE_HEADERS);
       reply.header('content-security-policy', withLogo(widenFormAction(PAGE_HEADERS['content-security-policy'], [formTargets.get(reply)])));
-      if (typeof payload === 'string') return applyBrand(payload, brand);
     } else {
       reply.header('x-content-type-options', 'nosniff');
     }

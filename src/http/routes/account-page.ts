@@ -29,8 +29,8 @@ import { requestContext } from '../request-context.js';
 import { Empty, ErrorBody, HtmlPage, Nullable, StringEnum } from '../schemas.js';
 import { accountHomePage, type AccountSection } from '../views/account-home.js';
 import { type ApiWords, permissionWords } from '../views/interaction-pages.js';
-import { html, layout } from '../views/html.js';
-import { messagePage } from '../views/message-pages.js';
+import { ACCOUNT_LINK, messagePage, type PageLink } from '../views/message-pages.js';
+import { page as pageOf, sendPage, type Page, type Say } from '../views/page.js';
 
 export interface AccountPageDeps {
   selfService: SelfServiceDeps;
@@ -48,7 +48,8 @@ export interface AccountPageDeps {
 /** The account page's events in gatehouse_account_events_total (a closed set of label values). */
 type AccountEvent = 'password_changed' | 'email_change_requested' | 'session_ended' | 'app_disconnected' | 'signed_out_everywhere' | 'account_deleted';
 
-/** What the page says after an action that worked (`/account?done=…`). */
+/** What the JSON API says after an action that worked; the page says it in the person's language
+ * (`/account?done=…`, message keys account.done.*). */
 const DONE = {
   password: 'Your password was changed. Every other device was signed out.',
   email: 'We sent a link to the new address. Your address changes when you open it.',
@@ -57,11 +58,8 @@ const DONE = {
 } as const;
 type Done = keyof typeof DONE;
 
-const SIGNED_OUT = {
-  session: ['You are signed out', 'This browser was signed out of your account.'],
-  everywhere: ['You are signed out everywhere', 'Every browser and every app was signed out of your account.'],
-  deleted: ['Your account was deleted', 'Your account and everything connected to it were deleted, and every app was signed out.'],
-} as const;
+/** Why `/account/signed-out` is shown (message keys account.signed_out.<why>.*). */
+const SIGNED_OUT = ['session', 'everywhere', 'deleted'] as const;
 
 const STATE_COOKIE = 'gatehouse_account_state';
 const STATE_TTL_SECONDS = 30 * 60;
@@ -76,7 +74,7 @@ const DeleteBody = form({ csrf, password });
 const CsrfBody = form({ csrf });
 const TokenBody = form({ token: Type.String({ maxLength: 200 }), csrf: Type.Optional(csrf) });
 const HomeQuery = Type.Object({ done: Type.Optional(StringEnum(Object.keys(DONE) as Done[])) });
-const SignedOutQuery = Type.Object({ why: Type.Optional(StringEnum(Object.keys(SIGNED_OUT) as (keyof typeof SIGNED_OUT)[])) });
+const SignedOutQuery = Type.Object({ why: Type.Optional(StringEnum([...SIGNED_OUT])) });
 const CallbackQuery = Type.Object({
   state: Type.Optional(Type.String({ maxLength: 200 })),
   code: Type.Optional(Type.String({ maxLength: 500 })),
@@ -127,8 +125,9 @@ const pageOnly = { 200: HtmlPage, 303: Empty, '4xx': HtmlPage, '5xx': HtmlPage }
 export function accountPageRoutes(deps: AccountPageDeps) {
   const { selfService, secrets } = deps;
   const csrfKey = (session: CurrentSession) => `account-page:${sha256(session.id)}`;
-  const page = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
-  const toAccount: { href: string; text: string } = { href: '/account', text: 'Go to your account' };
+  const page = (reply: FastifyReply, status: number, body: Page) => sendPage(reply, status, body);
+  const toAccount = ACCOUNT_LINK;
+  const signInAgain: PageLink = { href: '/account', text: 'link.sign_in_again' };
 
   /** The signed-in person, or undefined (the session is gone, or its account is). */
   const signedIn = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -144,7 +143,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
     return { user: s.user, sessionId: s.session.id, who: { ...requestContext(request), ip: request.ip }, ...(trusted ? { trustedDevice: trusted } : {}) };
   };
 
-  const render = async (reply: FastifyReply, status: number, s: { session: CurrentSession; user: Actor['user'] }, extra: { notice?: string; error?: { section: AccountSection; sentence: string }; typedEmail?: string } = {}) => {
+  const render = async (reply: FastifyReply, status: number, s: { session: CurrentSession; user: Actor['user'] }, extra: { notice?: Say; error?: { section: AccountSection; sentence: Say }; typedEmail?: string } = {}) => {
     const overview = await accountOverview(selfService, { user: s.user, sessionId: s.session.id, sessionUid: s.session.uid });
     const names = new Map<string, string>();
     const nameOf = async (id: string) => names.get(id) ?? (names.set(id, await deps.clientName(id)), names.get(id)!);
@@ -172,11 +171,11 @@ export function accountPageRoutes(deps: AccountPageDeps) {
       const isForm = isFormRequest(request);
       const s = await signedIn(request, reply);
       if (!s) {
-        if (isForm) return page(reply, 401, messagePage('You are signed out', 'Your session has ended. Sign in again to manage your account.', { href: '/account', text: 'Sign in again' }));
+        if (isForm) return page(reply, 401, messagePage('account.session_ended.title', 'account.session_ended.sentence', signInAgain));
         throw new AppError('login_required', 'Sign in first: this browser session is not signed in.');
       }
       if (!verifyCsrfToken(secrets, csrfKey(s.session), body.csrf)) {
-        if (isForm) return page(reply, 403, messagePage('Request refused', 'This form was not sent from your account page. Open the page again and retry.', toAccount));
+        if (isForm) return page(reply, 403, messagePage('refused.title', 'refused.account_form', toAccount));
         throw new AppError('access_denied', 'The csrf field does not match this session; read it from GET /account/me.');
       }
       try {
@@ -189,7 +188,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
         return reply.redirect(done.form, 303);
       } catch (err) {
         if (!isForm || !(err instanceof AppError) || err.statusCode >= 500) throw err;
-        const sentence = formSentence(err) ?? err.message;
+        const sentence = formSentence(err) ?? { key: `error.${err.code}`, fallback: err.message };
         reply.headers(err.headers);
         const typedEmail = section === 'email' ? (body as unknown as { email?: string }).email : undefined;
         return render(reply, err.statusCode, s, { error: { section, sentence }, ...(typedEmail ? { typedEmail } : {}) });
@@ -208,7 +207,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
 
     app.get('/account', { schema: { querystring: HomeQuery, response: pageOnly } }, async (request, reply) => {
       const s = await signedIn(request, reply);
-      if (s) return render(reply, 200, s, request.query.done ? { notice: DONE[request.query.done] } : {});
+      if (s) return render(reply, 200, s, request.query.done ? { notice: `account.done.${request.query.done}` } : {});
       // No session: an ordinary authorization request of our own client runs the sign-in pages; the
       // callback comes back here. PKCE is required of every client; the code is never redeemed (the
       // session is the credential), so the verifier is not kept.
@@ -223,17 +222,17 @@ export function accountPageRoutes(deps: AccountPageDeps) {
       const opened = raw ? request.unsignCookie(raw) : undefined;
       reply.clearCookie(STATE_COOKIE, { path: '/account' });
       if (request.query.error) {
-        return page(reply, 400, messagePage('Sign-in cancelled', 'You did not sign in, so your account page cannot open.', { href: '/account', text: 'Sign in again' }));
+        return page(reply, 400, messagePage('account.cancelled.title', 'account.cancelled.sentence', signInAgain));
       }
       if (!opened?.valid || !request.query.state || opened.value !== request.query.state) {
-        return page(reply, 400, messagePage('Sign-in expired', 'This sign-in took too long or was started in another tab.', { href: '/account', text: 'Sign in again' }));
+        return page(reply, 400, messagePage('account.expired.title', 'account.expired.sentence', signInAgain));
       }
       return reply.redirect('/account', 303);
     });
 
     app.get('/account/signed-out', { schema: { querystring: SignedOutQuery, response: pageOnly } }, async (request, reply) => {
-      const [title, sentence] = SIGNED_OUT[request.query.why ?? 'session'];
-      return page(reply, 200, messagePage(title, sentence, request.query.why === 'deleted' ? undefined : { href: '/account', text: 'Sign in again' }));
+      const why = request.query.why ?? 'session';
+      return page(reply, 200, messagePage(`account.signed_out.${why}.title`, `account.signed_out.${why}.sentence`, why === 'deleted' ? undefined : signInAgain));
     });
 
     app.get('/account/me', { schema: { response: { 200: Overview, '4xx': ErrorBody, '5xx': ErrorBody } } }, async (request, reply) => {
@@ -319,20 +318,11 @@ export function accountPageRoutes(deps: AccountPageDeps) {
     app.get('/account/email/confirm', { schema: { querystring: TokenQuery, response: pageOnly } }, async (request, reply) => {
       const { token } = request.query;
       const check = await checkOneTimeToken(selfService, token, 'change_email');
-      if (!check.ok) return page(reply, 400, messagePage('This link does not work', `${TOKEN_PROBLEMS[check.reason]} Change the address again from your account page.`, toAccount));
+      if (!check.ok) return page(reply, 400, messagePage('link_problem.title', [{ key: `token.${check.reason}` }, { key: 'token.change_again' }], toAccount));
       return page(
         reply,
         200,
-        layout(
-          'Confirm your new email address',
-          html`<h1>Confirm your new email address</h1>
-<p>Press the button to make this address the address of your account.</p>
-<form method="post" action="/account/email/confirm">
-<input type="hidden" name="token" value="${token!}">
-<input type="hidden" name="csrf" value="${csrfToken(secrets, tokenKey(token!))}">
-<button type="submit" autofocus>Confirm my new address</button>
-</form>`,
-        ),
+        pageOf('confirm-email-change', { token: token!, csrf: csrfToken(secrets, tokenKey(token!)) }),
       );
     });
 
@@ -340,16 +330,16 @@ export function accountPageRoutes(deps: AccountPageDeps) {
       const isForm = isFormRequest(request);
       const { token } = request.body;
       if (isForm && !verifyCsrfToken(secrets, tokenKey(token), request.body.csrf)) {
-        return page(reply, 403, messagePage('Request refused', 'This form was not sent from this page. Open the link from the message again.', toAccount));
+        return page(reply, 403, messagePage('refused.title', 'refused.link_form', toAccount));
       }
       const result = await confirmEmailChange(selfService, token, requestContext(request));
       if (result.ok) deps.metrics.accountEvents.inc({ event: 'email_changed' });
       if (!result.ok) {
-        const sentence = `${TOKEN_PROBLEMS[result.reason]} Change the address again from your account page.`;
+        const sentence = [{ key: `token.${result.reason}` }, { key: 'token.change_again' }];
         if (!isForm) throw new AppError(result.reason === 'invalid' ? 'link_invalid' : result.reason === 'used' ? 'token_used' : 'token_expired', TOKEN_PROBLEMS[result.reason]);
-        return page(reply, 400, messagePage('This link does not work', sentence, toAccount));
+        return page(reply, 400, messagePage('link_problem.title', sentence, toAccount));
       }
-      return isForm ? page(reply, 200, messagePage('Email address changed', `Your account now uses ${result.user.email}. Sign in with it from now on.`, toAccount)) : reply.code(204).send();
+      return isForm ? page(reply, 200, messagePage('email_changed.title', { key: 'email_changed.sentence', vars: { email: result.user.email } }, toAccount)) : reply.code(204).send();
     });
   };
 }

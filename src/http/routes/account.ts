@@ -27,6 +27,7 @@ import {
   resetSentPage,
 } from '../views/account-pages.js';
 import { ACCOUNT_LINK, messagePage, type PageLink } from '../views/message-pages.js';
+import { sendPage, type Page } from '../views/page.js';
 
 export interface AccountRouteDeps {
   accounts: AccountDeps;
@@ -39,9 +40,6 @@ export interface AccountRouteDeps {
 
 export const SIGNUP_ACCEPTED = 'Check your inbox: we sent a message to this address. Open the link in it to confirm the address.';
 export const RESET_REQUESTED = 'If this address belongs to an account, we sent a link to it to choose a new password.';
-
-/** Where a new verification link comes from: signing in with the right password offers to send one. */
-const VERIFY_AGAIN = 'To get a new link, sign in again: the sign-in page offers to send one.';
 
 const TOKEN_ERRORS: Record<TokenProblem, ErrorCode> = { invalid: 'link_invalid', used: 'token_used', expired: 'token_expired' };
 
@@ -78,17 +76,17 @@ const pageOnly = { 200: HtmlPage, '4xx': HtmlPage, '5xx': HtmlPage } as const;
  */
 export function accountRoutes(deps: AccountRouteDeps) {
   const { accounts, metrics, secrets } = deps;
-  const page = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
+  const page = (reply: FastifyReply, status: number, body: Page) => sendPage(reply, status, body);
   /** Form tokens for the link pages are bound to the mailed token (never to a guessable key). */
   const formKey = (purpose: string, value: string) => `account:${purpose}:${sha256(value)}`;
   const continueLink = (request: FastifyRequest): PageLink | undefined => {
     const uid = rememberedInteraction(request);
-    return uid ? { href: `/interaction/${uid}`, text: 'Continue signing in' } : undefined;
+    return uid ? { href: `/interaction/${uid}`, text: 'link.continue_signing_in' } : undefined;
   };
   const forged = (reply: FastifyReply) =>
-    page(reply, 403, messagePage('Request refused', 'This form was not sent from this page, so nothing was done. Open the link from the message again.', ACCOUNT_LINK));
+    page(reply, 403, messagePage('refused.title', 'refused.link_form_nothing_done', ACCOUNT_LINK));
   const tokenError = (reason: TokenProblem) => new AppError(TOKEN_ERRORS[reason], TOKEN_PROBLEMS[reason]);
-  const askAgain: PageLink = { href: '/account/password/forgot', text: 'Ask for a new link' };
+  const askAgain: PageLink = { href: '/account/password/forgot', text: 'link.ask_again' };
 
   return async function routes(instance: FastifyInstance): Promise<void> {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>();
@@ -117,7 +115,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
     app.get('/account/verify-email', { schema: { querystring: TokenQuery, response: pageOnly } }, async (request, reply) => {
       const { token: value } = request.query;
       const check = await checkOneTimeToken(accounts, value, 'verify_email');
-      if (!check.ok) return page(reply, 400, linkProblemPage(`${TOKEN_PROBLEMS[check.reason]} ${VERIFY_AGAIN}`, continueLink(request) ?? ACCOUNT_LINK));
+      if (!check.ok) return page(reply, 400, linkProblemPage([{ key: `token.${check.reason}` }, { key: 'token.verify_again' }], continueLink(request) ?? ACCOUNT_LINK));
       return page(reply, 200, confirmEmailPage({ token: value!, csrf: csrfToken(secrets, formKey('verify', value!)) }));
     });
 
@@ -131,7 +129,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
         const result = await verifyEmail(accounts, value, requestContext(request));
         if (!result.ok) {
           if (!form) throw tokenError(result.reason);
-          return page(reply, 400, linkProblemPage(`${TOKEN_PROBLEMS[result.reason]} ${VERIFY_AGAIN}`, continueLink(request) ?? ACCOUNT_LINK));
+          return page(reply, 400, linkProblemPage([{ key: `token.${result.reason}` }, { key: 'token.verify_again' }], continueLink(request) ?? ACCOUNT_LINK));
         }
         metrics.accountEvents.inc({ event: 'email_verified' });
         return form ? page(reply, 200, emailConfirmedPage(continueLink(request))) : reply.code(204).send();
@@ -163,7 +161,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
     app.get('/account/password/reset', { schema: { querystring: TokenQuery, response: pageOnly } }, async (request, reply) => {
       const { token: value } = request.query;
       const check = await checkOneTimeToken(accounts, value, 'reset_password');
-      if (!check.ok) return page(reply, 400, linkProblemPage(TOKEN_PROBLEMS[check.reason], askAgain));
+      if (!check.ok) return page(reply, 400, linkProblemPage(`token.${check.reason}`, askAgain));
       return page(reply, 200, resetPasswordPage({ token: value!, csrf: csrfToken(secrets, formKey('reset', value!)) }));
     });
 
@@ -184,7 +182,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
         }
         if (!result.ok) {
           if (!form) throw tokenError(result.reason);
-          return page(reply, 400, linkProblemPage(TOKEN_PROBLEMS[result.reason], askAgain));
+          return page(reply, 400, linkProblemPage(`token.${result.reason}`, askAgain));
         }
         metrics.accountEvents.inc({ event: 'password_reset' });
         return form ? page(reply, 200, passwordChangedPage(continueLink(request))) : reply.code(204).send();

@@ -22,6 +22,8 @@ import { rememberInteraction } from '../return-to-interaction.js';
 import { Empty, HtmlPage, pageErrors, StringEnum } from '../schemas.js';
 import { type ApiWords, checkInboxPage, consentPage, loginPage, resentPage, signupPage, unverifiedPage } from '../views/interaction-pages.js';
 import { ACCOUNT_LINK, messagePage } from '../views/message-pages.js';
+import { sendPage, type Page } from '../views/page.js';
+import type { Words } from '../../i18n/messages.js';
 
 export interface InteractionRouteDeps {
   interactions: Interactions;
@@ -38,13 +40,11 @@ export interface InteractionRouteDeps {
   apiWords(audience: string): Promise<ApiWords | undefined>;
 }
 
-const GENERIC_FAILURE = 'The email or password is not correct.';
-
-/** "30 seconds", "4 minutes", "2 hours". */
-export function waitPhrase(seconds: number): string {
-  if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
-  if (seconds < 90 * 60) return `${Math.ceil(seconds / 60)} minutes`;
-  return `${Math.ceil(seconds / 3600)} hours`;
+/** "Too many sign-in attempts. Try again in 30 seconds / 4 minutes / 2 hours." (message keys login.throttled.*) */
+export function waitWords(seconds: number): Words {
+  if (seconds < 90) return { key: seconds === 1 ? 'login.throttled.second' : 'login.throttled.seconds', vars: { n: seconds } };
+  if (seconds < 90 * 60) return { key: 'login.throttled.minutes', vars: { n: Math.ceil(seconds / 60) } };
+  return { key: 'login.throttled.hours', vars: { n: Math.ceil(seconds / 3600) } };
 }
 /** How long the "send the link again" button of the unverified page works (an interaction's lifetime). */
 const RESEND_TICKET_SECONDS = 30 * 60;
@@ -74,19 +74,22 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
   const { accounts } = deps;
   const csrfFor = (uid: string) => csrfToken(deps.secrets, `interaction:${uid}`);
   const checkCsrf = (uid: string, token: unknown) => verifyCsrfToken(deps.secrets, `interaction:${uid}`, token);
-  const page = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
+  // The pages (and the mails they cause) speak the languages the authorization request asked for.
+  const uiLocales = new WeakMap<FastifyRequest, string | undefined>();
+  const page = (reply: FastifyReply, status: number, body: Page) => sendPage(reply, status, body, uiLocales.get(reply.request));
+  const who = (request: FastifyRequest) => requestContext(request, uiLocales.get(request));
   const expired = (reply: FastifyReply) =>
     page(
       reply,
       400,
-      messagePage('Sign-in expired', 'This sign-in request has expired or was already completed. Go back to the application and sign in again from there.', ACCOUNT_LINK),
+      messagePage('interaction.expired.title', 'interaction.expired.sentence', ACCOUNT_LINK),
     );
   const forged = (reply: FastifyReply, uid: string) =>
     page(
       reply,
       403,
-      messagePage('Request refused', 'This form was not sent from this sign-in page, so nothing was done. Open the sign-in page again and retry.', [
-        { href: `/interaction/${uid}`, text: 'Back to sign in' },
+      messagePage('refused.title', 'refused.interaction_form', [
+        { href: `/interaction/${uid}`, text: 'link.back_to_sign_in' },
         ACCOUNT_LINK,
       ]),
     );
@@ -95,6 +98,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
   const viewOf = async (request: FastifyRequest, reply: FastifyReply): Promise<InteractionView | undefined> => {
     try {
       const view = await deps.interactions.view(request.raw, reply.raw);
+      uiLocales.set(request, view.uiLocales);
       // Every form of these pages ends, through our redirects, at the app's redirect_uri.
       allowFormTarget(reply, view.returnTo);
       return view;
@@ -131,7 +135,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         const apis = Object.fromEntries(await Promise.all(Object.keys(view.apiScopes).map(async (api) => [api, await deps.apiWords(api)] as const)));
         return page(reply, 200, consentPage({ view, csrf: csrfFor(view.uid), email: user?.email, apis }));
       }
-      return page(reply, 400, messagePage('Cannot continue', 'This sign-in request asks for a step this server does not offer. Go back to the application and try again.', ACCOUNT_LINK));
+      return page(reply, 400, messagePage('interaction.unsupported.title', 'interaction.unsupported.sentence', ACCOUNT_LINK));
     });
 
     app.post(
@@ -147,7 +151,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         const result = await login(deps.login, {
           email: typed,
           password: request.body.password,
-          who: { ...requestContext(request), ip: request.ip },
+          who: { ...who(request), ip: request.ip },
           trustedDevice: trustedDeviceFor(device, typed),
           clientId: view.clientId,
         });
@@ -164,8 +168,8 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
           if (result.retryAfter > 0) reply.header('retry-after', String(result.retryAfter));
           const error =
             result.refusal === 'ip_banned'
-              ? 'Sign-in from this network is blocked.'
-              : `Too many sign-in attempts. Try again in ${waitPhrase(result.retryAfter)}.`;
+              ? { key: 'login.ip_blocked' }
+              : waitWords(result.retryAfter);
           return page(reply, result.refusal === 'ip_banned' ? 403 : 429, loginPage({ uid, csrf: csrfFor(uid), clientName: view.clientName, email: typed, error }));
         }
         if (result.reason === 'unverified') {
@@ -175,10 +179,10 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         // (docs/architecture.md); everyone else sees one message.
         const error =
           result.reason === 'banned'
-            ? 'This account is disabled. If you think this is a mistake, contact support.'
+            ? { key: 'login.banned' }
             : result.reason === 'password_disabled'
-              ? 'This password was disabled after too many failed sign-ins. Choose a new one with “Forgot your password?”.'
-              : GENERIC_FAILURE;
+              ? { key: 'login.password_disabled' }
+              : { key: 'login.failed' };
         const status = result.reason === 'invalid_credentials' ? 401 : 403;
         return page(reply, status, loginPage({ uid, csrf: csrfFor(uid), clientName: view.clientName, email: typed, error }));
       },
@@ -200,7 +204,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         const view = await viewOf(request, reply);
         if (!view) return reply;
         try {
-          await signup(accounts, request.body, requestContext(request));
+          await signup(accounts, request.body, who(request));
         } catch (err) {
           const error = formSentence(err);
           if (!error) throw err;
@@ -220,7 +224,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         if (!checkCsrf(uid, request.body.csrf)) return forged(reply, request.params.uid);
         const userId = ticketUser(uid, request.body.ticket);
         if (!userId) return forged(reply, request.params.uid);
-        await resendVerification(accounts, userId, requestContext(request));
+        await resendVerification(accounts, userId, who(request));
         rememberInteraction(reply, uid, deps.secureCookies);
         return page(reply, 200, resentPage({ uid }));
       },

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { verificationMail } from '../../../src/accounts/mail-messages.ts';
+import { mailContext, verificationMail } from '../../../src/accounts/mail-messages.ts';
 import { formatMessage } from '../../../src/mail/format-message.ts';
 import { createOutboxMailer } from '../../../src/mail/outbox-mailer.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
@@ -21,8 +21,8 @@ async function outbox(t: Test, logLinks: boolean) {
 
 t.test('one private .eml file per mail, written whole, its link logged in development', async (t) => {
   const { dir, logs, mailer } = await outbox(t, true);
-  await mailer.send(verificationMail('https://id.example.com', 'ann@example.com', TOKEN));
-  await mailer.send(verificationMail('https://id.example.com', 'bob@example.com', TOKEN));
+  await mailer.send(verificationMail(mailContext({ issuer: 'https://id.example.com' }), 'ann@example.com', TOKEN));
+  await mailer.send(verificationMail(mailContext({ issuer: 'https://id.example.com' }), 'bob@example.com', TOKEN));
   const names = await readdir(dir);
   t.equal(names.length, 2, 'one file per mail, no temporary file left');
   t.ok(names.every((n) => /^2026-01-15T10-00-00-000Z-[0-9a-f]{8}\.eml$/.test(n)));
@@ -33,7 +33,8 @@ t.test('one private .eml file per mail, written whole, its link logged in develo
   t.match(mail.headers.date, /^Thu, 15 Jan 2026 10:00:00 GMT$/);
   t.match(mail.headers['message-id'], /^<[0-9a-f]{24}@id\.example\.com>$/);
   t.equal(mail.headers['auto-submitted'], 'auto-generated');
-  t.equal(mail.headers['content-type'], 'text/plain; charset=utf-8');
+  t.match(mail.headers['content-type'], /^multipart\/alternative; boundary="=_gatehouse_[0-9a-f]{24}"$/, 'text and HTML');
+  t.match(mail.html, /<a href="https:\/\/id\.example\.com\/account\/verify-email\?token=A+"/, 'the HTML part links too');
   t.equal(mail.link, `https://id.example.com/account/verify-email?token=${TOKEN}`, 'the link is whole and readable');
   const line = logs.find((l) => l.msg === 'mail written to the outbox')!;
   t.match(line.mail, { subject: 'Confirm your email address', link: `https://id.example.com/account/verify-email?token=${TOKEN}` });
@@ -41,7 +42,7 @@ t.test('one private .eml file per mail, written whole, its link logged in develo
 
 t.test('in production the link is not logged (tokens never are); the file is still written', async (t) => {
   const { dir, logs, mailer } = await outbox(t, false);
-  await mailer.send(verificationMail('https://id.example.com', 'ann@example.com', TOKEN));
+  await mailer.send(verificationMail(mailContext({ issuer: 'https://id.example.com' }), 'ann@example.com', TOKEN));
   t.equal((await readdir(dir)).length, 1);
   t.notMatch(JSON.stringify(logs), new RegExp(TOKEN));
 });

@@ -74,8 +74,10 @@ export function createPresentation(options: PresentationOptions): Presentation {
   const helpers = (locale: string) => {
     const say = (what: string | Words | readonly Words[], vars?: Words['vars']): string =>
       typeof what === 'string' ? messages.text(locale, what, { product: brand.productName, ...vars }) : Array.isArray(what) ? what.map((w) => say(w)).join(' ') : sayWords(what as Words);
+    // A `fallback` is the code's own English sentence, more precise than the key's general one (it
+    // names the missing field, the seconds to wait): English pages show it, other languages the key.
     const sayWords = (w: Words): string =>
-      w.fallback !== undefined && !messages.has(locale, w.key) && !messages.has(FALLBACK_LOCALE, w.key) ? w.fallback : say(w.key, w.vars);
+      w.fallback !== undefined && (locale === FALLBACK_LOCALE || (!messages.has(locale, w.key) && !messages.has(FALLBACK_LOCALE, w.key))) ? w.fallback : say(w.key, w.vars);
     // A sentence that carries markup (the message files are the operator's, like the templates); the
     // values put into it are escaped.
     const markup = (key: string, vars: Record<string, string | number> = {}) =>

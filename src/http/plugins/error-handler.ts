@@ -93,7 +93,7 @@ export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, erro
       ? ['unavailable.title', 'error.temporarily_unavailable']
       : response.status >= 500
         ? ['error.title', 'error.server_error']
-        : ['refused.title', { key: `refusal.${response.body.error}`, fallback: response.body.error_description }];
+        : ['refused.title', { key: `refusal.${response.body.error}`, vars: { seconds: response.headers['retry-after'] ?? '' }, fallback: response.body.error_description }];
   // Never a dead end: the account page is always a way on (sign in, then manage the account).
   return reply.code(response.status).headers(response.headers).type('text/html; charset=utf-8').send(renderPage(request, messagePage(title, sentence, ACCOUNT_LINK)));
 }

@@ -25,6 +25,12 @@ export interface InteractionView {
   returnTo: string | undefined;
 }
 
+/** How a person proved who they are: RFC 8176 authentication method references (`pwd`, `otp`, `hwk`,
+ * `swk`, `user`, `mfa`), in the order the factors were proved. */
+export interface SignInProof {
+  amr: string[];
+}
+
 /** Grants approved without "Remember this choice" carry this id prefix (not in nanoid's alphabet). */
 const ONE_TIME_GRANT_PREFIX = 'once.';
 const oneTimeGrantId = () => `${ONE_TIME_GRANT_PREFIX}${randomBytes(32).toString('base64url')}`;
@@ -95,10 +101,11 @@ function createSteps(host: ProviderHost) {
       };
     },
 
-    /** The person proved who they are: a new session for this account (new session id, ASVS 7.2.4). */
-    async finishLogin(req: IncomingMessage, res: ServerResponse, accountId: string): Promise<string> {
+    /** The person proved who they are: a new session for this account (new session id, ASVS 7.2.4),
+     * remembering how (the `amr` of its ID and access tokens). */
+    async finishLogin(req: IncomingMessage, res: ServerResponse, accountId: string, proof: SignInProof = { amr: ['pwd'] }): Promise<string> {
       await details(req, res);
-      return host.current().interactionResult(req, res, { login: { accountId, amr: ['pwd'] } }, { mergeWithLastSubmission: false });
+      return host.current().interactionResult(req, res, { login: { accountId, amr: proof.amr } }, { mergeWithLastSubmission: false });
     },
 
     /**

@@ -125,7 +125,10 @@ async function gatehouse(name: string, fixture: Fixture, workers: number, cpuLis
   const port = await freePort();
   const env = { ...fixture.env, PORT: String(port), ISSUER: `http://localhost:${port}`, WORKERS: String(workers) };
   const started = performance.now();
-  const child = startServer([join(root, 'dist', 'main.js')], env, cpuList);
+  // BENCH_NODE_ARGS: extra node flags for Gatehouse, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to
+  // profile it under the bench's load (written when it stops).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = startServer([...nodeArgs, join(root, 'dist', 'main.js')], env, cpuList);
   const url = `http://localhost:${port}`;
   await waitReady(`${url}/readyz`);
   const startMs = Math.round(performance.now() - started);
@@ -336,7 +339,18 @@ for (const s of summary) {
 }
 console.log(`\nRSS after the runs: ${Object.entries(memory).map(([k, v]) => `${k} ${v} MB`).join(', ')}`);
 console.log(`\nwritten to ${file}`);
-for (const c of contenders) c.process.kill('SIGTERM');
+// A graceful stop (10 s at most) lets a server write what it was asked to at exit (BENCH_NODE_ARGS).
+await Promise.all(
+  contenders.map(
+    (c) =>
+      new Promise<void>((resolve) => {
+        if (c.process.exitCode !== null) return resolve();
+        const timer = setTimeout(resolve, 10_000);
+        c.process.once('exit', () => (clearTimeout(timer), resolve()));
+        c.process.kill('SIGTERM');
+      }),
+  ),
+);
 for (const c of contenders) if (c.fixture) await rm(c.fixture.dir, { recursive: true, force: true });
 await rm(sqlite.dir, { recursive: true, force: true });
 process.exit(0);

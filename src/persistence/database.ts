@@ -60,6 +60,9 @@ export function sqlitePath(databaseUrl: string): string {
   return databaseUrl.slice('file:'.length);
 }
 
+/** A statement that only reads: what Prisma sends for find*, count and aggregate, and our pings. */
+const PLAIN_SELECT = /^\s*SELECT\b/i;
+
 async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): Promise<Omit<Database, 'atomically'>> {
   const path = sqlitePath(databaseUrl);
   if (mustExist) {
@@ -86,7 +89,32 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
       return openSqliteConnection(Sqlite, config.url === ':memory:' ? ':memory:' : path, SQLITE_BUSY_TIMEOUT_MS);
     }
   }
-  const prisma = new PrismaClient({ adapter: new OneConnectionLibSql({ url: `file:${path}` }) });
+  /**
+   * The adapter holds one lock from a transaction's BEGIN to its COMMIT, and every query outside a
+   * transaction waits for it too: under a sign-in flood, a token request's lookups queued behind
+   * every login's counter transactions. In WAL mode readers never wait for the writer, so a plain
+   * SELECT outside a transaction goes to a second, read-only connection, and sees what was last
+   * committed (the same read-committed view as on PostgreSQL's pool). Writes, `... RETURNING`, and
+   * everything inside a transaction stay on the writing connection, in order.
+   */
+  class ReadingLibSql extends OneConnectionLibSql {
+    override async connect() {
+      const writer = await super.connect();
+      if (path === ':memory:') return writer;
+      const reading = new PrismaLibSql({ url: `file:${path}` });
+      reading.createClient = () => openSqliteConnection(Sqlite, path, SQLITE_BUSY_TIMEOUT_MS, { readOnly: true });
+      const reader = await reading.connect();
+      const write = writer.queryRaw.bind(writer);
+      writer.queryRaw = (query) => (PLAIN_SELECT.test(query.sql) ? reader.queryRaw(query) : write(query));
+      const dispose = writer.dispose.bind(writer);
+      writer.dispose = async () => {
+        await reader.dispose();
+        await dispose();
+      };
+      return writer;
+    }
+  }
+  const prisma = new PrismaClient({ adapter: new ReadingLibSql({ url: `file:${path}` }) });
   // WAL is a property of the file: set once, kept by every later connection and process.
   await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   return {

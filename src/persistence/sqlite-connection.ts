@@ -25,9 +25,11 @@ const STATEMENT_CACHE_SIZE = 256;
  * always BEGIN IMMEDIATE (sqlite-settings.ts says why). Only what the adapter calls is
  * implemented: execute, transaction (execute, commit, rollback, close), executeMultiple and close.
  */
-export function openSqliteConnection(Database: typeof DatabaseType, path: string, busyTimeoutMs: number): Client {
+export function openSqliteConnection(Database: typeof DatabaseType, path: string, busyTimeoutMs: number, options: { readOnly?: boolean } = {}): Client {
   const db: Connection = new Database(path, { timeout: busyTimeoutMs });
   db.exec(SQLITE_CONNECTION_PRAGMAS);
+  // A reading connection (database.ts) refuses any write, should one ever be sent its way.
+  if (options.readOnly) db.exec('PRAGMA query_only = ON');
   const statements = new Map<string, { statement: Statement; returnsData: boolean; columns: string[]; columnTypes: string[] }>();
 
   const prepared = (sql: string) => {

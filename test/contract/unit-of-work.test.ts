@@ -37,6 +37,28 @@ for (const kind of DATABASE_KINDS) {
     t.match(await verifyEmail(s.accounts, token), { ok: true }, 'the same link works');
   });
 
+  // On SQLite a transaction holds the writing connection from BEGIN to COMMIT; a plain read beside it
+  // goes to the reading connection (src/persistence/database.ts). Were it queued behind the
+  // transaction, which here only ends after the read, the transaction would time out and fail.
+  t.test(`${kind}: a read beside an open transaction neither waits for it nor sees its uncommitted writes`, async (t) => {
+    const s = await databaseServices(t, kind, steppableClock(FIXED_START));
+    const user = await createUser(s, { email: 'oscar@example.com', password: PASSWORD, verified: true });
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const transaction = s.atomically(async () => {
+      await s.users.update(user.id, { banReason: 'written inside' });
+      entered();
+      await gate;
+    });
+    await inside;
+    t.equal((await s.users.findById(user.id))!.banReason, null, 'the read answers while the transaction is open, without its write');
+    release();
+    await transaction;
+    t.equal((await s.users.findById(user.id))!.banReason, 'written inside', 'committed: now visible');
+  });
+
   t.test(`${kind}: an admin operation whose audit row cannot be written did not happen`, async (t) => {
     const s = await databaseServices(t, kind, steppableClock(FIXED_START));
     const failingAudit = { record: dropped };

@@ -7,7 +7,10 @@
  * - the bare engine: oidc-provider with its in-memory adapter, the same keys, clients and API
  *   (bench/bare-provider.ts);
  * - argon2 alone: one argon2id verification per request with Gatehouse's parameters
- *   (bench/argon2-alone.ts), the ceiling for password checks.
+ *   (bench/argon2-alone.ts), the ceiling for password checks;
+ * - a peer an npm user might pick instead: OpenAuth 0.4 with its in-memory storage
+ *   (bench/peers/openauth.mjs, installed into bench/peers only), for JWKS, discovery, client
+ *   credentials and refresh rotation.
  * Scenarios: JWKS, discovery, client credentials, refresh-token rotation (each connection follows
  * its own chain), introspection, a password flood on the sign-in form (wrong passwords, each for an
  * address of its own), and a mixed run (the password flood with client-credentials and JWKS traffic
@@ -25,6 +28,7 @@
  * BENCH_PG_URL (postgresql://postgres@127.0.0.1:5432/postgres; a database of its own is created).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -59,7 +63,7 @@ interface WrkResult {
 interface Contender {
   name: string;
   url: string;
-  kind: 'gatehouse' | 'bare' | 'argon2';
+  kind: 'gatehouse' | 'bare' | 'argon2' | 'openauth';
   /** CPUs the server may use (taskset list). */
   cpus: string;
   fixture?: Fixture;
@@ -150,6 +154,56 @@ async function bare(fixture: Fixture): Promise<Contender> {
   return { name: 'bare oidc-provider', url, kind: 'bare', cpus: SERVER_CPU, process: child, pid: child.pid! };
 }
 
+/** OpenAuth's client credentials (the client in the form: it has no Basic authentication). */
+const OPENAUTH_CLIENT = { id: 'bench-service', secret: randomUUID() };
+
+async function openAuth(): Promise<Contender> {
+  const peers = join(root, 'bench', 'peers');
+  if (spawnSync('test', ['-d', join(peers, 'node_modules', '@openauthjs')]).status !== 0) {
+    const install = spawnSync('npm', ['ci', '--prefix', peers, '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (install.status !== 0) throw new Error('npm ci --prefix bench/peers failed');
+  }
+  const port = await freePort();
+  const child = startServer([join(peers, 'openauth.mjs'), String(port), OPENAUTH_CLIENT.id, OPENAUTH_CLIENT.secret], { ...process.env, NODE_ENV: 'production' }, SERVER_CPU);
+  const url = `http://localhost:${port}`;
+  await waitReady(`${url}/.well-known/jwks.json`);
+  return { name: 'OpenAuth 0.4 (memory)', url, kind: 'openauth', cpus: SERVER_CPU, process: child, pid: child.pid! };
+}
+
+/** The flows OpenAuth shares with Gatehouse, at its own paths. */
+async function openAuthScenario(c: Contender, scenario: Scenario): Promise<Record<string, WrkResult> | undefined> {
+  const warm = Math.max(1, Math.round(DURATION / 4));
+  const twice = async (url: string, lua: string, env: Record<string, string>) => {
+    await wrk(url, lua, env, warm, CONNECTIONS);
+    return wrk(url, lua, env, DURATION, CONNECTIONS);
+  };
+  switch (scenario) {
+    case 'jwks':
+      return { main: await twice(`${c.url}/.well-known/jwks.json`, await script('get'), {}) };
+    case 'discovery':
+      return { main: await twice(`${c.url}/.well-known/oauth-authorization-server`, await script('get'), {}) };
+    case 'client_credentials': {
+      const body = `grant_type=client_credentials&provider=instant&client_id=${OPENAUTH_CLIENT.id}&client_secret=${OPENAUTH_CLIENT.secret}`;
+      return { main: await twice(`${c.url}/token`, await script('post'), { BENCH_BODY: body }) };
+    }
+    case 'refresh': {
+      const file = join(root, 'bench', 'results', `.openauth-refresh-${process.pid}.txt`);
+      const mint = async () => writeFile(file, ((await (await fetch(`${c.url}/bench/refresh-tokens?n=${CONNECTIONS}`)).json()) as string[]).join('\n') + '\n');
+      const lua = await script('refresh');
+      try {
+        await mint();
+        await wrk(`${c.url}/token`, lua, { BENCH_TOKENS: file, BENCH_AUTH: '' }, warm, CONNECTIONS);
+        await mint();
+        return { main: await wrk(`${c.url}/token`, lua, { BENCH_TOKENS: file, BENCH_AUTH: '' }, DURATION, CONNECTIONS) };
+      } finally {
+        await rm(file, { force: true });
+      }
+    }
+    default:
+      return undefined;
+  }
+}
+
 async function argon2(): Promise<Contender> {
   const port = await freePort();
   const child = startServer(['--import', 'tsx', join(root, 'bench', 'argon2-alone.ts'), String(port)], process.env, SERVER_CPU);
@@ -190,6 +244,7 @@ async function measure(c: Contender, scenario: Scenario, reference: Fixture): Pr
     await wrk(url, lua, env, warm, connections);
     return wrk(url, lua, env, DURATION, connections);
   };
+  if (c.kind === 'openauth') return openAuthScenario(c, scenario);
   if (c.kind === 'argon2') {
     if (scenario !== 'password_flood') return undefined;
     return { main: await twice(c.url, await script('post'), { BENCH_BODY: 'password=x' }) };
@@ -261,6 +316,7 @@ if (wanted('postgres')) {
 if (wanted('sqlite-workers')) contenders.push(await gatehouse(`Gatehouse SQLite, WORKERS=${cpus().length}`, await createFixture(), cpus().length, `0-${cpus().length - 1}`));
 if (wanted('bare')) contenders.push(await bare(sqlite));
 if (wanted('argon2')) contenders.push(await argon2());
+if (wanted('openauth')) contenders.push(await openAuth());
 // One sign-in per Gatehouse so the refresh and password scenarios meet a warm page path.
 for (const c of contenders) if (c.kind === 'gatehouse') await authorizationCode(c.url, c.fixture!.webApp, new UserAgent()).catch((e) => console.error(`# ${c.name}: warm-up sign-in failed: ${e.message}`));
 

@@ -1,6 +1,6 @@
 -- Refresh-token rotation: each connection (one per wrk thread) holds its own chain. setup() hands
 -- thread i the i-th token of BENCH_TOKENS (a file, one token per line); each 200 answer's
--- refresh_token is the next one sent. BENCH_AUTH is the client's Basic authorization header.
+-- refresh_token is the next one sent. BENCH_AUTH is the client's Basic authorization header (none if empty).
 local tokens = {}
 local counter = 1
 local auth = os.getenv("BENCH_AUTH")
@@ -16,7 +16,7 @@ end
 function init(args)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-  wrk.headers["Authorization"] = auth
+  if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
 end
 
 function request()

@@ -15,6 +15,7 @@ import {
   SCOPE_PROPERTY,
 } from './adapter.js';
 import { ACCOUNT_CLIENT_ID, accountClientMetadata } from './account-sessions.js';
+import { ACR_VALUES, interactionPolicyWithStepUp, signInClaims } from './acr.js';
 import { createFindAccount } from './find-account.js';
 import { isOneTimeGrant } from './interactions.js';
 import { mayIntrospect, type IntrospectionCaller } from './introspection-policy.js';
@@ -203,7 +204,10 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       introspectionSigningAlgValues: ['RS256', 'ES256'],
       authorizationSigningAlgValues: ['RS256', 'ES256'],
     },
-    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: interactionPolicyWithStepUp() },
+    // acr_values_supported in discovery; `acr` in ID tokens comes from the login result (interactions.ts).
+    acrValues: [...ACR_VALUES],
+    extraTokenClaims: signInClaims as never,
     // The default, except that a grant approved without "Remember this choice" answers only the
     // authorization it was approved in (the resumed request names it in the consent result).
     loadExistingGrant: async (ctx) => {

@@ -88,7 +88,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     // (Setting `discovery` replaces the engine's default, whose only value is claim_types_supported.)
     discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...pages.locales], [FEED_METADATA]: `${config.issuer.replace(/\/$/, '')}${FEED_PATH}` },
     scopes: [...OIDC_SCOPES],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    // Every ID token says how its person signed in (acr, amr: oidc/acr.ts), not only when the app
+    // asked with acr_values (the engine's default); userinfo never has them (no account claim).
+    claims: { openid: ['sub', 'acr', 'amr'], email: ['email', 'email_verified'] },
     // ID tokens carry the claims of the granted scopes (docs/architecture.md), not only userinfo.
     conformIdTokenClaims: false,
     rotateRefreshToken: () => true,

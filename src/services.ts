@@ -56,6 +56,7 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
   const ipBans = cachedIpBans(createPrismaIpBanRepository(db.prisma), 2000, clock);
   const attempts = createPrismaAttemptStore(db.prisma);
   const guard = createLoginGuard({ store: attempts, bans: ipBans, clock, settings: config.guard });
+  const mfa = createPrismaMfaStore(db.prisma);
   const accounts: AccountDeps = {
     users,
     hasher,
@@ -69,10 +70,14 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
     issuer: config.issuer,
     revokeSessions: (userId) => oidcStore.revokeByAccountId(userId),
     unlockLogin: (email) => guard.unlock(email),
+    removeSecondFactors: async (userId) => {
+      await mfa.deleteTotp(userId);
+      await mfa.deleteRecoveryCodes(userId);
+    },
   };
   // Second factors (accounts/mfa/): the TOTP secrets sealed with a key derived from SECRETS.
   const secondFactors: SecondFactorDeps = {
-    mfa: createPrismaMfaStore(db.prisma),
+    mfa,
     guard,
     secrets: config.secrets ?? [],
     clock,

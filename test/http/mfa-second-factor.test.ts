@@ -180,3 +180,53 @@ t.test('REQUIRE_MFA=required: a person without a factor enrols before the sign-i
 
   t.throws(() => loadConfig({ REQUIRE_MFA: 'sometimes' }, '/tmp'), /REQUIRE_MFA.*must be one of off, optional, required/, 'a bad value is named');
 });
+
+t.test('the account area: new recovery codes, turning the app off (a code or the password), REQUIRE_MFA=off', async (t) => {
+  for (const policy of ['optional', 'off'] as const) {
+    const { gh, clock } = await setup(t, { REQUIRE_MFA: policy, LOGIN_FREE_ATTEMPTS: '50' });
+    const ua = new UserAgent();
+    const signInAtAccount = async () => {
+      const login = await ua.follow(`${gh.issuer}/account`);
+      const uid = /\/interaction\/([A-Za-z0-9_-]+)/.exec(login.url)![1]!;
+      return ua.request(`${gh.issuer}/interaction/${uid}/login`, { form: { csrf: hiddenField(login.body, 'csrf'), email: EMAIL, password: PASSWORD } });
+    };
+    await ua.follow((await signInAtAccount()).location!);
+    const overview = await ua.request(`${gh.issuer}/account/mfa`);
+    isPage(t, overview, 200, `${policy}: the second-factor page`);
+    const csrf = hiddenField((await ua.request(`${gh.issuer}/account`)).body, 'csrf');
+    if (policy === 'off') {
+      t.match(overview.body, /This service does not offer authenticator apps/);
+      const setUp = await ua.request(`${gh.issuer}/account/mfa/totp`);
+      t.same([setUp.status, setUp.location], [303, `${gh.issuer}/account/mfa`], 'off: no enrolment');
+      t.equal((await ua.request(`${gh.issuer}/account/mfa/totp/confirm`, { form: { csrf, code: '123456' } })).status, 303);
+      t.equal(await gh.services.secondFactors.mfa.findTotp((await gh.services.users.findByEmail(EMAIL))!.id), undefined);
+      continue;
+    }
+    const { code, recoveryCodes } = await enrol(gh, clock);
+    t.match((await ua.request(`${gh.issuer}/account/mfa`)).body, /Unused recovery codes: 10/);
+    isPage(t, await ua.request(`${gh.issuer}/account/mfa/recovery-codes`, { form: { csrf: 'forged' } }), 403, 'a forged csrf token');
+    const fresh = await ua.request(`${gh.issuer}/account/mfa/recovery-codes`, { form: { csrf } });
+    isPage(t, fresh, 200, 'new recovery codes');
+    const codes = [...fresh.body.matchAll(/<li><code>([0-9a-z-]{19})<\/code><\/li>/g)].map((m) => m[1]!);
+    t.equal(codes.length, 10);
+    t.equal(codes.filter((c) => recoveryCodes.includes(c)).length, 0, 'all new');
+
+    const disable = (form: Record<string, string>) => ua.request(`${gh.issuer}/account/mfa/totp/disable`, { form: { csrf, ...form } });
+    isPage(t, await disable({}), 400, 'neither a code nor the password');
+    const wrongCode = await disable({ code: code() === '000000' ? '000001' : '000000' });
+    isPage(t, wrongCode, 400, 'a wrong code');
+    t.match(wrongCode.body, /The code is not correct/);
+    const wrongPassword = await disable({ password: 'not the password' });
+    isPage(t, wrongPassword, 400, 'a wrong password');
+    t.match(wrongPassword.body, /current password is not correct/);
+    isPage(t, await disable({ code: 'x'.repeat(101) }), 400, 'an oversized code');
+    t.ok(await gh.services.secondFactors.mfa.findTotp((await gh.services.users.findByEmail(EMAIL))!.id), 'still on');
+    const off = await disable({ password: PASSWORD });
+    t.same([off.status, off.location], [303, `${gh.issuer}/account/mfa?done=disabled`]);
+    t.match((await ua.request(off.location!)).body, /Your authenticator app was turned off/);
+    const user = (await gh.services.users.findByEmail(EMAIL))!;
+    t.equal(await gh.services.secondFactors.mfa.findTotp(user.id), undefined);
+    t.equal(await gh.services.secondFactors.mfa.unusedRecoveryCodes(user.id), 0);
+    t.equal((await gh.services.auditStore.query({ email: EMAIL, type: 'mfa.totp_disabled', limit: 5 })).length, 1);
+  }
+});

@@ -230,3 +230,14 @@ t.test('the account area: new recovery codes, turning the app off (a code or the
     t.equal((await gh.services.auditStore.query({ email: EMAIL, type: 'mfa.totp_disabled', limit: 5 })).length, 1);
   }
 });
+
+t.test('two sign-ins racing with one code: exactly one finishes', async (t) => {
+  const { gh, clock, config } = await setup(t);
+  const { code } = await enrol(gh, clock);
+  const both = await Promise.all([afterPassword(gh, config), afterPassword(gh, config)]);
+  const typed = code();
+  const answers = await Promise.all(
+    both.map(({ ua, uid, csrf, step }) => ua.request(`${gh.issuer}/interaction/${uid}/mfa`, { form: { csrf, ticket: hiddenField(step.body, 'ticket'), code: typed } })),
+  );
+  t.same(answers.map((a) => a.status).sort(), [303, 401], 'one winner, one refusal');
+});

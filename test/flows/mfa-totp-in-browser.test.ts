@@ -47,7 +47,7 @@ t.test('TOTP enrolment, sign-in, replay, recovery codes and step-up, in Chromium
   await page.waitForURL(`${gh.issuer}/account`);
 
   // Enrol: the QR code (server-made SVG) and the key as text; a wrong code first.
-  await page.getByRole('link', { name: /Second factor/ }).click();
+  await page.getByRole('link', { name: 'Authenticator app and recovery codes' }).click();
   t.equal(await h1(page), 'Second factor');
   t.match(await page.locator('#totp-status').textContent(), /Off/);
   await shot(page, 'account-off');

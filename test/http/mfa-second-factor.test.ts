@@ -241,3 +241,26 @@ t.test('two sign-ins racing with one code: exactly one finishes', async (t) => {
   );
   t.same(answers.map((a) => a.status).sort(), [303, 401], 'one winner, one refusal');
 });
+
+t.test('prompt=login and max_age=0 force a fresh sign-in at the same strength: password, then the code again', async (t) => {
+  const { gh, clock, config } = await setup(t);
+  const { code } = await enrol(gh, clock);
+  const first = await afterPassword(gh, config);
+  const done = await first.ua.request(`${gh.issuer}/interaction/${first.uid}/mfa`, { form: { csrf: first.csrf, ticket: hiddenField(first.step.body, 'ticket'), code: code() } });
+  await toCode(first.ua, gh, done);
+
+  for (const params of [{ prompt: 'login' }, { max_age: '0' }] as Record<string, string>[]) {
+    clock.advance(30);
+    const start = await startAuthorization(config, { redirect_uri: REDIRECT, ...params });
+    const login = await first.ua.follow(start.url.href, REDIRECT);
+    t.match(login.body, /<h1>Sign in<\/h1>/, `${JSON.stringify(params)}: the sign-in page, although signed in`);
+    const uid = /\/interaction\/([A-Za-z0-9_-]+)/.exec(login.url)![1]!;
+    const csrf = hiddenField(login.body, 'csrf');
+    const second = await first.ua.request(`${gh.issuer}/interaction/${uid}/login`, { form: { csrf, email: EMAIL, password: PASSWORD } });
+    t.match(second.body, /Confirm it’s you/, 'and the code again');
+    const right = await first.ua.request(`${gh.issuer}/interaction/${uid}/mfa`, { form: { csrf, ticket: hiddenField(second.body, 'ticket'), code: code() } });
+    const claims = await idTokenClaims(config, await toCode(first.ua, gh, right), start);
+    t.equal(claims.acr, ACR_MFA);
+    t.ok(typeof claims.auth_time === 'number', 'auth_time is in the ID token');
+  }
+});

@@ -1,4 +1,5 @@
 import type { AccountDeps } from './accounts/account-deps.js';
+import type { SecondFactorDeps } from './accounts/mfa/second-factors.js';
 import { createPasswordHasher } from './accounts/password-hasher.js';
 import type { Config } from './config/schema.js';
 import { createBackgroundTasks } from './lib/background-tasks.js';
@@ -12,6 +13,7 @@ import type { Database } from './persistence/database.js';
 import { createPrismaAuditStore } from './persistence/prisma-audit.js';
 import { createPrismaClientRepository, createPrismaResourceRepository } from './persistence/prisma-clients.js';
 import { createPrismaOidcStore } from './persistence/prisma-oidc-store.js';
+import { createPrismaMfaStore } from './persistence/prisma-mfa.js';
 import { createPrismaOneTimeTokenStore } from './persistence/prisma-one-time-tokens.js';
 import { createPrismaRefreshRotationStore } from './persistence/prisma-refresh-rotations.js';
 import { createPrismaRevocationStore } from './persistence/prisma-revocations.js';
@@ -54,6 +56,7 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
   const ipBans = cachedIpBans(createPrismaIpBanRepository(db.prisma), 2000, clock);
   const attempts = createPrismaAttemptStore(db.prisma);
   const guard = createLoginGuard({ store: attempts, bans: ipBans, clock, settings: config.guard });
+  const mfa = createPrismaMfaStore(db.prisma);
   const accounts: AccountDeps = {
     users,
     hasher,
@@ -67,9 +70,27 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
     issuer: config.issuer,
     revokeSessions: (userId) => oidcStore.revokeByAccountId(userId),
     unlockLogin: (email) => guard.unlock(email),
+    removeSecondFactors: async (userId) => {
+      await mfa.deleteTotp(userId);
+      await mfa.deleteRecoveryCodes(userId);
+    },
+  };
+  // Second factors (accounts/mfa/): the TOTP secrets sealed with a key derived from SECRETS.
+  const secondFactors: SecondFactorDeps = {
+    mfa,
+    guard,
+    secrets: config.secrets ?? [],
+    clock,
+    audit,
+    mailer,
+    mails: accounts.mails,
+    background,
+    issuer: config.issuer,
+    productName: config.productName,
   };
   return {
     users,
+    secondFactors,
     clients: createPrismaClientRepository(db.prisma, db.kind),
     resources: createPrismaResourceRepository(db.prisma),
     oidcStore,

@@ -28,6 +28,8 @@ export interface AccountDeps {
   revokeSessions(userId: string): Promise<number>;
   /** Lifts the account's login lock (a password reset proves ownership). */
   unlockLogin(email: string): Promise<void>;
+  /** Deletes every second factor of the account (its deletion); absent where there are none (unit fakes). */
+  removeSecondFactors?(userId: string): Promise<void>;
 }
 
 /** Where a request came from, for the audit log (and, later, the guard). */

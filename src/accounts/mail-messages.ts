@@ -23,7 +23,9 @@ export type MailName =
   | 'email-change'
   | 'email-change-notice'
   | 'email-change-taken'
-  | 'account-deleted';
+  | 'account-deleted'
+  | 'recovery-code-used'
+  | 'mfa-reset';
 
 /** The port to the templates: a mail's subject, text and HTML in one language (undefined: DEFAULT_LOCALE). */
 export interface MailWriter {
@@ -75,6 +77,13 @@ export const emailChangeTakenMail = (c: MailContext, to: string) => compose(c, '
 
 /** After the owner deleted the account. */
 export const accountDeletedMail = (c: MailContext, to: string) => compose(c, 'account-deleted', to, {});
+
+/** A recovery code was used to sign in: if it was not the owner, they learn it now. */
+export const recoveryCodeUsedMail = (c: MailContext, to: string, left: number) =>
+  compose(c, 'recovery-code-used', to, { left: String(left), forgot: forgotPasswordLink(c.issuer) });
+
+/** An operator removed every second factor of the account. */
+export const mfaResetMail = (c: MailContext, to: string) => compose(c, 'mfa-reset', to, { forgot: forgotPasswordLink(c.issuer) });
 
 /** The mail context of a use case: its templates (the built-in ones when none were given), the request's language. */
 export const mailContext = (deps: { mails?: MailWriter; issuer: string }, who?: { locale?: string }): MailContext => ({

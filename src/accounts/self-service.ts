@@ -33,7 +33,7 @@ export interface Actor {
 export const WRONG_PASSWORD = 'The current password is not correct.';
 
 /** The password proves the person is still the owner: a login through the guard (throttled, counted, audited). */
-async function reauthenticate(deps: SelfServiceDeps, actor: Actor, password: unknown): Promise<void> {
+export async function reauthenticate(deps: SelfServiceDeps, actor: Actor, password: unknown): Promise<void> {
   if (typeof password !== 'string' || password.length === 0) throw new FieldError('current_password', 'missing', 'Enter your current password.');
   const result = await login(deps.login, {
     email: actor.user.email,
@@ -168,6 +168,7 @@ export async function deleteAccount(deps: SelfServiceDeps, actor: Actor, input: 
   await deps.atomically(async () => {
     const revoked = await deps.sessions.revokeAll(user.id);
     for (const purpose of ['verify_email', 'reset_password', 'change_email'] as const) await deps.tokens.revokeUnused(user.id, purpose);
+    await deps.removeSecondFactors?.(user.id);
     await deps.users.delete(user.id);
     await deps.audit.record({ type: 'account.deleted', ...actor.who, userId: user.id, email: user.email, detail: { revoked } });
   });

@@ -203,7 +203,7 @@ function buildParser(): Tree {
       parent = noun;
     }
     const parser = parent.command(verb ?? first!).description(command.summary).helpCommand(false);
-    if (command.args) parser.argument(command.args);
+    if (command.args) parser.arguments(command.args);
     const attributes: [string, Option][] = [];
     for (const [name, spec] of Object.entries(command.options ?? {})) {
       const option = toOption(name, spec, command.path);

@@ -34,6 +34,8 @@ export interface GuardSettings {
   disableAfter: number;
 }
 
+export type MfaPolicy = 'off' | 'optional' | 'required';
+
 export interface Config {
   nodeEnv: NodeEnv;
   port: number;
@@ -58,6 +60,8 @@ export interface Config {
   keyRotationInterval: number | null;
   clockSkew: number;
   requireEmailVerification: boolean;
+  /** Second factors (docs/second-factors.md): `off` none offered, `optional` people choose, `required` everyone enrols. */
+  requireMfa: MfaPolicy;
   guard: GuardSettings;
   smtpUrl: string | null;
   /** Where mail goes: an SMTP server, or one file per mail in `$DATA_DIR/outbox/`. */
@@ -444,6 +448,11 @@ export const FIELDS = [
   field({
     key: 'requireEmailVerification', variable: 'REQUIRE_EMAIL_VERIFICATION', defaultText: 'true',
     description: 'login waits for a verified email', defaultValue: () => true, parse: boolean,
+  }),
+  field({
+    key: 'requireMfa', variable: 'REQUIRE_MFA', defaultText: 'optional',
+    description: 'second factors: off (none offered; factors already enrolled are still asked for), optional (people choose), required (a person without one enrols at the next sign-in)',
+    defaultValue: () => 'optional' as const, parse: oneOf(['off', 'optional', 'required'] as const),
   }),
   field({
     key: 'smtpUrl', variable: 'SMTP_URL', defaultText: '(unset: mail goes to $DATA_DIR/outbox/)',

@@ -57,8 +57,14 @@ export function createLoginGuard(deps: LoginGuardDeps) {
   const account = (email: string) => sha256(email.toLowerCase());
 
   return {
-    async admit(input: { email: string; ip: string; device?: string }): Promise<{ ok: true; ticket: LoginTicket } | { ok: false; refusal: Refusal }> {
+    /**
+     * `factor: 'second_factor'` (a TOTP or recovery code after the right password) counts in the same
+     * IP window as passwords, but in its own per-account and per-pair counters: a right password
+     * clears the password counters, and must not hand someone who knows it fresh guesses at the code.
+     */
+    async admit(input: { email: string; ip: string; device?: string; factor?: 'password' | 'second_factor' }): Promise<{ ok: true; ticket: LoginTicket } | { ok: false; refusal: Refusal }> {
       const t = now();
+      const scope = input.factor === 'second_factor' ? 'login2f' : 'login';
       const ban = await findIpBan(deps.bans, deps.clock, input.ip);
       if (ban) return { ok: false, refusal: { reason: 'ip_banned', retryAfter: ban.expiresAt ? retryAfter(ban.expiresAt.getTime(), t) : 0, started: false } };
 
@@ -69,16 +75,16 @@ export function createLoginGuard(deps: LoginGuardDeps) {
       const who = account(input.email);
       // A trusted browser stays trusted until it has itself failed PASSWORD_DISABLE_AFTER times in a
       // row; then it is one more unknown browser, subject to the account's lock and disabled password.
-      const deviceKey = input.device ? `login:device:${sha256(input.device)}:${who}` : null;
+      const deviceKey = input.device ? `${scope}:device:${sha256(input.device)}:${who}` : null;
       const trusted = deviceKey !== null && ((await store.get(deviceKey))?.count ?? 0) < settings.disableAfter;
-      const pairKey = trusted ? deviceKey : `login:pair:${who}:${ipUnit(input.ip)}`;
+      const pairKey = trusted ? deviceKey : `${scope}:pair:${who}:${ipUnit(input.ip)}`;
       const pair = await decideAndWrite(store, pairKey, t, (c) => admitConsecutive(c, t, settings));
       if (!pair.admit) {
         await decideAndWrite(store, ipKey, t, refund);
         return { ok: false, refusal: { reason: 'throttled', retryAfter: retryAfter(pair.retryAt, t), started: false } };
       }
 
-      const accountKey = `login:account:${who}`;
+      const accountKey = `${scope}:account:${who}`;
       const countedOnAccount = !trusted;
       let lockUntil: number | null = null;
       if (countedOnAccount) {
@@ -132,6 +138,7 @@ export function createLoginGuard(deps: LoginGuardDeps) {
     /** An operator's unlock (or a password reset): the account's lock and failure count go. */
     async unlock(email: string): Promise<void> {
       await decideAndWrite(store, `login:account:${account(email)}`, now(), clear);
+      await decideAndWrite(store, `login2f:account:${account(email)}`, now(), clear);
     },
 
     /** Signups and reset requests per IP: at most the configured number per window. */

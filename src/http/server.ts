@@ -21,6 +21,7 @@ import { tracingPlugin } from './plugins/tracing.js';
 import { REQUEST_ID_HEADER, requestId } from './request-id.js';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-sessions.js';
 import { accountRoutes } from './routes/account.js';
+import { accountMfaRoutes } from './routes/account-mfa.js';
 import { accountPageRoutes } from './routes/account-page.js';
 import { adminRoutes } from './routes/admin.js';
 import { assetRoutes } from './routes/assets.js';
@@ -136,6 +137,8 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
         secrets,
         secureCookies,
         apiWords,
+        secondFactors: services.secondFactors,
+        requireMfa: config.requireMfa,
       }),
     );
   });
@@ -161,6 +164,16 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
         secrets,
         secureCookies,
         metrics,
+      }),
+    );
+    await account.register(
+      accountMfaRoutes({
+        selfService: { ...services.accounts, login: loginDeps, sessions: services.sessions },
+        secondFactors: services.secondFactors,
+        requireMfa: config.requireMfa,
+        currentSession: (request, reply) => engine.currentSession(request.raw, reply.raw),
+        secrets,
+        secureCookies,
       }),
     );
   });

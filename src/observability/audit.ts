@@ -51,6 +51,14 @@ export const AUDIT_TYPES = [
   'keys.revoked',
   'keys.pruned',
   'database.backed_up',
+  'mfa.totp_enabled',
+  'mfa.totp_disabled',
+  'mfa.succeeded',
+  'mfa.failed',
+  'mfa.throttled',
+  'mfa.recovery_used',
+  'mfa.recovery_regenerated',
+  'mfa.reset',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 

@@ -15,6 +15,7 @@ import {
   SCOPE_PROPERTY,
 } from './adapter.js';
 import { ACCOUNT_CLIENT_ID, accountClientMetadata } from './account-sessions.js';
+import { ACR_VALUES, interactionPolicyWithStepUp, signInClaims } from './acr.js';
 import { createFindAccount } from './find-account.js';
 import { isOneTimeGrant } from './interactions.js';
 import { mayIntrospect, type IntrospectionCaller } from './introspection-policy.js';
@@ -87,7 +88,9 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     // (Setting `discovery` replaces the engine's default, whose only value is claim_types_supported.)
     discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...pages.locales], [FEED_METADATA]: `${config.issuer.replace(/\/$/, '')}${FEED_PATH}` },
     scopes: [...OIDC_SCOPES],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    // Every ID token says how its person signed in (acr, amr: oidc/acr.ts), not only when the app
+    // asked with acr_values (the engine's default); userinfo never has them (no account claim).
+    claims: { openid: ['sub', 'acr', 'amr'], email: ['email', 'email_verified'] },
     // ID tokens carry the claims of the granted scopes (docs/architecture.md), not only userinfo.
     conformIdTokenClaims: false,
     rotateRefreshToken: () => true,
@@ -203,7 +206,10 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
       introspectionSigningAlgValues: ['RS256', 'ES256'],
       authorizationSigningAlgValues: ['RS256', 'ES256'],
     },
-    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: interactionPolicyWithStepUp() },
+    // acr_values_supported in discovery; `acr` in ID tokens comes from the login result (interactions.ts).
+    acrValues: [...ACR_VALUES],
+    extraTokenClaims: signInClaims as never,
     // The default, except that a grant approved without "Remember this choice" answers only the
     // authorization it was approved in (the resumed request names it in the consent result).
     loadExistingGrant: async (ctx) => {

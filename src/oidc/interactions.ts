@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors } from 'oidc-provider';
 import { AppError, unavailable } from '../errors.js';
+import { acrOf, requestedAcr } from './acr.js';
 import { isEngineUnavailable } from './engine-errors.js';
 import type { ProviderHost } from './provider-host.js';
 
@@ -20,6 +21,10 @@ export interface InteractionView {
   scopes: string[];
   /** API scopes to approve, by API audience. */
   apiScopes: Record<string, string[]>;
+  /** The strongest `acr` the app asked for (acr_values), and the session's current one: the login page
+   * says when the app asks for a second factor (step-up). */
+  requestedAcr: string | undefined;
+  sessionAcr: string | undefined;
   /** Where the browser goes once the interaction ends (the request's redirect_uri, validated by the
    * engine before the interaction began); undefined for the device flow. */
   returnTo: string | undefined;
@@ -97,6 +102,8 @@ function createSteps(host: ProviderHost) {
         uiLocales: typeof interaction.params.ui_locales === 'string' ? interaction.params.ui_locales : undefined,
         scopes: d.missingOIDCScope ?? [],
         apiScopes: d.missingResourceScopes ?? {},
+        requestedAcr: requestedAcr(interaction.params.acr_values),
+        sessionAcr: interaction.session?.acr,
         returnTo: typeof interaction.params.redirect_uri === 'string' ? interaction.params.redirect_uri : undefined,
       };
     },
@@ -105,7 +112,7 @@ function createSteps(host: ProviderHost) {
      * remembering how (the `amr` of its ID and access tokens). */
     async finishLogin(req: IncomingMessage, res: ServerResponse, accountId: string, proof: SignInProof = { amr: ['pwd'] }): Promise<string> {
       await details(req, res);
-      return host.current().interactionResult(req, res, { login: { accountId, amr: proof.amr } }, { mergeWithLastSubmission: false });
+      return host.current().interactionResult(req, res, { login: { accountId, amr: proof.amr, acr: acrOf(proof.amr) } }, { mergeWithLastSubmission: false });
     },
 
     /**

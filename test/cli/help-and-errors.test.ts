@@ -32,7 +32,7 @@ t.test('a noun alone, or with --help, lists its verbs with usage, options and ex
 
   const json = await cli(['users', '--help', '--json'], {}, dir);
   t.equal(json.code, 0);
-  t.same(json.json().commands.map((c: { command: string }) => c.command), ['users create', 'users list', 'users show', 'users ban', 'users unban', 'users unlock', 'users sign-out']);
+  t.same(json.json().commands.map((c: { command: string }) => c.command), ['users create', 'users list', 'users show', 'users mfa', 'users ban', 'users unban', 'users unlock', 'users sign-out']);
 });
 
 t.test('every verb has --help with usage, options and at least one example', async (t) => {

@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
-import type { Page } from 'playwright-core';
 import t from 'tap';
-import { artifactPath, launchChromium } from '../helpers/browser.ts';
+import { audit } from '../helpers/axe.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { buildTestApp } from '../helpers/build-app.ts';
 import { startDemoApp } from '../helpers/demo-app.ts';
 import { createVerifiedUser, PASSWORD, registerApi, registerClient } from '../helpers/fixtures.ts';
@@ -14,26 +13,6 @@ import { relyingParty } from '../helpers/relying-party.ts';
  * A screenshot of each goes to test-artifacts/. Then sign-in, consent and the account page with the
  * keyboard only.
  */
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-type Violation = { id: string; impact: string | null; help: string; nodes: { target: string[] }[] };
-
-async function audit(page: Page, name: string, label: string): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  // Evaluated in the page (strings: the tests are compiled without the DOM's types).
-  const [violations, passes] = (await page.evaluate(`axe.run().then((r) => [r.violations, r.passes.length])`)) as [Violation[], number];
-  // A run that checked nothing would pass anything.
-  if (passes < 5) return [`${name} (${label}): axe checked only ${passes} rules`];
-  const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;
-  const viewport = page.viewportSize()!.width;
-  await page.screenshot({ path: await artifactPath(`a11y-${label}-${name}.png`), fullPage: true });
-  return [
-    ...violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${name} (${label}): ${v.id} — ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    ...(width > viewport ? [`${name} (${label}): ${width} px wide on a ${viewport} px screen`] : []),
-  ];
-}
-
 t.test('every page passes axe (serious, critical) in light and dark, at 1280 and 390 px', async (t) => {
   const gh = await buildTestApp(t, { listen: true, env: { SUPPORT_URL: 'https://help.example.com/' } });
   const demo = await startDemoApp(t);

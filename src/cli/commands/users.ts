@@ -1,5 +1,6 @@
 import { createUser } from '../../accounts/create-user.js';
 import { normalizeEmail } from '../../accounts/normalize.js';
+import { resetUserMfa } from '../../admin/mfa.js';
 import { userView } from '../../admin/users.js';
 import { notFound, UsageError } from '../../errors.js';
 import { defineCommand, type Command } from '../command.js';
@@ -59,6 +60,24 @@ export const userCommands: Command[] = [
       if (!user) throw notFound(`no user with email ${email}`);
       const view = userView(user);
       return { data: view, text: Object.entries(view).map(([k, v]) => `${k.padEnd(18)} ${v ?? ''}`).join('\n') };
+    },
+  }),
+  defineCommand({
+    path: ['users', 'mfa'],
+    examples: [
+      'npx gatehouse users mfa reset ada@example.com',
+    ],
+    args: '<action> <email>',
+    summary: 'reset: remove every second factor of the account (authenticator app, recovery codes); audited and mailed to the owner',
+    async run(ctx) {
+      const [action, email, ...rest] = ctx.positionals;
+      if (action !== 'reset') throw new UsageError(action === undefined ? 'expected: users mfa reset <email>' : `unknown action "${action}" (the one action is reset)`);
+      if (!email || rest.length > 0) throw new UsageError('expected one email address after reset');
+      const r = await withServices(ctx, (s) => resetUserMfa(s, email, 'cli'));
+      return {
+        data: r,
+        text: r.totp_removed || r.recovery_codes_removed > 0 ? `removed the second factors of ${r.email} (authenticator app: ${r.totp_removed ? 'yes' : 'none'}, recovery codes: ${r.recovery_codes_removed})` : `${r.email} had no second factor; nothing removed`,
+      };
     },
   }),
 ];

@@ -10,6 +10,7 @@ import { createClient, deleteClient, listClients, rotateClientSecret, showClient
 import { listSigningKeys, pruneSigningKeys, revokeSigningKey, rotateSigningKeys } from '../../admin/keys.js';
 import { createResource, deleteResource, listResources, updateResource } from '../../admin/resources.js';
 import { revokeAccessToken } from '../../admin/tokens.js';
+import { resetUserMfa } from '../../admin/mfa.js';
 import { userView } from '../../admin/users.js';
 import { AppError, notFound } from '../../errors.js';
 import { parseDuration } from '../../lib/duration.js';
@@ -231,6 +232,11 @@ export function adminRoutes(deps: AdminRouteDeps) {
       '/admin/users/:email/unlock',
       { schema: { params: EmailParams, response: ok(Type.Object({ email: Type.String(), unlocked: Type.Boolean() })) } },
       async (request) => unlockUser(banDeps(request), request.params.email),
+    );
+    app.post(
+      '/admin/users/:email/mfa/reset',
+      { schema: { params: EmailParams, response: ok(Type.Object({ email: Type.String(), totp_removed: Type.Boolean(), recovery_codes_removed: Type.Integer() })) } },
+      async (request) => resetUserMfa(s, request.params.email, actor(request), { ip: request.ip, userAgent: request.headers['user-agent'] ?? null }),
     );
 
     app.get('/admin/ips', { schema: { response: ok(Type.Array(IpBan)) } }, async () => listIpBans(s));

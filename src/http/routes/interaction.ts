@@ -24,6 +24,12 @@ import { type ApiWords, checkInboxPage, consentPage, loginPage, resentPage, sign
 import { ACCOUNT_LINK, messagePage } from '../views/message-pages.js';
 import { sendPage, type Page } from '../views/page.js';
 import type { Words } from '../../i18n/messages.js';
+import { checkSecondFactor, confirmTotpEnrolment, secondFactorStatus, startTotpEnrolment, type SecondFactorDeps } from '../../accounts/mfa/second-factors.js';
+import type { MfaPolicy } from '../../config/schema.js';
+import type { User } from '../../accounts/users.js';
+import { FieldError } from '../../errors.js';
+import { ACR_MFA } from '../../oidc/acr.js';
+import { qrSvg, recoveryCodesPage, secondFactorPage, totpEnrolPage } from '../views/mfa-pages.js';
 
 export interface InteractionRouteDeps {
   interactions: Interactions;
@@ -36,6 +42,9 @@ export interface InteractionRouteDeps {
   secrets: readonly string[];
   /** Cookies get `Secure` (the issuer is https). */
   secureCookies: boolean;
+  /** Second factors (accounts/mfa/) and REQUIRE_MFA. */
+  secondFactors: SecondFactorDeps;
+  requireMfa: MfaPolicy;
   /** An API's words for the consent page (its description and per-scope descriptions). */
   apiWords(audience: string): Promise<ApiWords | undefined>;
 }
@@ -46,6 +55,8 @@ export function waitWords(seconds: number): Words {
   if (seconds < 90 * 60) return { key: 'login.throttled.minutes', vars: { n: Math.ceil(seconds / 60) } };
   return { key: 'login.throttled.hours', vars: { n: Math.ceil(seconds / 3600) } };
 }
+/** How long the second step may take once the password was right. */
+const SECOND_STEP_SECONDS = 10 * 60;
 /** How long the "send the link again" button of the unverified page works (an interaction's lifetime). */
 const RESEND_TICKET_SECONDS = 30 * 60;
 
@@ -61,6 +72,9 @@ const CsrfBody = form({ csrf });
 const CredentialsBody = form({ csrf, email, password });
 const ResendBody = form({ csrf, ticket: Type.String({ maxLength: 1000 }) });
 const ConfirmBody = form({ csrf, remember: Type.Optional(StringEnum(['yes'])) });
+const ticket = Type.String({ maxLength: 1000 });
+const SecondFactorBody = form({ csrf, ticket, code: Type.String({ maxLength: 100 }) });
+const TicketBody = form({ csrf, ticket });
 
 /** Everything here answers with a page (errors too: the scope's handler is sendErrorPage) or a 303. */
 const pageResponses = { 200: HtmlPage, 303: Empty, ...pageErrors } as const;
@@ -122,13 +136,50 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
     return note.uid === uid && note.exp > accounts.clock.now().getTime() / 1000 ? note.sub : undefined;
   };
 
+  /**
+   * The password was right, the sign-in is not finished: which step comes next, for which account, as
+   * a sealed, expiring note bound to this interaction (the server keeps nothing). `second_factor`:
+   * a code is due; `enrol`: REQUIRE_MFA=required and the account has no factor yet; `enrolled`: the
+   * app was just confirmed (a code was proved) and the recovery codes are on screen.
+   */
+  type Step = 'second_factor' | 'enrol' | 'enrolled';
+  const STEP_SEAL = 'sign-in-step';
+  const stepTicket = (uid: string, userId: string, step: Step) =>
+    seal(JSON.stringify({ sub: userId, uid, step, exp: Math.floor(accounts.clock.now().getTime() / 1000) + SECOND_STEP_SECONDS }), deps.secrets, STEP_SEAL);
+  const stepUser = async (uid: string, sealed: string, step: Step): Promise<User | undefined> => {
+    const opened = unseal(sealed, deps.secrets, STEP_SEAL);
+    if (!opened) return undefined;
+    const note = JSON.parse(opened) as { sub: string; uid: string; step: Step; exp: number };
+    if (note.uid !== uid || note.step !== step || note.exp <= accounts.clock.now().getTime() / 1000) return undefined;
+    const user = await accounts.users.findById(note.sub);
+    // Banned (or deleted) between the two steps: the sign-in ends here.
+    return user && user.status === 'active' ? user : undefined;
+  };
+  const stepExpired = (reply: FastifyReply, uid: string) =>
+    page(reply, 400, messagePage('second_factor.title', 'second_factor.expired', [{ href: `/interaction/${uid}`, text: 'link.back_to_sign_in' }]));
+
+  const enrolPage = async (reply: FastifyReply, status: number, uid: string, user: User, error?: Words) => {
+    const { secret, uri } = await startTotpEnrolment(deps.secondFactors, user);
+    return page(reply, status, totpEnrolPage({ csrf: csrfFor(uid), secret, qrSvg: await qrSvg(uri), action: `/interaction/${uid}/mfa/enrol`, ticket: stepTicket(uid, user.id, 'enrol'), required: true, ...(error ? { error } : {}) }));
+  };
+
+  /** The sign-in is complete: the device is remembered and the engine gets the account and how it was proved. */
+  const signedIn = async (request: FastifyRequest, reply: FastifyReply, user: User, amr: string[]) => {
+    deps.metrics.logins.inc({ outcome: 'success' });
+    rememberDevice(reply, deps.secureCookies, deviceOf(request, deps.secureCookies), user.email);
+    const to = await deps.interactions.finishLogin(request.raw, reply.raw, user.id, { amr });
+    return reply.redirect(to, 303);
+  };
+
   return async function routes(instance: FastifyInstance): Promise<void> {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>();
     app.get('/interaction/:uid', { schema: { params: UidParams, response: pageResponses } }, async (request, reply) => {
       const view = await viewOf(request, reply);
       if (!view) return reply;
       if (view.prompt === 'login') {
-        return page(reply, 200, loginPage({ uid: view.uid, csrf: csrfFor(view.uid), clientName: view.clientName, email: view.loginHint }));
+        // Step-up: the app asks for a stronger sign-in than this session's (acr_values).
+        const stepUp = view.accountId !== undefined && view.requestedAcr === ACR_MFA && view.sessionAcr !== ACR_MFA;
+        return page(reply, 200, loginPage({ uid: view.uid, csrf: csrfFor(view.uid), clientName: view.clientName, email: view.loginHint, ...(stepUp ? { notice: 'login.step_up' } : {}) }));
       }
       if (view.prompt === 'consent') {
         const user = view.accountId ? await accounts.users.findById(view.accountId) : undefined;
@@ -157,10 +208,14 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         });
 
         if (result.ok) {
-          deps.metrics.logins.inc({ outcome: 'success' });
-          rememberDevice(reply, deps.secureCookies, device, result.user.email);
-          const to = await deps.interactions.finishLogin(request.raw, reply.raw, result.user.id);
-          return reply.redirect(to, 303);
+          // A second factor, when the account has one (whatever REQUIRE_MFA says: turning the policy
+          // off never silently drops a protection someone chose); enrolment first when it is required.
+          const status = await secondFactorStatus(deps.secondFactors, result.user.id);
+          if (status.methods.length > 0) {
+            return page(reply, 200, secondFactorPage({ uid, csrf: csrfFor(uid), ticket: stepTicket(uid, result.user.id, 'second_factor'), clientName: view.clientName, methods: status.methods }));
+          }
+          if (deps.requireMfa === 'required') return enrolPage(reply, 200, uid, result.user);
+          return signedIn(request, reply, result.user, ['pwd']);
         }
         deps.metrics.logins.inc({ outcome: loginOutcomeLabel(result.reason === 'refused' ? result.refusal : result.reason) });
         if (result.reason === 'refused') {
@@ -185,6 +240,74 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
               : { key: 'login.failed' };
         const status = result.reason === 'invalid_credentials' ? 401 : 403;
         return page(reply, status, loginPage({ uid, csrf: csrfFor(uid), clientName: view.clientName, email: typed, error }));
+      },
+    );
+
+    app.post(
+      '/interaction/:uid/mfa',
+      { schema: { params: UidParams, body: SecondFactorBody, response: pageResponses } },
+      async (request, reply) => {
+        const { uid } = request.params;
+        if (!checkCsrf(uid, request.body.csrf)) return forged(reply, uid);
+        const view = await viewOf(request, reply);
+        if (!view) return reply;
+        const user = await stepUser(uid, request.body.ticket, 'second_factor');
+        if (!user) return stepExpired(reply, uid);
+        const trustedDevice = trustedDeviceFor(deviceOf(request, deps.secureCookies), user.email);
+        const result = await checkSecondFactor(deps.secondFactors, {
+          user,
+          code: request.body.code,
+          who: { ...who(request), ip: request.ip },
+          clientId: view.clientId,
+          ...(trustedDevice ? { trustedDevice } : {}),
+        });
+        if (result.ok) return signedIn(request, reply, user, result.amr);
+        const { methods } = await secondFactorStatus(deps.secondFactors, user.id);
+        const again = { uid, csrf: csrfFor(uid), ticket: request.body.ticket, clientName: view.clientName, methods };
+        if (result.reason === 'refused') {
+          deps.metrics.throttles.inc({ reason: throttleLabel(result.refusal) });
+          if (result.retryAfter > 0) reply.header('retry-after', String(result.retryAfter));
+          const error = result.refusal === 'ip_banned' ? { key: 'login.ip_blocked' } : waitWords(result.retryAfter);
+          return page(reply, result.refusal === 'ip_banned' ? 403 : 429, secondFactorPage({ ...again, error }));
+        }
+        deps.metrics.logins.inc({ outcome: 'invalid_credentials' });
+        return page(reply, 401, secondFactorPage({ ...again, error: { key: 'second_factor.failed' } }));
+      },
+    );
+
+    app.post(
+      '/interaction/:uid/mfa/enrol',
+      { schema: { params: UidParams, body: SecondFactorBody, response: pageResponses } },
+      async (request, reply) => {
+        const { uid } = request.params;
+        if (!checkCsrf(uid, request.body.csrf)) return forged(reply, uid);
+        const view = await viewOf(request, reply);
+        if (!view) return reply;
+        const user = await stepUser(uid, request.body.ticket, 'enrol');
+        if (!user) return stepExpired(reply, uid);
+        try {
+          const { recoveryCodes } = await confirmTotpEnrolment(deps.secondFactors, user, request.body.code, { ...who(request), ip: request.ip });
+          const ticket = stepTicket(uid, user.id, 'enrolled');
+          return page(reply, 200, recoveryCodesPage({ codes: recoveryCodes ?? [], enabled: true, csrf: csrfFor(uid), ticket, continueAction: `/interaction/${uid}/mfa/continue` }));
+        } catch (err) {
+          if (!(err instanceof FieldError)) throw err;
+          return enrolPage(reply, 400, uid, user, { key: 'totp_enrol.failed' });
+        }
+      },
+    );
+
+    app.post(
+      '/interaction/:uid/mfa/continue',
+      { schema: { params: UidParams, body: TicketBody, response: pageResponses } },
+      async (request, reply) => {
+        const { uid } = request.params;
+        if (!checkCsrf(uid, request.body.csrf)) return forged(reply, uid);
+        const view = await viewOf(request, reply);
+        if (!view) return reply;
+        const user = await stepUser(uid, request.body.ticket, 'enrolled');
+        if (!user) return stepExpired(reply, uid);
+        // The code that confirmed the app was the second factor of this sign-in.
+        return signedIn(request, reply, user, ['pwd', 'otp', 'mfa']);
       },
     );
 

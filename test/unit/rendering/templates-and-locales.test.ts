@@ -59,8 +59,12 @@ const PAGES: Record<string, object> = {
   'device-input': { form: '<form id="op.deviceInputForm"></form>', message: { text: 'device_input.enter', error: false } },
   'device-confirm': { form: '<form id="op.deviceConfirmForm"></form>', clientName: 'TV', userCode: 'ABCD-EFGH' },
   'device-success': { clientName: 'TV' },
+  'second-factor': { uid: 'u', csrf: 'c', ticket: 't', clientName: 'Demo Shop', methods: ['totp', 'recovery_code'], error: { key: 'second_factor.failed' } },
+  'totp-enrol': { csrf: 'c', secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', qrSvg: '<svg></svg>', action: '/account/mfa/totp/confirm', ticket: 't', required: true, cancel: '/account/mfa', error: { key: 'totp_enrol.failed' } },
+  'recovery-codes': { codes: ['0123-4567-89ab-cdef'], enabled: true, csrf: 'c', ticket: 't', continueAction: '/interaction/u/mfa/continue' },
+  'account-mfa': { csrf: 'c', email: 'ann@example.com', totp: 'enabled', offered: true, recoveryCodesLeft: 9, notice: 'account_mfa.totp.disabled', error: { key: 'account_mfa.totp.need_proof' } },
 };
-const MAILS = ['verify-email', 'account-exists', 'finish-signup', 'password-reset', 'password-changed', 'password-disabled', 'email-change', 'email-change-notice', 'email-change-taken', 'account-deleted'];
+const MAILS = ['verify-email', 'account-exists', 'finish-signup', 'password-reset', 'password-changed', 'password-disabled', 'email-change', 'email-change-notice', 'email-change-taken', 'account-deleted', 'recovery-code-used', 'mfa-reset'];
 
 t.test('every page and mail renders in both languages, with no message key left in it', async (t) => {
   const en = await readLocale('en');
@@ -75,7 +79,7 @@ t.test('every page and mail renders in both languages, with no message key left 
       t.same(rawKeys(html), [], `${template} (${locale}) shows no message key`);
     }
     for (const name of MAILS) {
-      const mail = presentation.mail(locale, name, { issuer: 'https://id.example.com', link: 'https://id.example.com/account/x?token=T', forgot: 'https://id.example.com/f', newEmail: 'new@example.com' });
+      const mail = presentation.mail(locale, name, { issuer: 'https://id.example.com', link: 'https://id.example.com/account/x?token=T', forgot: 'https://id.example.com/f', newEmail: 'new@example.com', left: '9' });
       t.same(rawKeys(`${mail.subject}\n${mail.text}\n${mail.html}`), [], `mail ${name} (${locale}) shows no message key`);
       t.notMatch(mail.text, /&amp;|&#/, `mail ${name} (${locale}): the text part is not HTML-escaped`);
     }

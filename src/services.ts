@@ -16,6 +16,8 @@ import { createPrismaOneTimeTokenStore } from './persistence/prisma-one-time-tok
 import { createPrismaRefreshRotationStore } from './persistence/prisma-refresh-rotations.js';
 import { createPrismaRevocationStore } from './persistence/prisma-revocations.js';
 import { createPrismaUserRepository } from './persistence/prisma-users.js';
+import { createPrismaPasskeyStore } from './persistence/prisma-passkeys.js';
+import { resetPasskeys } from './accounts/passkeys/manage-passkeys.js';
 import { cachedIpBans } from './guard/bans.js';
 import { createLoginGuard } from './guard/login-guard.js';
 import { createPrismaAttemptStore, createPrismaIpBanRepository } from './persistence/prisma-guard.js';
@@ -54,6 +56,7 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
   const ipBans = cachedIpBans(createPrismaIpBanRepository(db.prisma), 2000, clock);
   const attempts = createPrismaAttemptStore(db.prisma);
   const guard = createLoginGuard({ store: attempts, bans: ipBans, clock, settings: config.guard });
+  const passkeys = createPrismaPasskeyStore(db.prisma);
   const accounts: AccountDeps = {
     users,
     hasher,
@@ -67,6 +70,7 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
     issuer: config.issuer,
     revokeSessions: (userId) => oidcStore.revokeByAccountId(userId),
     unlockLogin: (email) => guard.unlock(email),
+    removePasskeys: (userId) => resetPasskeys({ store: passkeys }, userId),
   };
   return {
     users,
@@ -78,6 +82,8 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
     rotations: createPrismaRefreshRotationStore(db.prisma, clock),
     revocations: createPrismaRevocationStore(db.prisma),
     oneTimeTokens,
+    /** WebAuthn credentials and their pending challenges (accounts/passkeys/). */
+    passkeys,
     auditStore,
     audit,
     hasher,

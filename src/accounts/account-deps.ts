@@ -28,6 +28,8 @@ export interface AccountDeps {
   revokeSessions(userId: string): Promise<number>;
   /** Lifts the account's login lock (a password reset proves ownership). */
   unlockLogin(email: string): Promise<void>;
+  /** Deletes every passkey of an account (account deletion); absent where passkeys are not wired. */
+  removePasskeys?(userId: string): Promise<number>;
 }
 
 /** Where a request came from, for the audit log (and, later, the guard). */

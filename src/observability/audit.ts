@@ -51,6 +51,11 @@ export const AUDIT_TYPES = [
   'keys.revoked',
   'keys.pruned',
   'database.backed_up',
+  'passkey.registered',
+  'passkey.renamed',
+  'passkey.removed',
+  'passkey.counter_rollback',
+  'passkey.reset',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 

@@ -21,12 +21,14 @@ import { tracingPlugin } from './plugins/tracing.js';
 import { REQUEST_ID_HEADER, requestId } from './request-id.js';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-sessions.js';
 import { accountRoutes } from './routes/account.js';
-import { accountPageRoutes } from './routes/account-page.js';
+import { accountCsrfKey, accountPageRoutes } from './routes/account-page.js';
 import { adminRoutes } from './routes/admin.js';
 import { assetRoutes } from './routes/assets.js';
 import { healthRoutes, readinessChecks } from './routes/health.js';
 import { interactionRoutes } from './routes/interaction.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { passkeyAccountRoutes, passkeySignInRoutes } from './routes/passkeys.js';
+import { passkeyDeps } from './passkey-wiring.js';
 import { revocationFeedRoutes } from './routes/revocation-feed.js';
 import { createRevocationFeed } from '../revocation/feed.js';
 import { feedRetention } from '../revocation/retention.js';
@@ -138,6 +140,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
         apiWords,
       }),
     );
+    await pages.register(passkeySignInRoutes({ interactions: engine.interactions, passkeys: passkeyDeps(config, services), metrics, secrets, secureCookies }));
   });
   await app.register(async (account) => {
     await account.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
@@ -161,7 +164,11 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
         secrets,
         secureCookies,
         metrics,
+        passkeys: (userId) => services.passkeys.listByUser(userId),
       }),
+    );
+    await account.register(
+      passkeyAccountRoutes({ passkeys: passkeyDeps(config, services), currentSession: (request, reply) => engine.currentSession(request.raw, reply.raw), csrfKey: accountCsrfKey, secrets }),
     );
   });
   await ensureAdminResource(services.resources, config.issuer, clock);

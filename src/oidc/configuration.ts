@@ -87,7 +87,8 @@ export function buildConfiguration(deps: ConfigurationDeps): Configuration {
     // (Setting `discovery` replaces the engine's default, whose only value is claim_types_supported.)
     discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...pages.locales], [FEED_METADATA]: `${config.issuer.replace(/\/$/, '')}${FEED_PATH}` },
     scopes: [...OIDC_SCOPES],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    // `amr` (RFC 8176): how the person signed in (interactions.ts finishLogin), e.g. [hwk, user, mfa] for a passkey.
+    claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'] },
     // ID tokens carry the claims of the granted scopes (docs/architecture.md), not only userinfo.
     conformIdTokenClaims: false,
     rotateRefreshToken: () => true,

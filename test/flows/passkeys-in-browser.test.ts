@@ -45,8 +45,8 @@ async function addPasskey(page: Page, gh: TestApp, name: string) {
  * the page says it has no autofill for passkeys.
  */
 async function withoutAutofill(page: Page) {
-  await page.addInitScript(() => {
-    Object.defineProperty(PublicKeyCredential, 'isConditionalMediationAvailable', { value: async () => false, configurable: true });
+  await page.addInitScript({
+    content: "Object.defineProperty(PublicKeyCredential, 'isConditionalMediationAvailable', { value: async () => false, configurable: true });",
   });
 }
 

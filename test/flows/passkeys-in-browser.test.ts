@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { BrowserContext, Page } from 'playwright-core';
 import t from 'tap';
 import { artifactPath, launchChromium } from '../helpers/browser.ts';
@@ -165,4 +166,44 @@ t.test("a banned account's passkey is refused", async (t) => {
   t.equal(demo.claims.length, 0, 'no sign-in reached the app');
   const failed = await gh.services.auditStore.query({ type: 'login.failed', email: 'banned@example.com', limit: 5 });
   t.match(failed[0]?.detail, { method: 'passkey', reason: 'banned' });
+});
+
+t.test('the passkey parts of the account and sign-in pages pass axe (serious, critical), light and dark, at 390 px', async (t) => {
+  const axe = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+  const gh = await buildTestApp(t, { listen: true, issuerHost: 'localhost' });
+  const demo = await startDemoApp(t);
+  const client = await registerClient(gh.services, { name: 'Demo Shop', redirectUris: [demo.redirectUri], grants: ['authorization_code'] });
+  demo.use(await relyingParty(gh, client));
+  await createVerifiedUser(gh.services, 'narrow@example.com', PASSWORD);
+  const browser = await launchChromium(t);
+  for (const colorScheme of ['light', 'dark'] as const) {
+    // bypassCSP: axe is injected as an inline script, which the pages' CSP (rightly) forbids.
+    const context = await browser.newContext({ colorScheme, viewport: { width: 390, height: 900 }, bypassCSP: true });
+    const page = await context.newPage();
+    await addAuthenticator(context, page);
+    await withoutAutofill(page);
+    if (colorScheme === 'light') {
+      await signInWithPassword(page, gh, 'narrow@example.com');
+      await addPasskey(page, gh, 'A rather long name for a passkey on a phone');
+    }
+    const check = async (name: string) => {
+      await page.addScriptTag({ path: axe });
+      const [violations, passes] = (await page.evaluate(`axe.run().then((r) => [r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')), r.passes.length])`)) as [string[], number];
+      t.ok(passes >= 5, `${name} (${colorScheme}): axe ran`);
+      t.same(violations, [], `${name} (${colorScheme}): no serious or critical violations`);
+      const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;
+      t.ok(width <= 390, `${name} (${colorScheme}): fits 390 px (${width})`);
+      await page.screenshot({ path: await artifactPath(`passkeys-${name}-${colorScheme}-390.png`), fullPage: true });
+    };
+    if (colorScheme === 'dark') await signInWithPassword(page, gh, 'narrow@example.com');
+    await page.goto(`${gh.issuer}/account`);
+    await page.getByRole('button', { name: 'Add a passkey' }).waitFor();
+    await check('account');
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await page.locator('h1', { hasText: 'signed out everywhere' }).waitFor();
+    await page.goto(`${demo.origin}/login`);
+    await page.getByRole('button', { name: 'Use a passkey' }).waitFor();
+    await check('login');
+    await context.close();
+  }
 });

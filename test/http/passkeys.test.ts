@@ -89,18 +89,23 @@ t.test('broken, forged and foreign answers: a readable 4xx, never a 500, nothing
   }
   const failures = await gh.services.auditStore.query({ type: 'login.failed', limit: 50 });
   t.ok(failures.filter((e) => e.detail.method === 'passkey').length >= cases.length, 'every failure audited');
+  // The owner's own passkey still signs in (and, as after the right password, the counters start afresh).
+  const page = await loginPage();
+  t.equal((await post(page, key.assert(page.options))).status, 303);
 });
 
 t.test('replayed and raced answers: one challenge, one sign-in', async (t) => {
-  // Two simultaneous posts of one good answer: exactly one wins.
+  // Two simultaneous posts of one good answer (an account with no failed attempts, so the guard
+  // admits both): the challenge is taken once, exactly one signs in.
+  await createVerifiedUser(gh.services, 'racer@example.com', PASSWORD);
+  const racer = softAuthenticator(rpId, origin);
+  await registerPasskey('racer@example.com', racer);
   const page = await loginPage();
-  const answer = key.assert(page.options);
+  const answer = racer.assert(page.options);
   const results = await Promise.all([post(page, answer), post(page, answer)]);
-  const statuses = results.map((r) => r.status).sort();
-  t.equal(statuses[0], 303, 'one winner');
-  // The loser finds the challenge gone (400), or the guard still holding the winner's attempt (429).
-  t.ok([400, 429].includes(statuses[1]!), `one refusal (${statuses[1]})`);
+  t.same(results.map((r) => r.status).sort(), [303, 400], 'one winner, one refusal');
   t.equal(results.filter((r) => r.location).length, 1, 'one sign-in');
+  t.match(results.find((r) => r.status === 400)!.body, /expired/, 'the loser found the challenge gone');
 
   // The same answer again at a new interaction: the challenge is gone (and was someone else's).
   const other = await loginPage();
@@ -215,6 +220,26 @@ t.test('deleting the account deletes its passkeys', async (t) => {
   t.ok(await gh.services.passkeys.find(leaving.credentialId));
   t.equal((await session.ua.request(`${gh.issuer}/account/delete`, { form: { csrf: session.csrf, password: PASSWORD } })).status, 303);
   t.equal(await gh.services.passkeys.find(leaving.credentialId), undefined);
+});
+
+t.test('failed passkey answers count like wrong passwords: after LOGIN_FREE_ATTEMPTS the next one waits', async (t) => {
+  await createVerifiedUser(gh.services, 'guarded@example.com', PASSWORD);
+  const guarded = softAuthenticator(rpId, origin);
+  await registerPasskey('guarded@example.com', guarded);
+  for (let i = 0; i < gh.config.guard.freeAttempts; i++) {
+    const page = await loginPage();
+    t.equal((await post(page, guarded.assert(page.options, { forgeSignature: true }))).status, 401, `failure ${i + 1}`);
+  }
+  const page = await loginPage();
+  const waited = await post(page, guarded.assert(page.options));
+  t.equal(waited.status, 429, 'even the right passkey waits now');
+  t.ok(Number(waited.headers.get('retry-after')) > 0, 'Retry-After');
+  t.match(waited.body, /Too many sign-in attempts/);
+  const throttled = await gh.services.auditStore.query({ type: 'login.throttled', email: 'guarded@example.com', limit: 5 });
+  t.match(throttled[0]?.detail, { method: 'passkey', reason: 'throttled' });
+  clock.advance(Number(waited.headers.get('retry-after')));
+  const later = await loginPage();
+  t.equal((await post(later, guarded.assert(later.options))).status, 303, 'after the wait it signs in');
 });
 
 t.test('a passkey sign-in from a banned IP is refused', async (t) => {

@@ -242,6 +242,19 @@ t.test('failed passkey answers count like wrong passwords: after LOGIN_FREE_ATTE
   t.equal((await post(later, guarded.assert(later.options))).status, 303, 'after the wait it signs in');
 });
 
+t.test('an unconfirmed address: the right passkey is refused as the right password would be', async (t) => {
+  const pending = await createVerifiedUser(gh.services, 'pending@example.com', PASSWORD);
+  const pendingKey = softAuthenticator(rpId, origin);
+  await registerPasskey('pending@example.com', pendingKey);
+  await gh.services.users.update(pending.id, { emailVerifiedAt: null });
+  const page = await loginPage();
+  const res = await post(page, pendingKey.assert(page.options));
+  t.equal(res.status, 403);
+  t.match(res.body, /Confirm your email address first/);
+  const failed = await gh.services.auditStore.query({ type: 'login.failed', email: 'pending@example.com', limit: 1 });
+  t.match(failed[0]?.detail, { method: 'passkey', reason: 'unverified' });
+});
+
 t.test('a passkey sign-in from a banned IP is refused', async (t) => {
   const fresh = softAuthenticator(rpId, origin);
   await registerPasskey('other@example.com', fresh);

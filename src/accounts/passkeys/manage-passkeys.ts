@@ -2,9 +2,6 @@ import type { RequestContext } from '../account-deps.js';
 import type { User } from '../users.js';
 import { passkeyName } from './register-passkey.js';
 import type { PasskeyDeps } from './passkey-deps.js';
-import type { Passkey } from './passkey-store.js';
-
-export const listPasskeys = (deps: Pick<PasskeyDeps, 'store'>, userId: string): Promise<Passkey[]> => deps.store.listByUser(userId);
 
 /** Renames one of the account's passkeys; false when it has no passkey with that id. */
 export async function renamePasskey(deps: PasskeyDeps, user: User, id: string, name: string, who: RequestContext): Promise<boolean> {

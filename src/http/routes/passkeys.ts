@@ -4,7 +4,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CurrentSession } from '../../accounts/account-sessions.js';
 import { renamePasskey, removePasskey } from '../../accounts/passkeys/manage-passkeys.js';
 import type { PasskeyDeps } from '../../accounts/passkeys/passkey-deps.js';
-import { NAME_MAX } from '../../accounts/passkeys/passkey-deps.js';
 import { passkeySignIn, type PasskeySignInDeps } from '../../accounts/passkeys/passkey-sign-in.js';
 import { finishRegistration, startRegistration } from '../../accounts/passkeys/register-passkey.js';
 import { startAuthentication } from '../../accounts/passkeys/verify-passkey.js';
@@ -38,6 +37,7 @@ import type { Words } from '../../i18n/messages.js';
 const csrf = Type.String({ maxLength: 200 });
 /** A PublicKeyCredential as JSON: a few hundred bytes with attestation `none`. */
 const credential = Type.String({ maxLength: 12_000 });
+/** A passkey's name as typed; stored trimmed to NAME_MAX (accounts/passkeys/register-passkey.ts). */
 const name = Type.String({ maxLength: 200 });
 const form = <P extends TProperties>(properties: P) => Type.Object(properties, { additionalProperties: false });
 
@@ -183,7 +183,7 @@ export function passkeyAccountRoutes(deps: PasskeyAccountRouteDeps) {
     app.post('/account/passkeys/:id/rename', { schema: { params: PasskeyParams, body: RenameBody, response: pageResponses } }, async (request, reply) => {
       const s = await signedIn(request, reply, request.body.csrf);
       if (typeof s === 'string') return refusedPage(reply, s);
-      const renamed = await renamePasskey(deps.passkeys, s.user, request.params.id, request.body.name.slice(0, NAME_MAX * 2), requestContext(request));
+      const renamed = await renamePasskey(deps.passkeys, s.user, request.params.id, request.body.name, requestContext(request));
       return renamed ? back(reply) : sendPage(reply, 404, messagePage('passkey.error.title', 'passkey.error.not_found', ACCOUNT_LINK));
     });
 

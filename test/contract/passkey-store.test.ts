@@ -1,5 +1,5 @@
-import t from 'tap';
-import type { Passkey } from '../../src/accounts/passkeys/passkey-store.ts';
+import t, { type Test } from 'tap';
+import { createMemoryPasskeyStore, type Passkey, type PasskeyStore } from '../../src/accounts/passkeys/passkey-store.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { openDatabase } from '../../src/persistence/database.ts';
 import { migrate } from '../../src/persistence/migrate.ts';
@@ -7,7 +7,7 @@ import { createPrismaPasskeyStore } from '../../src/persistence/prisma-passkeys.
 import { FIXED_START } from '../helpers/clock.ts';
 import { createTestDatabase, DATABASE_KINDS } from '../helpers/databases.ts';
 
-/** The passkey store on both databases: credentials by owner, and challenges that answer once. */
+/** The passkey port on every implementation (memory, SQLite, PostgreSQL): credentials by owner, and challenges that answer once. */
 const at = (seconds: number) => new Date(FIXED_START.getTime() + seconds * 1000);
 const passkey = (id: string, userId: string, name: string, createdAt: Date): Passkey => ({
   id,
@@ -22,13 +22,25 @@ const passkey = (id: string, userId: string, name: string, createdAt: Date): Pas
   lastUsedAt: null,
 });
 
-for (const kind of DATABASE_KINDS) {
-  t.test(`${kind}: passkeys`, async (t) => {
-    const { url } = await createTestDatabase(t, kind);
-    await migrate(kind, url);
-    const db = await openDatabase({ databaseUrl: url, databaseKind: kind, logger: createLogger('silent') });
-    t.teardown(() => db.close());
-    const store = createPrismaPasskeyStore(db.prisma);
+const implementations: Record<string, (t: Test) => Promise<PasskeyStore>> = {
+  memory: async () => createMemoryPasskeyStore(),
+  ...Object.fromEntries(
+    DATABASE_KINDS.map((kind) => [
+      kind,
+      async (t: Test) => {
+        const { url } = await createTestDatabase(t, kind);
+        await migrate(kind, url);
+        const db = await openDatabase({ databaseUrl: url, databaseKind: kind, logger: createLogger('silent') });
+        t.teardown(() => db.close());
+        return createPrismaPasskeyStore(db.prisma);
+      },
+    ]),
+  ),
+};
+
+for (const [name, create] of Object.entries(implementations)) {
+  t.test(`${name}: passkeys`, async (t) => {
+    const store = await create(t);
 
     t.equal(await store.insert(passkey('cred-a', 'u1', 'Laptop', at(0))), true);
     t.equal(await store.insert(passkey('cred-b', 'u1', 'Key', at(1))), true);

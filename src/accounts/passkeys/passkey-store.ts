@@ -48,3 +48,55 @@ export interface PasskeyStore {
   consumeChallenge(hash: string, purpose: ChallengePurpose, binding: string, now: Date): Promise<PendingChallenge | undefined>;
   sweepExpired(now: Date): Promise<number>;
 }
+
+/** The reference implementation: Maps in memory. Unit tests and fakes. */
+export function createMemoryPasskeyStore(): PasskeyStore {
+  const passkeys = new Map<string, Passkey>();
+  const challenges = new Map<string, PendingChallenge>();
+  const copy = (p: Passkey | undefined) => (p ? { ...p, transports: [...p.transports] } : undefined);
+  return {
+    async insert(passkey) {
+      if (passkeys.has(passkey.id)) return false;
+      passkeys.set(passkey.id, copy(passkey)!);
+      return true;
+    },
+    async find(id) {
+      return copy(passkeys.get(id));
+    },
+    async listByUser(userId) {
+      return [...passkeys.values()].filter((p) => p.userId === userId).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map((p) => copy(p)!);
+    },
+    async used(id, counter, backedUp, at) {
+      const p = passkeys.get(id);
+      if (p) Object.assign(p, { counter, backedUp, lastUsedAt: at });
+    },
+    async rename(userId, id, name) {
+      const p = passkeys.get(id);
+      if (!p || p.userId !== userId) return false;
+      p.name = name;
+      return true;
+    },
+    async remove(userId, id) {
+      return passkeys.get(id)?.userId === userId && passkeys.delete(id);
+    },
+    async removeAll(userId) {
+      let n = 0;
+      for (const p of [...passkeys.values()]) if (p.userId === userId && passkeys.delete(p.id)) n += 1;
+      return n;
+    },
+    async saveChallenge(challenge) {
+      challenges.set(challenge.hash, { ...challenge });
+    },
+    async consumeChallenge(hash, purpose, binding, now) {
+      const c = challenges.get(hash);
+      if (!c || c.purpose !== purpose || c.binding !== binding || c.expiresAt <= now) return undefined;
+      challenges.delete(hash);
+      return c;
+    },
+    async sweepExpired(now) {
+      let n = 0;
+      for (const c of [...challenges.values()]) if (c.expiresAt <= now && challenges.delete(c.hash)) n += 1;
+      return n;
+    },
+  };
+}

@@ -29,6 +29,7 @@ COPY --from=build /app/prisma ./prisma
 # compiled: operators override them file by file with TEMPLATES_DIR).
 COPY --from=build /app/src/templates ./src/templates
 COPY --from=build /app/src/locales ./src/locales
+COPY --from=build /app/src/assets ./src/assets
 RUN mkdir -p /var/lib/gatehouse/data /var/lib/gatehouse/keys \
  && chown -R node:node /var/lib/gatehouse \
  && chmod 0700 /var/lib/gatehouse/data /var/lib/gatehouse/keys

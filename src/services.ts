@@ -18,6 +18,8 @@ import { createPrismaOneTimeTokenStore } from './persistence/prisma-one-time-tok
 import { createPrismaRefreshRotationStore } from './persistence/prisma-refresh-rotations.js';
 import { createPrismaRevocationStore } from './persistence/prisma-revocations.js';
 import { createPrismaUserRepository } from './persistence/prisma-users.js';
+import { createPrismaPasskeyStore } from './persistence/prisma-passkeys.js';
+import { resetPasskeys } from './accounts/passkeys/manage-passkeys.js';
 import { cachedIpBans } from './guard/bans.js';
 import { createLoginGuard } from './guard/login-guard.js';
 import { createPrismaAttemptStore, createPrismaIpBanRepository } from './persistence/prisma-guard.js';
@@ -57,6 +59,7 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
   const attempts = createPrismaAttemptStore(db.prisma);
   const guard = createLoginGuard({ store: attempts, bans: ipBans, clock, settings: config.guard });
   const mfa = createPrismaMfaStore(db.prisma);
+  const passkeys = createPrismaPasskeyStore(db.prisma);
   const accounts: AccountDeps = {
     users,
     hasher,
@@ -70,6 +73,7 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
     issuer: config.issuer,
     revokeSessions: (userId) => oidcStore.revokeByAccountId(userId),
     unlockLogin: (email) => guard.unlock(email),
+    removePasskeys: (userId) => resetPasskeys({ store: passkeys }, userId),
     removeSecondFactors: async (userId) => {
       await mfa.deleteTotp(userId);
       await mfa.deleteRecoveryCodes(userId);
@@ -99,6 +103,8 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
     rotations: createPrismaRefreshRotationStore(db.prisma, clock),
     revocations: createPrismaRevocationStore(db.prisma),
     oneTimeTokens,
+    /** WebAuthn credentials and their pending challenges (accounts/passkeys/). */
+    passkeys,
     auditStore,
     audit,
     hasher,

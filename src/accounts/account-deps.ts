@@ -30,6 +30,8 @@ export interface AccountDeps {
   unlockLogin(email: string): Promise<void>;
   /** Deletes every second factor of the account (its deletion); absent where there are none (unit fakes). */
   removeSecondFactors?(userId: string): Promise<void>;
+  /** Deletes every passkey of an account (account deletion); absent where passkeys are not wired. */
+  removePasskeys?(userId: string): Promise<number>;
 }
 
 /** Where a request came from, for the audit log (and, later, the guard). */

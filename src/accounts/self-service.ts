@@ -169,6 +169,7 @@ export async function deleteAccount(deps: SelfServiceDeps, actor: Actor, input: 
     const revoked = await deps.sessions.revokeAll(user.id);
     for (const purpose of ['verify_email', 'reset_password', 'change_email'] as const) await deps.tokens.revokeUnused(user.id, purpose);
     await deps.removeSecondFactors?.(user.id);
+    await deps.removePasskeys?.(user.id);
     await deps.users.delete(user.id);
     await deps.audit.record({ type: 'account.deleted', ...actor.who, userId: user.id, email: user.email, detail: { revoked } });
   });

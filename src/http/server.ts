@@ -22,12 +22,14 @@ import { REQUEST_ID_HEADER, requestId } from './request-id.js';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../oidc/account-sessions.js';
 import { accountRoutes } from './routes/account.js';
 import { accountMfaRoutes } from './routes/account-mfa.js';
-import { accountPageRoutes } from './routes/account-page.js';
+import { accountCsrfKey, accountPageRoutes } from './routes/account-page.js';
 import { adminRoutes } from './routes/admin.js';
 import { assetRoutes } from './routes/assets.js';
 import { healthRoutes, readinessChecks } from './routes/health.js';
 import { interactionRoutes } from './routes/interaction.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { passkeyAccountRoutes, passkeySignInRoutes } from './routes/passkeys.js';
+import { passkeyDeps } from './passkey-wiring.js';
 import { revocationFeedRoutes } from './routes/revocation-feed.js';
 import { createRevocationFeed } from '../revocation/feed.js';
 import { feedRetention } from '../revocation/retention.js';
@@ -141,6 +143,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
         requireMfa: config.requireMfa,
       }),
     );
+    await pages.register(passkeySignInRoutes({ interactions: engine.interactions, passkeys: passkeyDeps(config, services), metrics, secrets, secureCookies }));
   });
   await app.register(async (account) => {
     await account.register(strictInput, { jsonLimit: BODY_LIMIT, formLimit: FORM_LIMIT });
@@ -164,6 +167,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
         secrets,
         secureCookies,
         metrics,
+        passkeys: (userId) => services.passkeys.listByUser(userId),
       }),
     );
     await account.register(
@@ -175,6 +179,9 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
         secrets,
         secureCookies,
       }),
+    );
+    await account.register(
+      passkeyAccountRoutes({ passkeys: passkeyDeps(config, services), currentSession: (request, reply) => engine.currentSession(request.raw, reply.raw), csrfKey: accountCsrfKey, secrets }),
     );
   });
   await ensureAdminResource(services.resources, config.issuer, clock);

@@ -59,6 +59,11 @@ export const AUDIT_TYPES = [
   'mfa.recovery_used',
   'mfa.recovery_regenerated',
   'mfa.reset',
+  'passkey.registered',
+  'passkey.renamed',
+  'passkey.removed',
+  'passkey.counter_rollback',
+  'passkey.reset',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 

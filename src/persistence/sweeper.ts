@@ -10,6 +10,7 @@ export interface Sweepable {
   oneTimeTokens: { sweepExpired(now: Date): Promise<number> };
   attempts: { sweep(before: number): Promise<number> };
   revocations: { sweep(before: Date): Promise<number> };
+  passkeys?: { sweepExpired(now: Date): Promise<number> };
 }
 
 /**
@@ -33,10 +34,11 @@ export function startSweeper(deps: {
         stores.rotations.sweepExpired(now),
         stores.oneTimeTokens.sweepExpired(now),
       ]);
+      const challenges = (await stores.passkeys?.sweepExpired(now)) ?? 0;
       const counters = await stores.attempts.sweep(now.getTime() - idleMs);
       const revocations = await stores.revocations.sweep(new Date(now.getTime() - sweepHorizonSeconds(config.accessTokenTtl, config.clockSkew) * 1000));
-      if (payloads + rotations + oneTimeTokens + counters + revocations > 0) {
-        logger.debug({ payloads, rotations, oneTimeTokens, counters, revocations }, 'swept expired rows');
+      if (payloads + rotations + oneTimeTokens + counters + revocations + challenges > 0) {
+        logger.debug({ payloads, rotations, oneTimeTokens, counters, revocations, challenges }, 'swept expired rows');
       }
     } catch (err) {
       logger.warn({ err }, 'sweep failed; will retry');

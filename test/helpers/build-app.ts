@@ -34,6 +34,8 @@ export interface TestAppOptions {
   databaseUrl?: string;
   env?: Record<string, string>;
   clock?: Clock;
+  /** The issuer's host name (default 127.0.0.1). WebAuthn needs a domain as RP ID, not an IP: `localhost`. */
+  issuerHost?: string;
 }
 
 /** A migrated database and a built (not listening) app; everything is closed when the test ends. */
@@ -45,7 +47,7 @@ export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promi
   const config = loadConfig(
     {
       PORT: String(port),
-      ISSUER: `http://127.0.0.1:${port}`,
+      ISSUER: `http://${options.issuerHost ?? '127.0.0.1'}:${port}`,
       DATA_DIR: dir,
       KEYS_DIR: options.keysDir ?? `${dir}/keys`,
       DATABASE_URL: database.url,
@@ -64,6 +66,6 @@ export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promi
     await gatehouse.app.close();
     await db.close();
   });
-  if (options.listen) await gatehouse.app.listen({ port, host: '127.0.0.1' });
+  if (options.listen) await gatehouse.app.listen({ port, host: options.issuerHost === 'localhost' ? 'localhost' : '127.0.0.1' });
   return { ...gatehouse, db, config, logger, logs, issuer: config.issuer };
 }

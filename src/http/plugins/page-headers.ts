@@ -5,12 +5,13 @@ import type { Brand, Presentation } from '../../rendering/presentation.js';
 import '../views/page.js';
 
 /**
- * Headers for every HTML page we render: no caching, no framing, no referrer, a strict CSP (our pages
- * use no script at all; forms post to our own origin only).
+ * Headers for every HTML page we render: no caching, no framing, no referrer, a strict CSP (forms post
+ * to our own origin only; the one script is our own file, /assets/passkeys.js, which fetches WebAuthn
+ * options from our own origin: 'self' for scripts and connections, never inline).
  */
 export const PAGE_HEADERS = {
   'cache-control': 'no-store',
-  'content-security-policy': `default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; ${FORM_ACTION_SELF}; frame-ancestors 'none'`,
+  'content-security-policy': `default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; ${FORM_ACTION_SELF}; frame-ancestors 'none'`,
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type TProperties } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CurrentSession } from '../../accounts/account-sessions.js';
+import type { Passkey } from '../../accounts/passkeys/passkey-store.js';
 import { checkOneTimeToken, TOKEN_PROBLEMS } from '../../accounts/check-token.js';
 import {
   accountOverview,
@@ -43,7 +44,12 @@ export interface AccountPageDeps {
   secrets: readonly string[];
   secureCookies: boolean;
   metrics: Metrics;
+  /** The account's passkeys, listed in their section (accounts/passkeys/). */
+  passkeys?(userId: string): Promise<Passkey[]>;
 }
+
+/** The key every account-page CSRF token is bound to: the browser's session. */
+export const accountCsrfKey = (session: CurrentSession) => `account-page:${sha256(session.id)}`;
 
 /** The account page's events in gatehouse_account_events_total (a closed set of label values). */
 type AccountEvent = 'password_changed' | 'email_change_requested' | 'session_ended' | 'app_disconnected' | 'signed_out_everywhere' | 'account_deleted';
@@ -124,7 +130,7 @@ const pageOnly = { 200: HtmlPage, 303: Empty, '4xx': HtmlPage, '5xx': HtmlPage }
  */
 export function accountPageRoutes(deps: AccountPageDeps) {
   const { selfService, secrets } = deps;
-  const csrfKey = (session: CurrentSession) => `account-page:${sha256(session.id)}`;
+  const csrfKey = accountCsrfKey;
   const page = (reply: FastifyReply, status: number, body: Page) => sendPage(reply, status, body);
   const toAccount = ACCOUNT_LINK;
   const signInAgain: PageLink = { href: '/account', text: 'link.sign_in_again' };
@@ -154,7 +160,8 @@ export function accountPageRoutes(deps: AccountPageDeps) {
         return { clientId: a.clientId, name: await nameOf(a.clientId), permissions: permissionWords(a.scopes, a.apis, words) };
       }),
     );
-    return page(reply, status, accountHomePage({ csrf: csrfToken(secrets, csrfKey(s.session)), email: overview.email, emailVerified: overview.emailVerified, sessions, apps, ...extra }));
+    const passkeys = ((await deps.passkeys?.(s.user.id)) ?? []).map((p) => ({ id: p.id, name: p.name, synced: p.deviceType === 'multiDevice', createdAt: p.createdAt, lastUsedAt: p.lastUsedAt }));
+    return page(reply, status, accountHomePage({ csrf: csrfToken(secrets, csrfKey(s.session)), email: overview.email, emailVerified: overview.emailVerified, sessions, apps, passkeys, ...extra }));
   };
 
   /**

@@ -9,6 +9,8 @@ export interface AccountHomeView {
   /** Times are shown in UTC ("2026-11-30 01:23 UTC"): the same for every reader, whatever their time zone. */
   sessions: { uid: string; signedInAt: Date | null; current: boolean; apps: string[] }[];
   apps: { clientId: string; name: string; permissions: Words[] }[];
+  /** The account's passkeys (templates/pages/account-passkeys.eta); `synced`: backup-eligible. */
+  passkeys?: { id: string; name: string; synced: boolean; createdAt: Date; lastUsedAt: Date | null }[];
   /** A sentence after an action that worked (role=status). */
   notice?: Say;
   /** A refused action: which section, and why. */

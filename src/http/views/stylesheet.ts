@@ -34,6 +34,13 @@ section { border-top: 1px solid color-mix(in srgb, CanvasText 15%, transparent);
 ul.items { list-style: none; padding: 0; margin: 0 0 1rem; }
 ul.items li { display: flex; align-items: center; justify-content: space-between; gap: 1rem; padding: .5rem 0; border-bottom: 1px solid color-mix(in srgb, CanvasText 10%, transparent); }
 ul.items form { flex: none; }
+/* The account page's passkeys: the name and dates, then rename (field + button) and remove on one row. */
+ul.passkeys li { display: block; }
+.passkey-actions { display: flex; align-items: flex-end; gap: .5rem; margin-top: .25rem; }
+.passkey-actions form:first-child { flex: 1; display: flex; align-items: flex-end; gap: .5rem; }
+.passkey-actions form:first-child label { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+.passkey-actions input { margin: 0; flex: 1; min-width: 0; }
+.passkey-actions button { flex: none; white-space: nowrap; overflow-wrap: normal; }
 button.inline { width: auto; margin: 0; padding: .4rem .8rem; }
 button.danger { background: var(--error); color: var(--on-error); }
 footer.support { max-width: 26rem; margin: 1rem auto 0; text-align: center; font-size: .95rem; }

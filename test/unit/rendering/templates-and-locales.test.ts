@@ -50,6 +50,10 @@ const PAGES: Record<string, object> = {
     emailVerified: false,
     sessions: [SAMPLE_SESSION, { ...SAMPLE_SESSION, uid: 's2', current: false, signedInAt: null }],
     apps: [{ clientId: 'demo', name: 'Demo Shop', permissions: [{ key: 'scope.email' }] }],
+    passkeys: [
+      { id: 'cred-a', name: 'Laptop', synced: true, createdAt: new Date('2026-01-15T10:00:00Z'), lastUsedAt: new Date('2026-01-16T10:00:00Z') },
+      { id: 'cred-b', name: 'Blue key', synced: false, createdAt: new Date('2026-01-15T10:00:00Z'), lastUsedAt: null },
+    ],
     notice: 'account.done.password',
     error: { section: 'email', sentence: { key: 'field.email.unchanged' } },
   },

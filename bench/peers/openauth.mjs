@@ -4,8 +4,9 @@
  * sets it up. Its flows that Gatehouse also has: JWKS, discovery (its RFC 8414 document), client
  * credentials (through a provider's `client` hook) and refresh-token rotation. Its sign-in is a
  * provider that answers at once, so the bench can mint refresh tokens through its real code flow
- * (`GET /bench/refresh-tokens?n=16`). Installed with `npm install --prefix bench/peers` (bench/run.ts
- * does it when missing); never a dependency of Gatehouse. Prints "ready <port>".
+ * (`GET /bench/refresh-tokens?n=16`). bench/run.ts copies this directory to
+ * node_modules/.cache/gatehouse-bench-peers and installs it there with `npm ci` when missing; never a
+ * dependency of Gatehouse. Prints "ready <port>".
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { serve } from '@hono/node-server';

@@ -91,6 +91,7 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
     background,
     issuer: config.issuer,
     productName: config.productName,
+    passkeys,
   };
   return {
     users,

@@ -51,7 +51,8 @@
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ csrf: form.elements.csrf.value }),
+      // The second step of a sign-in also names the account, by its sealed step note.
+      body: JSON.stringify(form.elements.ticket ? { csrf: form.elements.csrf.value, ticket: form.elements.ticket.value } : { csrf: form.elements.csrf.value }),
     }).then(function (response) {
       if (!response.ok) throw new Error('options ' + response.status);
       return response.json();
@@ -97,6 +98,22 @@
         if (available) get('conditional');
       }, function () {});
     }
+  }
+
+  // The sign-in's second step: one of this account's passkeys after the password.
+  var second = document.getElementById('passkey-second-factor');
+  if (second) {
+    second.hidden = false;
+    second.addEventListener('submit', function (event) {
+      event.preventDefault();
+      options(second).then(function (o) {
+        return navigator.credentials.get({ publicKey: Object.assign({}, o, { challenge: toBytes(o.challenge), allowCredentials: withIds(o.allowCredentials) }) });
+      }).then(function (credential) {
+        if (credential) submitWith(second, credential);
+      }, function () {
+        showError(second);
+      });
+    });
   }
 
   // The account page: add a passkey under a name.

@@ -141,6 +141,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
         apiWords,
         secondFactors: services.secondFactors,
         requireMfa: config.requireMfa,
+        passkeys: passkeyDeps(config, services),
       }),
     );
     await pages.register(passkeySignInRoutes({ interactions: engine.interactions, passkeys: passkeyDeps(config, services), metrics, secrets, secureCookies }));

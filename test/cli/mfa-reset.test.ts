@@ -46,7 +46,7 @@ t.test(`${DEFAULT_KIND}: users mfa reset from the CLI beside a running server`, 
 
   const reset = await gh.cli(['users', 'mfa', 'reset', EMAIL]);
   t.equal(reset.code, 0, reset.stderr);
-  t.match(reset.stdout, /removed the second factors of lena@example\.com \(authenticator app: yes, recovery codes: 10\)/);
+  t.match(reset.stdout, /removed the second factors of lena@example\.com \(authenticator app: yes, recovery codes: 10, passkeys: 0\)/);
   t.match((await signInAtAccount()).after.body, /<h1>Your account<\/h1>/, 'the running server asks for the password only');
   const [event] = (await cliJson(gh, ['audit', '--type', 'mfa.reset'])) as unknown as { detail: Record<string, unknown> }[];
   t.match(event?.detail, { actor: 'cli', totp: true, recoveryCodes: 10 }, 'audited with the actor');
@@ -76,7 +76,7 @@ t.test('POST /admin/users/:email/mfa/reset: every factor removed, audited with t
 
   const res = await reset(EMAIL);
   t.equal(res.status, 200);
-  t.same(await res.json(), { email: EMAIL, totp_removed: true, recovery_codes_removed: 10 });
+  t.same(await res.json(), { email: EMAIL, totp_removed: true, recovery_codes_removed: 10, passkeys_removed: 0 });
   t.equal(await gh.services.secondFactors.mfa.findTotp(user.id), undefined);
   t.equal(await gh.services.secondFactors.mfa.unusedRecoveryCodes(user.id), 0);
   const [event] = await gh.services.auditStore.query({ type: 'mfa.reset', limit: 5 });

@@ -31,7 +31,7 @@ for (const kind of DATABASE_KINDS) {
     t.same(first.alreadyApplied, []);
     t.same(
       await tables(db),
-      ['_prisma_migrations', 'attempt_counters', 'audit_events', 'clients', 'ip_bans', 'oidc_payloads', 'one_time_tokens', 'passkey_challenges', 'passkeys', 'refresh_rotations', 'resources', 'revocations', 'users'],
+      ['_prisma_migrations', 'attempt_counters', 'audit_events', 'clients', 'ip_bans', 'oidc_payloads', 'one_time_tokens', 'passkey_challenges', 'passkeys', 'recovery_codes', 'refresh_rotations', 'resources', 'revocations', 'totp_factors', 'users'],
     );
 
     const second = await migrate(kind, db.url);

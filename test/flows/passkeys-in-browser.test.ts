@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { Secret, TOTP } from 'otpauth';
+import { confirmTotpEnrolment, startTotpEnrolment } from '../../src/accounts/mfa/second-factors.ts';
 import type { BrowserContext, Page } from 'playwright-core';
 import t from 'tap';
 import { artifactPath, launchChromium } from '../helpers/browser.ts';
@@ -206,4 +208,44 @@ t.test('the passkey parts of the account and sign-in pages pass axe (serious, cr
     await check('login');
     await context.close();
   }
+});
+
+t.test('a passkey as the second factor after the password', async (t) => {
+  const gh = await buildTestApp(t, { listen: true, issuerHost: 'localhost' });
+  const demo = await startDemoApp(t);
+  const client = await registerClient(gh.services, { name: 'Demo Shop', redirectUris: [demo.redirectUri], grants: ['authorization_code'] });
+  demo.use(await relyingParty(gh, client));
+  const user = await createVerifiedUser(gh.services, 'second@example.com', PASSWORD);
+
+  const browser = await launchChromium(t);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await addAuthenticator(context, page);
+  // The email field's autofill would sign in with the passkey alone; here the password comes first.
+  await withoutAutofill(page);
+  await signInWithPassword(page, gh, 'second@example.com');
+  await addPasskey(page, gh, 'Laptop');
+  // Two-step sign-in is on (an authenticator app, turned on through the use cases).
+  const { secret } = await startTotpEnrolment(gh.services.secondFactors, user);
+  const app = new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
+  await confirmTotpEnrolment(gh.services.secondFactors, user, app.generate(), { ip: '127.0.0.1' });
+  await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+  await page.locator('h1', { hasText: 'signed out everywhere' }).waitFor();
+
+  await page.goto(`${demo.origin}/login`);
+  await page.getByLabel('Email').fill('second@example.com');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.locator('h1', { hasText: 'Confirm it’s you' }).waitFor();
+  t.ok(await page.getByLabel('Code').isVisible(), "the app's code field");
+  await page.screenshot({ path: await artifactPath('passkeys-second-factor.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Use a passkey' }).click();
+  await page.locator('h1', { hasText: 'Allow Demo Shop?' }).waitFor();
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(`${demo.origin}/callback?**`);
+  t.same(demo.errors, []);
+  const claims = demo.claims.at(-1)!;
+  t.equal(claims.sub, user.id);
+  t.same(claims.amr, ['pwd', 'hwk', 'user', 'mfa'], 'the password, then the passkey');
+  t.equal(claims.acr, 'urn:gatehouse:acr:mfa');
 });

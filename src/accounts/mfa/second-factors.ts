@@ -28,10 +28,12 @@ export interface SecondFactorDeps {
   issuer: string;
   /** The name apps show next to the code (the product's name). */
   productName: string;
+  /** The account's passkeys (accounts/passkeys/): one may stand in for the app's code, and a reset removes them. */
+  passkeys?: { listByUser(userId: string): Promise<unknown[]>; removeAll(userId: string): Promise<number> };
 }
 
-/** The methods a person can use at the second step; passkeys join this list (issue 12, part B). */
-export type SecondFactorMethod = 'totp' | 'recovery_code';
+/** The methods a person can use at the second step. */
+export type SecondFactorMethod = 'passkey' | 'totp' | 'recovery_code';
 
 export interface SecondFactorStatus {
   totp: 'none' | 'pending' | 'enabled';
@@ -45,10 +47,17 @@ const TOTP_SEAL = 'totp-secret';
 
 type Who = RequestContext & { ip: string };
 
-export async function secondFactorStatus(deps: Pick<SecondFactorDeps, 'mfa'>, userId: string): Promise<SecondFactorStatus> {
-  const [totp, recoveryCodesLeft] = await Promise.all([deps.mfa.findTotp(userId), deps.mfa.unusedRecoveryCodes(userId)]);
+export async function secondFactorStatus(deps: Pick<SecondFactorDeps, 'mfa' | 'passkeys'>, userId: string): Promise<SecondFactorStatus> {
+  const [totp, recoveryCodesLeft, passkeys] = await Promise.all([
+    deps.mfa.findTotp(userId),
+    deps.mfa.unusedRecoveryCodes(userId),
+    deps.passkeys ? deps.passkeys.listByUser(userId) : Promise.resolve([]),
+  ]);
   const state = !totp ? 'none' : totp.confirmedAt ? 'enabled' : 'pending';
-  const methods: SecondFactorMethod[] = state === 'enabled' ? ['totp', 'recovery_code'] : [];
+  // A passkey is offered at the second step of an account that turned two-step sign-in on (its app,
+  // with recovery codes as the way back). A passkey alone does not add a step to password sign-ins:
+  // losing it would then lock its owner out with no recovery code to fall back on.
+  const methods: SecondFactorMethod[] = state === 'enabled' ? [...(passkeys.length > 0 ? (['passkey'] as const) : []), 'totp', 'recovery_code'] : [];
   return { totp: state, recoveryCodesLeft, methods };
 }
 
@@ -185,7 +194,7 @@ export async function disableTotp(deps: SecondFactorDeps, user: User, proof: { c
   await deps.audit.record({ type: 'mfa.totp_disabled', ...who, userId: user.id, email: user.email, detail: { proof: proof.passwordChecked ? 'password' : 'code' } });
 }
 
-/** Every second factor of an account. Passkeys (issue 12, part B) are removed here too. */
+/** The authenticator app and the recovery codes of an account (its passkeys stay: see resetSecondFactors). */
 async function removeFactors(deps: Pick<SecondFactorDeps, 'mfa'>, userId: string): Promise<{ totp: boolean; recoveryCodes: number }> {
   const totp = await deps.mfa.deleteTotp(userId);
   const recoveryCodes = await deps.mfa.deleteRecoveryCodes(userId);
@@ -193,8 +202,8 @@ async function removeFactors(deps: Pick<SecondFactorDeps, 'mfa'>, userId: string
 }
 
 /** An operator's reset (CLI `users mfa reset`, admin API): every factor goes; audited with the actor, mailed. */
-export async function resetSecondFactors(deps: SecondFactorDeps, user: User, actor: { actor: string; who?: RequestContext }): Promise<{ totp: boolean; recoveryCodes: number }> {
-  const removed = await removeFactors(deps, user.id);
+export async function resetSecondFactors(deps: SecondFactorDeps, user: User, actor: { actor: string; who?: RequestContext }): Promise<{ totp: boolean; recoveryCodes: number; passkeys: number }> {
+  const removed = { ...(await removeFactors(deps, user.id)), passkeys: (await deps.passkeys?.removeAll(user.id)) ?? 0 };
   await deps.audit.record({ type: 'mfa.reset', ...(actor.who ?? {}), userId: user.id, email: user.email, detail: { actor: actor.actor, ...removed } });
   deps.background.run('second factors reset mail', () => deps.mailer.send(mfaResetMail(mailContext(deps), user.email)));
   return removed;

@@ -68,7 +68,7 @@ export const userCommands: Command[] = [
       'npx gatehouse users mfa reset ada@example.com',
     ],
     args: '<action> <email>',
-    summary: 'reset: remove every second factor of the account (authenticator app, recovery codes); audited and mailed to the owner',
+    summary: 'reset: remove every second factor of the account (authenticator app, recovery codes, passkeys); audited and mailed to the owner',
     async run(ctx) {
       const [action, email, ...rest] = ctx.positionals;
       if (action !== 'reset') throw new UsageError(action === undefined ? 'expected: users mfa reset <email>' : `unknown action "${action}" (the one action is reset)`);
@@ -76,7 +76,7 @@ export const userCommands: Command[] = [
       const r = await withServices(ctx, (s) => resetUserMfa(s, email, 'cli'));
       return {
         data: r,
-        text: r.totp_removed || r.recovery_codes_removed > 0 ? `removed the second factors of ${r.email} (authenticator app: ${r.totp_removed ? 'yes' : 'none'}, recovery codes: ${r.recovery_codes_removed})` : `${r.email} had no second factor; nothing removed`,
+        text: r.totp_removed || r.recovery_codes_removed > 0 || r.passkeys_removed > 0 ? `removed the second factors of ${r.email} (authenticator app: ${r.totp_removed ? 'yes' : 'none'}, recovery codes: ${r.recovery_codes_removed}, passkeys: ${r.passkeys_removed})` : `${r.email} had no second factor; nothing removed`,
       };
     },
   }),

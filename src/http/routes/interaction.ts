@@ -19,7 +19,7 @@ import { allowFormTarget } from '../plugins/page-headers.js';
 import { rateLimit, type RateLimitDeps } from '../rate-limit.js';
 import { requestContext } from '../request-context.js';
 import { rememberInteraction } from '../return-to-interaction.js';
-import { Empty, HtmlPage, pageErrors, StringEnum } from '../schemas.js';
+import { Empty, ErrorBody, HtmlPage, pageErrors, StringEnum } from '../schemas.js';
 import { type ApiWords, checkInboxPage, consentPage, loginPage, resentPage, signupPage, unverifiedPage } from '../views/interaction-pages.js';
 import { ACCOUNT_LINK, messagePage } from '../views/message-pages.js';
 import { sendPage, type Page } from '../views/page.js';
@@ -27,9 +27,12 @@ import type { Words } from '../../i18n/messages.js';
 import { checkSecondFactor, confirmTotpEnrolment, secondFactorStatus, startTotpEnrolment, type SecondFactorDeps } from '../../accounts/mfa/second-factors.js';
 import type { MfaPolicy } from '../../config/schema.js';
 import type { User } from '../../accounts/users.js';
-import { FieldError } from '../../errors.js';
 import { ACR_MFA } from '../../oidc/acr.js';
 import { qrSvg, recoveryCodesPage, secondFactorPage, totpEnrolPage } from '../views/mfa-pages.js';
+import type { PasskeyDeps } from '../../accounts/passkeys/passkey-deps.js';
+import { identify, startAuthentication, verifyPasskey } from '../../accounts/passkeys/verify-passkey.js';
+import { AppError, FieldError } from '../../errors.js';
+import { sendError } from '../plugins/error-handler.js';
 
 export interface InteractionRouteDeps {
   interactions: Interactions;
@@ -45,6 +48,8 @@ export interface InteractionRouteDeps {
   /** Second factors (accounts/mfa/) and REQUIRE_MFA. */
   secondFactors: SecondFactorDeps;
   requireMfa: MfaPolicy;
+  /** Passkeys, one of which may be the second factor after the password (accounts/passkeys/). */
+  passkeys: PasskeyDeps;
   /** An API's words for the consent page (its description and per-scope descriptions). */
   apiWords(audience: string): Promise<ApiWords | undefined>;
 }
@@ -75,6 +80,11 @@ const ConfirmBody = form({ csrf, remember: Type.Optional(StringEnum(['yes'])) })
 const ticket = Type.String({ maxLength: 1000 });
 const SecondFactorBody = form({ csrf, ticket, code: Type.String({ maxLength: 100 }) });
 const TicketBody = form({ csrf, ticket });
+const PasskeyStepBody = form({ csrf, ticket, credential: Type.String({ maxLength: 12_000 }) });
+/** The options for navigator.credentials.get(), as @simplewebauthn/server writes them. */
+const PasskeyOptions = Type.Object({}, { additionalProperties: true, description: 'PublicKeyCredentialRequestOptionsJSON' });
+/** What a passkey challenge of the second step is bound to: this interaction. */
+const secondStepBinding = (uid: string) => `passkey-second-factor:${uid}`;
 
 /** Everything here answers with a page (errors too: the scope's handler is sendErrorPage) or a 303. */
 const pageResponses = { 200: HtmlPage, 303: Empty, ...pageErrors } as const;
@@ -272,6 +282,50 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         }
         deps.metrics.logins.inc({ outcome: 'invalid_credentials' });
         return page(reply, 401, secondFactorPage({ ...again, error: { key: 'second_factor.failed' } }));
+      },
+    );
+
+    // A passkey as the second factor: the script asks for a challenge for this account's passkeys only
+    // (JSON), then posts the browser's answer in the form like a code.
+    app.post(
+      '/interaction/:uid/mfa/passkey/options',
+      { schema: { params: UidParams, body: TicketBody, response: { 200: PasskeyOptions, '4xx': ErrorBody, '5xx': ErrorBody } } },
+      async (request, reply) => {
+        const { uid } = request.params;
+        if (!checkCsrf(uid, request.body.csrf)) return sendError(request, reply, new AppError('access_denied', 'The csrf field does not match this sign-in.'));
+        const user = await stepUser(uid, request.body.ticket, 'second_factor');
+        if (!user) return sendError(request, reply, new AppError('invalid_request', 'This step of the sign-in has expired; sign in again.'));
+        return reply.header('cache-control', 'no-store').send(await startAuthentication(deps.passkeys, secondStepBinding(uid), { userId: user.id }));
+      },
+    );
+
+    app.post(
+      '/interaction/:uid/mfa/passkey',
+      { schema: { params: UidParams, body: PasskeyStepBody, response: pageResponses } },
+      async (request, reply) => {
+        const { uid } = request.params;
+        if (!checkCsrf(uid, request.body.csrf)) return forged(reply, uid);
+        const view = await viewOf(request, reply);
+        if (!view) return reply;
+        const user = await stepUser(uid, request.body.ticket, 'second_factor');
+        if (!user) return stepExpired(reply, uid);
+        const context = { ...who(request), ip: request.ip, userId: user.id, email: user.email, clientId: view.clientId };
+        const answer = await identify(deps.passkeys, request.body.credential);
+        const result = answer ? await verifyPasskey(deps.passkeys, answer, secondStepBinding(uid), { userId: user.id }) : ({ ok: false, reason: 'malformed' } as const);
+        if (result.ok) {
+          await deps.audit.record({ type: 'mfa.succeeded', ...context, detail: { method: 'passkey', purpose: 'sign_in' } });
+          // The password, then a user-verified passkey of the account: ['pwd', 'hwk' | 'swk', 'user', 'mfa'].
+          return signedIn(request, reply, user, ['pwd', ...result.amr]);
+        }
+        await deps.audit.record({ type: 'mfa.failed', ...context, detail: { method: 'passkey', reason: result.reason, purpose: 'sign_in' } });
+        if (result.reason === 'counter_rollback' && 'passkey' in result && result.passkey) {
+          await deps.audit.record({ type: 'passkey.counter_rollback', ...context, detail: { passkey: result.passkey.id.slice(0, 16), stored: result.passkey.counter } });
+        }
+        deps.metrics.logins.inc({ outcome: 'invalid_credentials' });
+        const { methods } = await secondFactorStatus(deps.secondFactors, user.id);
+        const error = { key: result.reason === 'challenge' ? 'passkey.error.expired' : 'passkey.error.failed' };
+        const status = result.reason === 'malformed' || result.reason === 'challenge' ? 400 : 401;
+        return page(reply, status, secondFactorPage({ uid, csrf: csrfFor(uid), ticket: request.body.ticket, clientName: view.clientName, methods, error }));
       },
     );
 

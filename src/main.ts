@@ -9,6 +9,7 @@ import { createLogger } from './observability/logger.js';
 import { startTracing } from './observability/tracing.js';
 import { openDatabase } from './persistence/database.js';
 import { migrate } from './persistence/migrate.js';
+import { warmPasswordPolicy } from './accounts/password-policy.js';
 
 /** Set by the primary for the first worker when it created the keyring (cluster.ts). */
 const KEYRING_CREATED_VARIABLE = 'GATEHOUSE_KEYRING_CREATED';
@@ -110,6 +111,8 @@ async function main(): Promise<void> {
     // With workers, the primary says it once for all of them.
     listenTextResolver: (addr) => `${worker ? 'worker ' : 'gatehouse '}listening on ${addr} (issuer ${config.issuer}, database ${config.databaseKind})`,
   });
+  // Off the start's path, but before the first signup needs it (password-policy.ts).
+  setImmediate(warmPasswordPolicy);
 }
 
 main().catch((err) => {

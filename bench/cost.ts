@@ -89,6 +89,8 @@ interface Round {
   ccCpuMs: number;
   refreshCpuMs: number;
   refusedCpuMs: number;
+  /** The floor: GET /healthz (fastify, node http, the access log, nothing else). */
+  healthCpuMs: number;
   loadRssMb: number;
 }
 
@@ -132,10 +134,15 @@ async function round(): Promise<Round> {
     if (r.status === 202) admitted++;
     if ((r.status !== 429 && r.status !== 202) || admitted > 1) throw new Error(`refused: ${r.status}`);
   });
+  const healthCpuMs = !wanted('health') ? 0 : await perRequest(pid, REQUESTS, async () => {
+    const r = await fetch(`${url}/healthz`);
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`health: ${r.status}`);
+  });
   const loadRssMb = await rssMb(pid);
   s.child.kill('SIGTERM');
   await new Promise((r) => s.child.once('exit', r));
-  return { startWallMs: s.wallMs, startCpuMs: s.cpuMs, idleRssMb, ccCpuMs, refreshCpuMs, refusedCpuMs, loadRssMb };
+  return { startWallMs: s.wallMs, startCpuMs: s.cpuMs, idleRssMb, ccCpuMs, refreshCpuMs, refusedCpuMs, healthCpuMs, loadRssMb };
 }
 
 const rounds: Round[] = [];

@@ -5,7 +5,7 @@
  * (utime + stime of the server from /proc/<pid>/stat around N requests) for client credentials,
  * refresh-token rotation and a refused attempt (429 from the per-IP reset limit).
  *
- *   npm run build && npx tsx bench/cost.ts [rounds=3] [requests=2000]
+ *   npm run bench:cost -- [rounds=3] [requests=2000]
  *
  * `node dist/main.js`, WORKERS=1, LOG_LEVEL=info, a fresh SQLite file per round. Each figure is the
  * median of the rounds, printed with its min–max.

@@ -5,6 +5,7 @@ import { findIpBan, type IpBanRepository } from './bans.js';
 import { clear, refund, admitAccount, admitConsecutive, admitWindow } from './policy.js';
 import { decideAndWrite, EMPTY, type AttemptStore, type Decision } from './counter.js';
 import { ipUnit } from './ip.js';
+import { createKnownBlocks } from './known-blocks.js';
 
 export type RefusalReason = 'ip_banned' | 'ip_blocked' | 'throttled' | 'account_locked';
 
@@ -55,6 +56,16 @@ export function createLoginGuard(deps: LoginGuardDeps) {
   const { store, settings } = deps;
   const now = () => deps.clock.now().getTime();
   const account = (email: string) => sha256(email.toLowerCase());
+  const blocks = createKnownBlocks();
+  /** One attempt on an IP's window (failures, signups, resets): refused from memory while a block
+   * this process has seen runs (known-blocks.ts says why that is the database's answer too). */
+  const admitIpWindow = async (key: string, t: number, limit: number): Promise<Decision> => {
+    const until = blocks.until(key, t);
+    if (until !== undefined) return { admit: false, retryAt: until };
+    const d = await decideAndWrite(store, key, t, (c) => admitWindow(c, t, limit, settings.ipWindow, settings.ipBlock));
+    if (!d.admit) blocks.remember(key, d.retryAt, t);
+    return d;
+  };
 
   return {
     /**
@@ -69,7 +80,7 @@ export function createLoginGuard(deps: LoginGuardDeps) {
       if (ban) return { ok: false, refusal: { reason: 'ip_banned', retryAfter: ban.expiresAt ? retryAfter(ban.expiresAt.getTime(), t) : 0, started: false } };
 
       const ipKey = `login:ip:${ipUnit(input.ip)}`;
-      const ip = await decideAndWrite(store, ipKey, t, (c) => admitWindow(c, t, settings.ipFailures, settings.ipWindow, settings.ipBlock));
+      const ip = await admitIpWindow(ipKey, t, settings.ipFailures);
       if (!ip.admit) return { ok: false, refusal: { reason: 'ip_blocked', retryAfter: retryAfter(ip.retryAt, t), started: Boolean(ip.next) } };
 
       const who = account(input.email);
@@ -147,7 +158,7 @@ export function createLoginGuard(deps: LoginGuardDeps) {
       const ban = await findIpBan(deps.bans, deps.clock, ip);
       if (ban) return { ok: false, refusal: { reason: 'ip_banned', retryAfter: ban.expiresAt ? retryAfter(ban.expiresAt.getTime(), t) : 0, started: false } };
       const limit = kind === 'signup' ? settings.ipSignups : settings.ipResets;
-      const d: Decision = await decideAndWrite(store, `${kind}:ip:${ipUnit(ip)}`, t, (c) => admitWindow(c, t, limit, settings.ipWindow, settings.ipBlock));
+      const d = await admitIpWindow(`${kind}:ip:${ipUnit(ip)}`, t, limit);
       return d.admit ? { ok: true } : { ok: false, refusal: { reason: 'ip_blocked', retryAfter: retryAfter(d.retryAt, t), started: Boolean(d.next) } };
     },
 
@@ -159,7 +170,7 @@ export function createLoginGuard(deps: LoginGuardDeps) {
       const t = now();
       const ban = await findIpBan(deps.bans, deps.clock, ip);
       if (ban) return { ok: false, refusal: { reason: 'ip_banned', retryAfter: ban.expiresAt ? retryAfter(ban.expiresAt.getTime(), t) : 0, started: false } };
-      const d = await decideAndWrite(store, `login:ip:${ipUnit(ip)}`, t, (c) => admitWindow(c, t, settings.ipFailures, settings.ipWindow, settings.ipBlock));
+      const d = await admitIpWindow(`login:ip:${ipUnit(ip)}`, t, settings.ipFailures);
       return d.admit ? { ok: true } : { ok: false, refusal: { reason: 'ip_blocked', retryAfter: retryAfter(d.retryAt, t), started: Boolean(d.next) } };
     },
 
@@ -176,7 +187,7 @@ export function createLoginGuard(deps: LoginGuardDeps) {
      */
     async clientFailed(clientId: string, ip: string): Promise<Refusal | undefined> {
       const t = now();
-      const ipDecision = await decideAndWrite(store, `client:ip:${ipUnit(ip)}`, t, (c) => admitWindow(c, t, settings.ipFailures, settings.ipWindow, settings.ipBlock));
+      const ipDecision = await admitIpWindow(`client:ip:${ipUnit(ip)}`, t, settings.ipFailures);
       if (!ipDecision.admit) return { reason: 'ip_blocked', retryAfter: retryAfter(ipDecision.retryAt, t), started: Boolean(ipDecision.next) };
       const pair = await decideAndWrite(store, `client:pair:${sha256(clientId)}:${ipUnit(ip)}`, t, (c) => admitConsecutive(c, t, settings));
       if (!pair.admit) return { reason: 'throttled', retryAfter: retryAfter(pair.retryAt, t), started: false };

@@ -235,7 +235,7 @@ export function adminRoutes(deps: AdminRouteDeps) {
     );
     app.post(
       '/admin/users/:email/mfa/reset',
-      { schema: { params: EmailParams, response: ok(Type.Object({ email: Type.String(), totp_removed: Type.Boolean(), recovery_codes_removed: Type.Integer() })) } },
+      { schema: { params: EmailParams, response: ok(Type.Object({ email: Type.String(), totp_removed: Type.Boolean(), recovery_codes_removed: Type.Integer(), passkeys_removed: Type.Integer() })) } },
       async (request) => resetUserMfa(s, request.params.email, actor(request), { ip: request.ip, userAgent: request.headers['user-agent'] ?? null }),
     );
 

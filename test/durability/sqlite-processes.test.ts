@@ -54,11 +54,12 @@ t.test('a CLI run beside a server that has served traffic leaves the server\'s w
   const db = join(gh.dataDir, 'gatehouse.db');
 
   t.ok(await holdsLock(server.pid, db), 'the server holds its shared lock on the database file');
-  // The server's one connection, and the migration run's until the garbage collector finalises its
+  // The server's two connections (the writing one, and the read-only one plain SELECTs use:
+  // src/persistence/database.ts), and the migration run's until the garbage collector finalises its
   // statements (libsql closes a connection only then; SQLite shares locks between the connections
   // of one process, so that one closing later drops nothing).
   const onFile = async () => (await databaseDescriptors(server.pid)).filter((f) => f.endsWith('gatehouse.db')).length;
-  t.ok((await onFile()) <= 2, 'at most two descriptors on the database file after the start');
+  t.ok((await onFile()) <= 3, 'at most three descriptors on the database file after the start');
 
   const created = await gh.cli(['clients', 'create', '--name', 'tv', '--public', '--grant', DEVICE_GRANT, '--scope', 'openid email', '--json']);
   t.equal(created.code, 0, created.stderr);
@@ -66,7 +67,7 @@ t.test('a CLI run beside a server that has served traffic leaves the server\'s w
   t.equal(await signup(server, 'a1@example.com'), 202);
   // Every signup and token request commits a transaction; none of them opens a connection of its own.
   for (let i = 0; i < 20; i++) t.equal(await signup(server, `busy${i}@example.com`), 202, `signup ${i}`);
-  t.ok((await onFile()) <= 2, 'still at most two after twenty more transactions: no connection per transaction');
+  t.ok((await onFile()) <= 3, 'still at most three after twenty more transactions: no connection per transaction');
 
   const descriptors = await databaseDescriptors(server.pid);
   t.same(descriptors.filter((f) => f.endsWith('(deleted)')), [], 'no -wal or -shm file was unlinked under the server');

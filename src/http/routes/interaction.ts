@@ -168,6 +168,23 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
   const stepExpired = (reply: FastifyReply, uid: string) =>
     page(reply, 400, messagePage('second_factor.title', 'second_factor.expired', [{ href: `/interaction/${uid}`, text: 'link.back_to_sign_in' }]));
 
+  /** A form of the steps after the password: its CSRF token, the pending interaction, the step note.
+   * Undefined once the page that says why (forged, expired) was sent. */
+  const openStep = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    form: { uid: string; csrf: string; ticket: string },
+    step: Step,
+  ): Promise<{ uid: string; view: InteractionView; user: User } | undefined> => {
+    const { uid } = form;
+    if (!checkCsrf(uid, form.csrf)) return void forged(reply, uid);
+    const view = await viewOf(request, reply);
+    if (!view) return undefined;
+    const user = await stepUser(uid, form.ticket, step);
+    if (!user) return void stepExpired(reply, uid);
+    return { uid, view, user };
+  };
+
   const enrolPage = async (reply: FastifyReply, status: number, uid: string, user: User, error?: Words) => {
     const { secret, uri } = await startTotpEnrolment(deps.secondFactors, user);
     return page(reply, status, totpEnrolPage({ csrf: csrfFor(uid), secret, qrSvg: await qrSvg(uri), action: `/interaction/${uid}/mfa/enrol`, ticket: stepTicket(uid, user.id, 'enrol'), required: true, ...(error ? { error } : {}) }));
@@ -257,12 +274,9 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       '/interaction/:uid/mfa',
       { schema: { params: UidParams, body: SecondFactorBody, response: pageResponses } },
       async (request, reply) => {
-        const { uid } = request.params;
-        if (!checkCsrf(uid, request.body.csrf)) return forged(reply, uid);
-        const view = await viewOf(request, reply);
-        if (!view) return reply;
-        const user = await stepUser(uid, request.body.ticket, 'second_factor');
-        if (!user) return stepExpired(reply, uid);
+        const step = await openStep(request, reply, { ...request.params, ...request.body }, 'second_factor');
+        if (!step) return reply;
+        const { uid, view, user } = step;
         const trustedDevice = trustedDeviceFor(deviceOf(request, deps.secureCookies), user.email);
         const result = await checkSecondFactor(deps.secondFactors, {
           user,
@@ -303,12 +317,9 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       '/interaction/:uid/mfa/passkey',
       { schema: { params: UidParams, body: PasskeyStepBody, response: pageResponses } },
       async (request, reply) => {
-        const { uid } = request.params;
-        if (!checkCsrf(uid, request.body.csrf)) return forged(reply, uid);
-        const view = await viewOf(request, reply);
-        if (!view) return reply;
-        const user = await stepUser(uid, request.body.ticket, 'second_factor');
-        if (!user) return stepExpired(reply, uid);
+        const step = await openStep(request, reply, { ...request.params, ...request.body }, 'second_factor');
+        if (!step) return reply;
+        const { uid, view, user } = step;
         const context = { ...who(request), ip: request.ip, userId: user.id, email: user.email, clientId: view.clientId };
         const answer = await identify(deps.passkeys, request.body.credential);
         const result = answer ? await verifyPasskey(deps.passkeys, answer, secondStepBinding(uid), { userId: user.id }) : ({ ok: false, reason: 'malformed' } as const);
@@ -333,12 +344,9 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       '/interaction/:uid/mfa/enrol',
       { schema: { params: UidParams, body: SecondFactorBody, response: pageResponses } },
       async (request, reply) => {
-        const { uid } = request.params;
-        if (!checkCsrf(uid, request.body.csrf)) return forged(reply, uid);
-        const view = await viewOf(request, reply);
-        if (!view) return reply;
-        const user = await stepUser(uid, request.body.ticket, 'enrol');
-        if (!user) return stepExpired(reply, uid);
+        const step = await openStep(request, reply, { ...request.params, ...request.body }, 'enrol');
+        if (!step) return reply;
+        const { uid, user } = step;
         try {
           const { recoveryCodes } = await confirmTotpEnrolment(deps.secondFactors, user, request.body.code, { ...who(request), ip: request.ip });
           const ticket = stepTicket(uid, user.id, 'enrolled');
@@ -354,12 +362,9 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
       '/interaction/:uid/mfa/continue',
       { schema: { params: UidParams, body: TicketBody, response: pageResponses } },
       async (request, reply) => {
-        const { uid } = request.params;
-        if (!checkCsrf(uid, request.body.csrf)) return forged(reply, uid);
-        const view = await viewOf(request, reply);
-        if (!view) return reply;
-        const user = await stepUser(uid, request.body.ticket, 'enrolled');
-        if (!user) return stepExpired(reply, uid);
+        const step = await openStep(request, reply, { ...request.params, ...request.body }, 'enrolled');
+        if (!step) return reply;
+        const { user } = step;
         // The code that confirmed the app was the second factor of this sign-in.
         return signedIn(request, reply, user, ['pwd', 'otp', 'mfa']);
       },

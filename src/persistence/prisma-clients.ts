@@ -2,6 +2,7 @@ import type { ClientAuthMethod, ClientRecord, ClientRepository, GrantType, Resou
 import type { DatabaseKind } from '../config/schema.js';
 import type { Db } from './database.js';
 import type { Client as ClientRow } from './generated/sqlite/client.js';
+import { select } from './raw-sql.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 type StoredMetadata = {
@@ -13,6 +14,31 @@ type StoredMetadata = {
   /** Absent in rows written before the introspection policy: no audience. */
   introspects?: string[];
 };
+
+/** The columns of `clients` as a raw SELECT returns them (the model's fields, by their column names). */
+type RawClientRow = {
+  id: string;
+  name: string;
+  secret_hash: string | null;
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: Date | null;
+  metadata: string;
+  resources: string;
+  created_at: Date;
+  updated_at: Date;
+};
+const CLIENT_COLUMNS = 'id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, metadata, resources, created_at, updated_at';
+const fromRaw = (r: RawClientRow): ClientRow => ({
+  id: r.id,
+  name: r.name,
+  secretHash: r.secret_hash,
+  previousSecretHash: r.previous_secret_hash,
+  previousSecretExpiresAt: r.previous_secret_expires_at,
+  metadata: r.metadata,
+  resources: r.resources,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
 
 function toRecord(row: ClientRow): ClientRecord {
   const m = JSON.parse(row.metadata) as StoredMetadata;
@@ -73,8 +99,9 @@ export function createPrismaClientRepository(db: Db, kind: DatabaseKind): Client
       return count > 0;
     },
     async findById(id) {
-      const row = await db.client.findUnique({ where: { id } });
-      return row ? toRecord(row) : undefined;
+      // Every token request looks its client up: hand-written SQL (raw-sql.ts).
+      const [row] = await select<RawClientRow>(db, `SELECT ${CLIENT_COLUMNS} FROM clients WHERE id = $1`, id);
+      return row ? toRecord(fromRaw(row)) : undefined;
     },
     async list() {
       return (await db.client.findMany({ orderBy: { createdAt: 'asc' } })).map(toRecord);

@@ -5,6 +5,7 @@ import { subjectCutoff } from '../revocation/revocation-store.js';
 import type { DbTransaction } from './database.js';
 import { isWriteConflict } from './database-errors.js';
 import { createPrismaRevocationStore } from './prisma-revocations.js';
+import { execute, select } from './raw-sql.js';
 
 const DELETE_ATTEMPTS = 5;
 
@@ -37,7 +38,11 @@ async function idempotentDelete<T>(work: () => Promise<T>, retry: boolean): Prom
  * Revoking a grant or an account also records it for the revocation feed (revocation/feed.ts): the
  * JWT access tokens already issued from it are not stored, so resource servers learn of them there.
  */
-export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload' | 'revocation'>, clock: Clock, { inTransaction = false } = {}): OidcStore {
+export function createPrismaOidcStore(
+  db: Pick<DbTransaction, 'oidcPayload' | 'revocation' | '$queryRawUnsafe' | '$executeRawUnsafe'>,
+  clock: Clock,
+  { inTransaction = false } = {},
+): OidcStore {
   const rows = db.oidcPayload;
   const revocations = createPrismaRevocationStore(db);
   const retry = !inTransaction;
@@ -45,7 +50,7 @@ export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload' | 'r
   const live = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: now() } }] });
 
   const toPayload = (
-    row: { payload: string; consumedAt: Date | null } | null,
+    row: { payload: string; consumedAt: Date | null } | null | undefined,
     id?: string,
   ): OidcPayload | undefined => {
     if (!row) return undefined;
@@ -54,6 +59,20 @@ export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload' | 'r
     if (row.consumedAt) payload.consumed = Math.floor(row.consumedAt.getTime() / 1000);
     return payload;
   };
+  // The statements of every token request are hand-written SQL (raw-sql.ts says why); the rest stays
+  // on the model API. "Live" is the same condition as live() above.
+  type Row = { payload: string; consumed_at: Date | null };
+  const fromRow = (row: Row | undefined, id?: string) => toPayload(row && { payload: row.payload, consumedAt: row.consumed_at }, id);
+  const findWhere = async (column: 'id' | 'uid' | 'user_code', model: string, value: string) =>
+    (
+      await select<Row>(
+        db,
+        `SELECT payload, consumed_at FROM oidc_payloads WHERE model = $1 AND ${column} = $2 AND (expires_at IS NULL OR expires_at > $3) LIMIT 1`,
+        model,
+        value,
+        now(),
+      )
+    )[0];
 
   return {
     async upsert(model, id, payload, expiresIn) {
@@ -70,35 +89,55 @@ export function createPrismaOidcStore(db: Pick<DbTransaction, 'oidcPayload' | 'r
         uid: typeof payload.uid === 'string' ? payload.uid : null,
         expiresAt: expiresIn === undefined ? null : new Date(now().getTime() + expiresIn * 1000),
       };
-      const key = { model, id: sha256(id) };
-      await rows.upsert({ where: { model_id: key }, create: { ...key, ...data }, update: data });
+      // One statement on both databases (what the model API's upsert sends too).
+      await execute(
+        db,
+        `INSERT INTO oidc_payloads (model, id, payload, grant_id, account_id, user_code, uid, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
+           user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
+        model,
+        sha256(id),
+        data.payload,
+        data.grantId,
+        data.accountId,
+        data.userCode,
+        data.uid,
+        data.expiresAt,
+      );
     },
 
     async find(model, id) {
-      const row = await rows.findFirst({ where: { model, id: sha256(id), ...live() } });
-      return toPayload(row, id);
+      return fromRow(await findWhere('id', model, sha256(id)), id);
     },
 
     async findByUid(model, uid) {
-      return toPayload(await rows.findFirst({ where: { model, uid, ...live() } }));
+      return fromRow(await findWhere('uid', model, uid));
     },
 
     async findByUserCode(model, userCode) {
-      const payload = toPayload(await rows.findFirst({ where: { model, userCode: sha256(userCode), ...live() } }));
+      const payload = fromRow(await findWhere('user_code', model, sha256(userCode)));
       return payload && { ...payload, userCode };
     },
 
     async consume(model, id) {
       const key = sha256(id);
+      const at = now();
       // One conditional UPDATE; its row count decides, so two concurrent redemptions have one winner.
-      const { count } = await rows.updateMany({ where: { model, id: key, consumedAt: null, ...live() }, data: { consumedAt: now() } });
+      const count = await execute(
+        db,
+        'UPDATE oidc_payloads SET consumed_at = $1 WHERE model = $2 AND id = $3 AND consumed_at IS NULL AND (expires_at IS NULL OR expires_at > $4)',
+        at,
+        model,
+        key,
+        at,
+      );
       if (count === 1) return { status: 'consumed' };
-      const row = await rows.findFirst({ where: { model, id: key }, select: { grantId: true } });
-      return row ? { status: 'already_consumed', ...(row.grantId ? { grantId: row.grantId } : {}) } : { status: 'missing' };
+      const [row] = await select<{ grant_id: string | null }>(db, 'SELECT grant_id FROM oidc_payloads WHERE model = $1 AND id = $2', model, key);
+      return row ? { status: 'already_consumed', ...(row.grant_id ? { grantId: row.grant_id } : {}) } : { status: 'missing' };
     },
 
     async destroy(model, id) {
-      await idempotentDelete(() => rows.deleteMany({ where: { model, id: sha256(id) } }), retry);
+      await idempotentDelete(() => execute(db, 'DELETE FROM oidc_payloads WHERE model = $1 AND id = $2', model, sha256(id)), retry);
     },
 
     async revokeByGrantId(grantId) {

@@ -3,6 +3,7 @@ import type { RefreshRotationStore } from '../oidc/refresh-rotation-store.js';
 import type { Db } from './database.js';
 import { isWriteConflict, translateDatabaseError } from './database-errors.js';
 import { createPrismaOidcStore } from './prisma-oidc-store.js';
+import { execute, select } from './raw-sql.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 /** Waiting for a connection (PostgreSQL pool) or the write lock (SQLite) before giving up with a 503. */
@@ -33,8 +34,17 @@ export function createPrismaRefreshRotationStore(db: Db, clock: Clock): RefreshR
           try {
             if (claim) {
               // A claim without a response was left by an older version that crashed mid-rotation.
-              await tx.refreshRotation.deleteMany({ where: { tokenHash: claim.tokenHash, response: null } });
-              await tx.refreshRotation.create({ data: claim });
+              // Hand-written SQL, like the other statements of a token request (raw-sql.ts).
+              await execute(tx, 'DELETE FROM refresh_rotations WHERE token_hash = $1 AND response IS NULL', claim.tokenHash);
+              await execute(
+                tx,
+                'INSERT INTO refresh_rotations (token_hash, client_id, response, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
+                claim.tokenHash,
+                claim.clientId,
+                claim.response,
+                claim.createdAt,
+                claim.expiresAt,
+              );
             }
             if (!(await writes(createPrismaOidcStore(tx, clock, { inTransaction: true })))) throw CONFLICT;
           } catch (error) {
@@ -52,8 +62,12 @@ export function createPrismaRefreshRotationStore(db: Db, clock: Clock): RefreshR
   };
   return {
     async get(tokenHash) {
-      const row = await rows.findUnique({ where: { tokenHash } });
-      return row ? { clientId: row.clientId, createdAt: row.createdAt, response: row.response } : undefined;
+      const [row] = await select<{ client_id: string; created_at: Date; response: string | null }>(
+        db,
+        'SELECT client_id, created_at, response FROM refresh_rotations WHERE token_hash = $1',
+        tokenHash,
+      );
+      return row ? { clientId: row.client_id, createdAt: row.created_at, response: row.response } : undefined;
     },
     async commit(claim, writes) {
       // Several requests revoking one grant at once (the losers of a race for one token) can

@@ -186,12 +186,17 @@ for (const kind of DATABASE_KINDS) {
     for (const q of loginQueries) {
       if (!ancestors(spans, q).some((a) => a.spanId === login.spanId)) t.fail(`${q.name} is not under the request span`);
     }
-    const userLookup = loginQueries.find((s) => /^db User\.find/.test(s.name));
+    // The account lookup is hand-written SQL (persistence/raw-sql.ts): named by statement and table.
+    const userLookup = loginQueries.find((s) => s.name === 'db SELECT users');
     t.ok(userLookup, 'the account lookup is one of them');
     t.equal(userLookup!.kind, CLIENT);
     t.equal(attr(userLookup!, 'db.system'), kind === 'sqlite' ? 'sqlite' : 'postgresql');
-    t.equal(attr(userLookup!, 'db.collection.name'), 'User');
-    t.match(String(attr(userLookup!, 'db.operation.name')), /^find/);
+    t.equal(attr(userLookup!, 'db.collection.name'), 'users');
+    t.equal(attr(userLookup!, 'db.operation.name'), 'SELECT');
+    t.match(String(attr(userLookup!, 'db.query.text')), /^SELECT .* FROM users WHERE (email|id) = \$1$/, 'the statement, with placeholders only');
+    t.notMatch(JSON.stringify(userLookup!.attributes), /@example/, 'never the values');
+    // And a model-API query keeps its model and operation.
+    t.ok(loginQueries.some((s) => /^db [A-Z]\w+\.\w+$/.test(s.name) && typeof attr(s, 'db.collection.name') === 'string'), 'model-API queries are named db <Model>.<operation>');
 
     // The token endpoint (handed to oidc-provider, which answers on the raw response).
     const token = named('POST /token')[0]!;

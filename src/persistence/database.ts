@@ -9,7 +9,7 @@ import { withAmbientTransactions } from './ambient-transaction.js';
 import { withDatabaseErrors } from './database-errors.js';
 import { withQueryTracing } from './query-tracing.js';
 import type { Prisma, PrismaClient } from './generated/sqlite/client.js';
-import { openSqliteConnection } from './sqlite-connection.js';
+import { openSqliteConnection, type SelectRows } from './sqlite-connection.js';
 import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-settings.js';
 
 /**
@@ -48,11 +48,12 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const database = options.databaseKind === 'sqlite' ? await openSqlite(options) : await openPostgres(options);
+  const database: Omit<Database, 'atomically'> & { selectRows?: SelectRows } = options.databaseKind === 'sqlite' ? await openSqlite(options) : await openPostgres(options);
   // Repositories see a failing database as one coded error (503), never as a driver's own error.
   // With tracing on, every query is a span (query-tracing.ts); off, the client is not wrapped at all.
   const traced = options.trace ? withQueryTracing(database.prisma, options.databaseKind, options.trace) : database.prisma;
-  return { ...database, ...withAmbientTransactions(withDatabaseErrors(traced)) };
+  const { selectRows, ...rest } = database;
+  return { ...rest, ...withAmbientTransactions(withDatabaseErrors(traced), options.trace ? undefined : selectRows) };
 }
 
 /** The file behind a `file:` URL (configuration has made it absolute). */
@@ -63,7 +64,7 @@ export function sqlitePath(databaseUrl: string): string {
 /** A statement that only reads: what Prisma sends for find*, count and aggregate, and our pings. */
 const PLAIN_SELECT = /^\s*SELECT\b/i;
 
-async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): Promise<Omit<Database, 'atomically'>> {
+async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): Promise<Omit<Database, 'atomically'> & { selectRows?: SelectRows }> {
   const path = sqlitePath(databaseUrl);
   if (mustExist) {
     // stat, not open: closing any descriptor of the file would drop this process's SQLite locks on it.
@@ -97,12 +98,19 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
    * committed (the same read-committed view as on PostgreSQL's pool). Writes, `... RETURNING`, and
    * everything inside a transaction stay on the writing connection, in order.
    */
+  let selectRows: SelectRows | undefined;
   class ReadingLibSql extends OneConnectionLibSql {
     override async connect() {
       const writer = await super.connect();
       if (path === ':memory:') return writer;
       const reading = new PrismaLibSql({ url: `file:${path}` });
-      reading.createClient = () => openSqliteConnection(Sqlite, path, SQLITE_BUSY_TIMEOUT_MS, { readOnly: true });
+      reading.createClient = () => {
+        const connection = openSqliteConnection(Sqlite, path, SQLITE_BUSY_TIMEOUT_MS, { readOnly: true });
+        // raw-sql.ts reads on this connection directly, outside transactions (synchronous calls: they
+        // never interleave with the adapter's own use of it).
+        selectRows = connection.selectRows;
+        return connection;
+      };
       const reader = await reading.connect();
       const write = writer.queryRaw.bind(writer);
       writer.queryRaw = (query) => (PLAIN_SELECT.test(query.sql) ? reader.queryRaw(query) : write(query));
@@ -120,6 +128,8 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
   return {
     kind: 'sqlite',
     prisma,
+    // Set when the adapter connected (the query above); looked up at each call, should it reconnect.
+    selectRows: selectRows && ((sql, params) => selectRows!(sql, params)),
     ping: (timeoutMs = 2000) => withTimeout(prisma.$queryRawUnsafe('SELECT 1'), timeoutMs),
     close: () => prisma.$disconnect(),
   };

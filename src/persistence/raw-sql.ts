@@ -1,4 +1,6 @@
 import type { DbTransaction } from './database.js';
+import { translateDatabaseError } from './database-errors.js';
+import type { SelectRows } from './sqlite-connection.js';
 
 /**
  * Hand-written SQL for the statements every token request runs (oidc-provider's lookups and writes,
@@ -16,11 +18,27 @@ import type { DbTransaction } from './database.js';
  * as named parameters numbered by first appearance, which binds the same values). Dates go in as
  * `Date` (the adapters write them as the model queries do: ISO-8601 text on SQLite, timestamp(3) on
  * PostgreSQL) and come back as `Date` on both.
+ *
+ * On SQLite, a SELECT outside any transaction skips Prisma altogether: it runs at once on the reading
+ * connection (database.ts), where Prisma would have sent it too, with the same mapping of values
+ * (sqlite-connection.ts). That is the client given as `db` carrying DIRECT_SELECT, which the ambient
+ * client (ambient-transaction.ts) does only outside a unit of work and with tracing off (a traced
+ * query must have its span).
  */
 export type RawClient = Pick<DbTransaction, '$queryRawUnsafe' | '$executeRawUnsafe'>;
 
+export const DIRECT_SELECT = Symbol('gatehouse.directSelect');
+
 /** The rows a SELECT returns (`T` names the selected columns). */
 export function select<T>(db: RawClient, sql: string, ...params: unknown[]): Promise<T[]> {
+  const direct = (db as { [DIRECT_SELECT]?: SelectRows })[DIRECT_SELECT];
+  if (direct) {
+    try {
+      return Promise.resolve(direct(sql, params) as T[]);
+    } catch (err) {
+      return Promise.reject(translateDatabaseError(err));
+    }
+  }
   return db.$queryRawUnsafe<T[]>(sql, ...params);
 }
 

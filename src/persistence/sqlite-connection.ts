@@ -25,7 +25,10 @@ const STATEMENT_CACHE_SIZE = 256;
  * always BEGIN IMMEDIATE (sqlite-settings.ts says why). Only what the adapter calls is
  * implemented: execute, transaction (execute, commit, rollback, close), executeMultiple and close.
  */
-export function openSqliteConnection(Database: typeof DatabaseType, path: string, busyTimeoutMs: number, options: { readOnly?: boolean } = {}): Client {
+/** What raw-sql.ts reads without Prisma: the rows of a SELECT as objects keyed by column name. */
+export type SelectRows = (sql: string, params: readonly unknown[]) => Record<string, unknown>[];
+
+export function openSqliteConnection(Database: typeof DatabaseType, path: string, busyTimeoutMs: number, options: { readOnly?: boolean } = {}): Client & { selectRows: SelectRows } {
   const db: Connection = new Database(path, { timeout: busyTimeoutMs });
   db.exec(SQLITE_CONNECTION_PRAGMAS);
   // A reading connection (database.ts) refuses any write, should one ever be sent its way.
@@ -74,10 +77,33 @@ export function openSqliteConnection(Database: typeof DatabaseType, path: string
     }
   };
 
+  /**
+   * A SELECT run directly, for raw-sql.ts: parameters and results as Prisma's adapter would map them
+   * for a raw query (a Date in as ISO-8601 text with +00:00, DATETIME columns out as Date, integers as
+   * numbers), so the rows are the same whichever way they were read.
+   */
+  const selectRows: SelectRows = (sql, params) => {
+    try {
+      const { statement, columns, columnTypes } = prepared(sql);
+      const raw = statement.all(params.map(toSelectArg)) as unknown[][];
+      return raw.map((values) => {
+        const row: Record<string, unknown> = {};
+        for (let i = 0; i < columns.length; i++) {
+          const v = values[i];
+          row[columns[i]!] = typeof v === 'bigint' ? Number(v) : typeof v === 'string' && DATETIME.test(columnTypes[i]!) ? new Date(v) : v;
+        }
+        return row;
+      });
+    } catch (err) {
+      throw asLibsqlError(err);
+    }
+  };
+
   let closed = false;
   const client = {
     closed: false,
     protocol: 'file',
+    selectRows,
     async execute(stmt: InStatement, args?: unknown) {
       if (args !== undefined) throw new TypeError('execute(sql, args) is not used here');
       return run(stmt);
@@ -131,7 +157,16 @@ export function openSqliteConnection(Database: typeof DatabaseType, path: string
       db.close();
     },
   };
-  return client as unknown as Client;
+  return client as unknown as Client & { selectRows: SelectRows };
+}
+
+const DATETIME = /^(DATETIME|TIMESTAMP)$/i;
+
+function toSelectArg(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString().replace('Z', '+00:00');
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value === undefined) throw new TypeError('undefined cannot be passed as argument to the database');
+  return value;
 }
 
 function toArgs(args: unknown): unknown[] | Record<string, unknown> {

@@ -1,0 +1,70 @@
+import t from 'tap';
+import { createLogger } from '../../src/observability/logger.ts';
+import { openDatabase } from '../../src/persistence/database.ts';
+import { migrate } from '../../src/persistence/migrate.ts';
+import { DIRECT_SELECT, execute, select } from '../../src/persistence/raw-sql.ts';
+import { DATABASE_KINDS, createTestDatabase } from '../helpers/databases.ts';
+
+/**
+ * Hand-written SQL (src/persistence/raw-sql.ts) reads the same values as the model API on both
+ * databases, whichever way it runs: on SQLite outside a unit of work it skips Prisma and reads the
+ * reading connection directly; inside one it goes through the transaction and sees its own writes.
+ */
+const CREATED = new Date('2031-02-03T04:05:06.789Z');
+const VERIFIED = new Date('2031-02-04T00:00:00.001Z');
+const COLUMNS = 'id, email, password_hash, status, email_verified_at, banned_at, created_at';
+
+for (const kind of DATABASE_KINDS) {
+  t.test(`${kind}: a raw SELECT gives what the model API gives, inside and outside a unit of work`, async (t) => {
+    const target = await createTestDatabase(t, kind);
+    await migrate(kind, target.url);
+    const db = await openDatabase({ databaseUrl: target.url, databaseKind: kind, logger: createLogger('silent') });
+    t.teardown(() => db.close());
+    await db.prisma.user.create({
+      data: { id: 'u1', email: 'ann@example.com', passwordHash: null, status: 'active', emailVerifiedAt: VERIFIED, createdAt: CREATED, updatedAt: CREATED },
+    });
+
+    const direct = (db.prisma as unknown as Record<symbol, unknown>)[DIRECT_SELECT];
+    if (kind === 'sqlite') t.type(direct, 'function', 'SQLite offers the direct read outside a unit of work');
+    else t.equal(direct, undefined, 'PostgreSQL reads through Prisma');
+
+    const expected = { id: 'u1', email: 'ann@example.com', password_hash: null, status: 'active', email_verified_at: VERIFIED, banned_at: null, created_at: CREATED };
+    const outside = await select<Record<string, unknown>>(db.prisma, `SELECT ${COLUMNS} FROM users WHERE id = $1`, 'u1');
+    t.same(outside, [expected], 'outside: dates as Date, NULL as null');
+    t.ok((outside[0]!.created_at as Date).getTime() === CREATED.getTime(), 'to the millisecond');
+    t.same(await select(db.prisma, `SELECT ${COLUMNS} FROM users WHERE created_at > $1 AND created_at < $2`, new Date(CREATED.getTime() - 1), new Date(CREATED.getTime() + 1)), [expected], 'a Date parameter compares with the stored dates');
+    t.same(await select(db.prisma, `SELECT ${COLUMNS} FROM users WHERE created_at > $1`, CREATED), [], 'strictly');
+    const model = await db.prisma.user.findUnique({ where: { id: 'u1' } });
+    t.same(model!.createdAt, outside[0]!.created_at, 'the same instant as the model API reads');
+
+    await db.atomically(async () => {
+      t.equal((db.prisma as unknown as Record<symbol, unknown>)[DIRECT_SELECT], undefined, 'no direct read inside a unit of work');
+      t.equal(await execute(db.prisma, 'UPDATE users SET status = $1 WHERE id = $2', 'banned', 'u1'), 1, 'one row changed');
+      const [inside] = await select<{ status: string }>(db.prisma, 'SELECT status FROM users WHERE id = $1', 'u1');
+      t.equal(inside!.status, 'banned', "inside, the transaction's own uncommitted write is seen");
+    });
+    const [after] = await select<{ status: string }>(db.prisma, 'SELECT status FROM users WHERE id = $1', 'u1');
+    t.equal(after!.status, 'banned', 'and after the commit, outside');
+    t.same(await select(db.prisma, 'SELECT id FROM users WHERE id = $1', 'nobody'), [], 'no row: an empty list');
+  });
+}
+
+t.test('sqlite: with tracing on, every read goes through Prisma (so each query has its span)', async (t) => {
+  const target = await createTestDatabase(t, 'sqlite');
+  await migrate('sqlite', target.url);
+  const names: string[] = [];
+  const trace = (<T>(name: string, _options: unknown, work: () => Promise<T>) => (names.push(name), work())) as never;
+  const db = await openDatabase({ databaseUrl: target.url, databaseKind: 'sqlite', logger: createLogger('silent'), trace });
+  t.teardown(() => db.close());
+  t.equal((db.prisma as unknown as Record<symbol, unknown>)[DIRECT_SELECT], undefined);
+  t.same(await select(db.prisma, 'SELECT id FROM users WHERE id = $1', 'u1'), []);
+  t.same(names, ['db SELECT users'], 'the read has its span');
+});
+
+t.test('sqlite: a failing direct read is a 503 (unavailable), not a driver error', async (t) => {
+  const target = await createTestDatabase(t, 'sqlite');
+  await migrate('sqlite', target.url);
+  const db = await openDatabase({ databaseUrl: target.url, databaseKind: 'sqlite', logger: createLogger('silent') });
+  t.teardown(() => db.close());
+  await t.rejects(select(db.prisma, 'SELECT id FROM no_such_table WHERE id = $1', 'x'), { code: 'temporarily_unavailable' });
+});

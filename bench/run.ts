@@ -151,7 +151,7 @@ async function bare(fixture: Fixture): Promise<Contender> {
   const child = startServer(['--import', 'tsx', join(root, 'bench', 'bare-provider.ts'), keysFile, fixtureFile, AUDIENCE, SCOPE, String(port)], { ...process.env, NODE_ENV: 'production' }, SERVER_CPU);
   const url = `http://localhost:${port}`;
   await waitReady(`${url}/jwks`);
-  return { name: 'bare oidc-provider', url, kind: 'bare', cpus: SERVER_CPU, process: child, pid: child.pid! };
+  return { name: 'bare oidc-provider', url, kind: 'bare', cpus: SERVER_CPU, fixture, process: child, pid: child.pid! };
 }
 
 /** OpenAuth's client credentials (the client in the form: it has no Basic authentication). */
@@ -318,7 +318,8 @@ if (wanted('postgres')) {
   contenders.push(await gatehouse('Gatehouse PostgreSQL', await createFixture(url.href), 1, SERVER_CPU));
 }
 if (wanted('sqlite-workers')) contenders.push(await gatehouse(`Gatehouse SQLite, WORKERS=${cpus().length}`, await createFixture(), cpus().length, `0-${cpus().length - 1}`));
-if (wanted('bare')) contenders.push(await bare(sqlite));
+// The bare engine signs with the keys of a Gatehouse started above (made at its first start).
+if (wanted('bare')) contenders.push(await bare(contenders.find((c) => c.kind === 'gatehouse')?.fixture ?? sqlite));
 if (wanted('argon2')) contenders.push(await argon2());
 if (wanted('openauth')) contenders.push(await openAuth());
 // One sign-in per Gatehouse so the refresh and password scenarios meet a warm page path.

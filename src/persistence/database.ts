@@ -135,7 +135,7 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
   };
 }
 
-async function openPostgres({ databaseUrl, logger, poolSize = 10, connectTimeoutMs = 3000 }: DatabaseOptions): Promise<Omit<Database, 'atomically'>> {
+async function openPostgres({ databaseUrl, logger, poolSize = 10, connectTimeoutMs = 3000 }: DatabaseOptions): Promise<Omit<Database, 'atomically'> & { selectRows: SelectRows }> {
   const [{ PrismaPg }, { PrismaClient }, { default: pg }] = await Promise.all([
     import('@prisma/adapter-pg'),
     import('./generated/postgres/client.js'),
@@ -152,9 +152,25 @@ async function openPostgres({ databaseUrl, logger, poolSize = 10, connectTimeout
   pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'postgres connection lost'));
   const adapter = new PrismaPg(pool);
   const prisma = new PrismaClient({ adapter }) as unknown as Db;
+  // raw-sql.ts's reads outside transactions, on the same pool. Every timestamp column is
+  // `timestamp(3)` (no time zone) holding UTC, as the adapter writes and reads it: parameters go as
+  // UTC text, values come back as UTC instants whatever the process's TZ. Unnamed statements, like the
+  // adapter's own: a connection pooler in transaction mode (PgBouncer) keeps working.
+  const TIMESTAMP = 1114;
+  const INT8 = 20;
+  const types = {
+    getTypeParser: (oid: number, format?: string) =>
+      oid === TIMESTAMP ? (text: string) => new Date(`${text.replace(' ', 'T')}Z`) : oid === INT8 ? (text: string) => Number(text) : pg.types.getTypeParser(oid, format as never),
+  };
+  const selectRows: SelectRows = async (sql, params) => {
+    const values = params.map((v) => (v instanceof Date ? v.toISOString().slice(0, -1) : v));
+    const result = await pool.query<Record<string, unknown>>({ text: sql, values, types } as unknown as string);
+    return result.rows;
+  };
   return {
     kind: 'postgres',
     prisma,
+    selectRows,
     ping: (timeoutMs = 2000) => withTimeout(prisma.$queryRawUnsafe('SELECT 1'), timeoutMs),
     close: async () => {
       await prisma.$disconnect();

@@ -19,11 +19,13 @@ import type { SelectRows } from './sqlite-connection.js';
  * `Date` (the adapters write them as the model queries do: ISO-8601 text on SQLite, timestamp(3) on
  * PostgreSQL) and come back as `Date` on both.
  *
- * On SQLite, a SELECT outside any transaction skips Prisma altogether: it runs at once on the reading
+ * A SELECT outside any transaction skips Prisma altogether. On SQLite it runs at once on the reading
  * connection (database.ts), where Prisma would have sent it too, with the same mapping of values
- * (sqlite-connection.ts). That is the client given as `db` carrying DIRECT_SELECT, which the ambient
- * client (ambient-transaction.ts) does only outside a unit of work and with tracing off (a traced
- * query must have its span).
+ * (sqlite-connection.ts); on PostgreSQL it is one query on the pool Prisma uses, with timestamps read
+ * and written as UTC like the adapter does (database.ts).
+ * That is the client given as `db` carrying DIRECT_SELECT, which the ambient client
+ * (ambient-transaction.ts) does only outside a unit of work and with tracing off (a traced query must
+ * have its span).
  */
 export type RawClient = Pick<DbTransaction, '$queryRawUnsafe' | '$executeRawUnsafe'>;
 
@@ -34,7 +36,7 @@ export function select<T>(db: RawClient, sql: string, ...params: unknown[]): Pro
   const direct = (db as { [DIRECT_SELECT]?: SelectRows })[DIRECT_SELECT];
   if (direct) {
     try {
-      return Promise.resolve(direct(sql, params) as T[]);
+      return Promise.resolve(direct(sql, params) as T[] | Promise<T[]>).catch((err: unknown) => Promise.reject(translateDatabaseError(err)));
     } catch (err) {
       return Promise.reject(translateDatabaseError(err));
     }

@@ -26,7 +26,7 @@ const STATEMENT_CACHE_SIZE = 256;
  * implemented: execute, transaction (execute, commit, rollback, close), executeMultiple and close.
  */
 /** What raw-sql.ts reads without Prisma: the rows of a SELECT as objects keyed by column name. */
-export type SelectRows = (sql: string, params: readonly unknown[]) => Record<string, unknown>[];
+export type SelectRows = (sql: string, params: readonly unknown[]) => Record<string, unknown>[] | Promise<Record<string, unknown>[]>;
 
 export function openSqliteConnection(Database: typeof DatabaseType, path: string, busyTimeoutMs: number, options: { readOnly?: boolean } = {}): Client & { selectRows: SelectRows } {
   const db: Connection = new Database(path, { timeout: busyTimeoutMs });
@@ -82,7 +82,7 @@ export function openSqliteConnection(Database: typeof DatabaseType, path: string
    * for a raw query (a Date in as ISO-8601 text with +00:00, DATETIME columns out as Date, integers as
    * numbers), so the rows are the same whichever way they were read.
    */
-  const selectRows: SelectRows = (sql, params) => {
+  const selectRows = (sql: string, params: readonly unknown[]): Record<string, unknown>[] => {
     try {
       const { statement, columns, columnTypes } = prepared(sql);
       const raw = statement.all(params.map(toSelectArg)) as unknown[][];

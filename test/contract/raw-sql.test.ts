@@ -7,8 +7,9 @@ import { DATABASE_KINDS, createTestDatabase } from '../helpers/databases.ts';
 
 /**
  * Hand-written SQL (src/persistence/raw-sql.ts) reads the same values as the model API on both
- * databases, whichever way it runs: on SQLite outside a unit of work it skips Prisma and reads the
- * reading connection directly; inside one it goes through the transaction and sees its own writes.
+ * databases, whichever way it runs: outside a unit of work it skips Prisma (SQLite: the reading
+ * connection; PostgreSQL: the pool); inside one it goes through the transaction
+ * and sees its own writes.
  */
 const CREATED = new Date('2031-02-03T04:05:06.789Z');
 const VERIFIED = new Date('2031-02-04T00:00:00.001Z');
@@ -24,9 +25,7 @@ for (const kind of DATABASE_KINDS) {
       data: { id: 'u1', email: 'ann@example.com', passwordHash: null, status: 'active', emailVerifiedAt: VERIFIED, createdAt: CREATED, updatedAt: CREATED },
     });
 
-    const direct = (db.prisma as unknown as Record<symbol, unknown>)[DIRECT_SELECT];
-    if (kind === 'sqlite') t.type(direct, 'function', 'SQLite offers the direct read outside a unit of work');
-    else t.equal(direct, undefined, 'PostgreSQL reads through Prisma');
+    t.type((db.prisma as unknown as Record<symbol, unknown>)[DIRECT_SELECT], 'function', 'the direct read is offered outside a unit of work');
 
     const expected = { id: 'u1', email: 'ann@example.com', password_hash: null, status: 'active', email_verified_at: VERIFIED, banned_at: null, created_at: CREATED };
     const outside = await select<Record<string, unknown>>(db.prisma, `SELECT ${COLUMNS} FROM users WHERE id = $1`, 'u1');
@@ -48,6 +47,27 @@ for (const kind of DATABASE_KINDS) {
     t.same(await select(db.prisma, 'SELECT id FROM users WHERE id = $1', 'nobody'), [], 'no row: an empty list');
   });
 }
+
+t.test('postgres: timestamps are UTC whatever the time zone of the process', async (t) => {
+  // A child process with TZ set: the direct read must not take timestamp(3) values for local time.
+  const { spawnSync } = await import('node:child_process');
+  const target = await createTestDatabase(t, 'postgres');
+  await migrate('postgres', target.url);
+  const script = `
+    const { openDatabase } = await import(${JSON.stringify(new URL('../../src/persistence/database.ts', import.meta.url).href)});
+    const { createLogger } = await import(${JSON.stringify(new URL('../../src/observability/logger.ts', import.meta.url).href)});
+    const { select } = await import(${JSON.stringify(new URL('../../src/persistence/raw-sql.ts', import.meta.url).href)});
+    const db = await openDatabase({ databaseUrl: process.env.URL, databaseKind: 'postgres', logger: createLogger('silent') });
+    const at = new Date('2031-02-03T04:05:06.789Z');
+    await db.prisma.user.create({ data: { id: 'u1', email: 'tz@example.com', status: 'active', createdAt: at, updatedAt: at } });
+    const [row] = await select(db.prisma, 'SELECT created_at FROM users WHERE created_at = $1', at);
+    const model = await db.prisma.user.findUnique({ where: { id: 'u1' } });
+    console.log(JSON.stringify({ raw: row?.created_at, model: model.createdAt }));
+    await db.close();`;
+  const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, TZ: 'Pacific/Kiritimati', URL: target.url }, encoding: 'utf8' });
+  t.equal(out.status, 0, out.stderr);
+  t.same(JSON.parse(out.stdout.trim().split('\n').pop()!), { raw: '2031-02-03T04:05:06.789Z', model: '2031-02-03T04:05:06.789Z' }, 'the same instant in, out and through the model API (UTC+14 here)');
+});
 
 t.test('sqlite: with tracing on, every read goes through Prisma (so each query has its span)', async (t) => {
   const target = await createTestDatabase(t, 'sqlite');

@@ -1,10 +1,11 @@
-import { generateRegistrationOptions, verifyRegistrationResponse, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
+import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
 import type { RequestContext } from '../account-deps.js';
 import type { User } from '../users.js';
 import { parseRegistration } from './browser-answer.js';
 import { claimedChallenge, rememberChallenge, takeChallenge } from './challenges.js';
 import { CEREMONY_TIMEOUT_MS, NAME_MAX, type PasskeyDeps } from './passkey-deps.js';
 import type { Passkey } from './passkey-store.js';
+import { webauthn } from './webauthn.js';
 
 export type RegistrationResult =
   | { ok: true; passkey: Passkey }
@@ -20,7 +21,7 @@ export type RegistrationResult =
  */
 export async function startRegistration(deps: PasskeyDeps, user: User, binding: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const existing = await deps.store.listByUser(user.id);
-  const options = await generateRegistrationOptions({
+  const options = await (await webauthn()).generateRegistrationOptions({
     rpName: deps.rp.name,
     rpID: deps.rp.id,
     userName: user.email,
@@ -53,7 +54,7 @@ export async function finishRegistration(
 
   let verified;
   try {
-    verified = await verifyRegistrationResponse({
+    verified = await (await webauthn()).verifyRegistrationResponse({
       response,
       expectedChallenge: claimed,
       expectedOrigin: deps.rp.origin,

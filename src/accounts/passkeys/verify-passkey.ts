@@ -1,8 +1,9 @@
-import { generateAuthenticationOptions, verifyAuthenticationResponse, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { parseAuthentication } from './browser-answer.js';
 import { claimedChallenge, rememberChallenge, takeChallenge } from './challenges.js';
 import { CEREMONY_TIMEOUT_MS, type PasskeyDeps } from './passkey-deps.js';
 import type { Passkey } from './passkey-store.js';
+import { webauthn } from './webauthn.js';
 
 /** Whose passkey may answer: any discoverable one (sign-in without an email), or one of this
  * account's (a passkey as a second factor after the password). */
@@ -28,7 +29,7 @@ export interface Identified {
  */
 export async function startAuthentication(deps: PasskeyDeps, binding: string, expected: Expected): Promise<PublicKeyCredentialRequestOptionsJSON> {
   const allow = 'userId' in expected ? (await deps.store.listByUser(expected.userId)).map((p) => ({ id: p.id, transports: p.transports })) : undefined;
-  const options = await generateAuthenticationOptions({
+  const options = await (await webauthn()).generateAuthenticationOptions({
     rpID: deps.rp.id,
     timeout: CEREMONY_TIMEOUT_MS,
     userVerification: 'required',
@@ -65,7 +66,7 @@ export async function verifyPasskey(deps: PasskeyDeps, answer: Identified, bindi
 
   let verified;
   try {
-    verified = await verifyAuthenticationResponse({
+    verified = await (await webauthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge: answer.challenge,
       expectedOrigin: deps.rp.origin,

@@ -1,9 +1,10 @@
-import QRCode from 'qrcode';
 import type { SecondFactorMethod } from '../../accounts/mfa/second-factors.js';
 import { page, type Page, type Say } from './page.js';
 
-/** The otpauth:// URI as an SVG made here (no script, no image from elsewhere; the CSP stays strict). */
-export const qrSvg = (uri: string): Promise<string> => QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2, width: 200 });
+/** The otpauth:// URI as an SVG made here (no script, no image from elsewhere; the CSP stays strict).
+ * qrcode is loaded by the first enrolment, not at start. */
+export const qrSvg = async (uri: string): Promise<string> =>
+  (await import('qrcode')).default.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2, width: 200 });
 
 /** The sign-in's second step: a code from the app or a recovery code (the methods this person has). */
 export function secondFactorPage(p: { uid: string; csrf: string; ticket: string; clientName: string; methods: SecondFactorMethod[]; error?: Say }): Page {

@@ -21,6 +21,8 @@ export interface PasswordHasher {
   burn(password: string): Promise<void>;
   /** Hash operations running or queued now. */
   pending(): number;
+  /** Every slot busy and the queue full: a hash asked for now would be refused (503). */
+  saturated(): boolean;
   /** Stops the hashing threads (they never keep the process alive, but tests build many apps). */
   close(): Promise<void>;
 }
@@ -33,6 +35,9 @@ export interface PasswordHasher {
  */
 export const MAX_QUEUED_HASHES = 64;
 
+/** The refusal when no hash can be queued: a sign-in form post refused early says the same. */
+export const hashingSaturated = () => unavailable('Too many sign-ins are being checked right now; try again in a moment.');
+
 export function createPasswordHasher(options: { concurrency?: number; maxQueued?: number; trace?: Trace } = {}): PasswordHasher {
   const traced: Trace = options.trace ?? ((_name, _options, work) => work());
   const limit = Math.max(1, options.concurrency ?? 2);
@@ -41,7 +46,7 @@ export function createPasswordHasher(options: { concurrency?: number; maxQueued?
   const queue: (() => void)[] = [];
   const withSlot = async <T>(work: () => Promise<T>): Promise<T> => {
     if (running >= limit) {
-      if (queue.length >= maxQueued) throw unavailable('Too many sign-ins are being checked right now; try again in a moment.');
+      if (queue.length >= maxQueued) throw hashingSaturated();
       await new Promise<void>((resolve) => queue.push(resolve));
     } else running += 1;
     try {
@@ -72,5 +77,6 @@ export function createPasswordHasher(options: { concurrency?: number; maxQueued?
       }),
     close: () => threads.close(),
     pending: () => running + queue.length,
+    saturated: () => running >= limit && queue.length >= maxQueued,
   };
 }

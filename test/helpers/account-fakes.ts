@@ -29,6 +29,7 @@ export function fakeHasher(): PasswordHasher & { calls: string[] } {
       calls.push('burn');
     },
     pending: () => 0,
+    saturated: () => false,
     close: async () => {},
   };
 }

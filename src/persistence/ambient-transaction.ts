@@ -2,8 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { Db, DbTransaction } from './database.js';
 import { translateDatabaseError } from './database-errors.js';
-import { DIRECT_SELECT } from './raw-sql.js';
-import type { SelectRows } from './sqlite-connection.js';
+import { DIRECT_SELECT, DIRECT_TRANSACTION } from './raw-sql.js';
+import type { DirectTransaction, SelectRows } from './sqlite-connection.js';
 
 /** Waiting for a connection (PostgreSQL pool) or the write lock (SQLite) before giving up with a 503. */
 const MAX_WAIT_MS = 5_000;
@@ -17,9 +17,13 @@ const RAW = new Set(['$queryRaw', '$queryRawUnsafe', '$executeRaw', '$executeRaw
  * and, for the code `work` runs (its async context), every query of the returned client goes into it.
  * Outside `atomically` the client is the plain one. On SQLite the transaction holds the database
  * for its length, so the work inside must be database work only.
- * `directSelect` (SQLite, tracing off) is offered to raw-sql.ts outside a unit of work only.
+ * The direct paths of raw-sql.ts (reads: SQLite and PostgreSQL; transactions: SQLite; both only with
+ * tracing off) are offered outside a unit of work only.
  */
-export function withAmbientTransactions(base: Db, directSelect?: SelectRows): { prisma: Db; atomically: UnitOfWork } {
+export function withAmbientTransactions(
+  base: Db,
+  direct: { selectRows?: SelectRows; directTransaction?: DirectTransaction } = {},
+): { prisma: Db; atomically: UnitOfWork } {
   const current = new AsyncLocalStorage<DbTransaction>();
   const client = (): Record<string | symbol, unknown> => (current.getStore() ?? base) as never;
   const delegates = new Map<string, unknown>();
@@ -42,7 +46,8 @@ export function withAmbientTransactions(base: Db, directSelect?: SelectRows): { 
 
   const prisma = new Proxy(base, {
     get(target, prop, receiver) {
-      if (prop === DIRECT_SELECT) return current.getStore() ? undefined : directSelect;
+      if (prop === DIRECT_SELECT) return current.getStore() ? undefined : direct.selectRows;
+      if (prop === DIRECT_TRANSACTION) return current.getStore() ? undefined : direct.directTransaction;
       if (prop === '$transaction') {
         return (arg: unknown, options?: unknown) => {
           const tx = current.getStore();

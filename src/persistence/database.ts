@@ -9,7 +9,7 @@ import { withAmbientTransactions } from './ambient-transaction.js';
 import { withDatabaseErrors } from './database-errors.js';
 import { withQueryTracing } from './query-tracing.js';
 import type { Prisma, PrismaClient } from './generated/sqlite/client.js';
-import { openSqliteConnection, type SelectRows } from './sqlite-connection.js';
+import { openSqliteConnection, type DirectTransaction, type SelectRows } from './sqlite-connection.js';
 import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-settings.js';
 
 /**
@@ -48,12 +48,13 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const database: Omit<Database, 'atomically'> & { selectRows?: SelectRows } = options.databaseKind === 'sqlite' ? await openSqlite(options) : await openPostgres(options);
+  const database: Omit<Database, 'atomically'> & { selectRows?: SelectRows; directTransaction?: DirectTransaction } = options.databaseKind === 'sqlite' ? await openSqlite(options) : await openPostgres(options);
   // Repositories see a failing database as one coded error (503), never as a driver's own error.
   // With tracing on, every query is a span (query-tracing.ts); off, the client is not wrapped at all.
   const traced = options.trace ? withQueryTracing(database.prisma, options.databaseKind, options.trace) : database.prisma;
-  const { selectRows, ...rest } = database;
-  return { ...rest, ...withAmbientTransactions(withDatabaseErrors(traced), options.trace ? undefined : selectRows) };
+  const { selectRows, directTransaction, ...rest } = database;
+  const direct = options.trace ? {} : { selectRows, directTransaction };
+  return { ...rest, ...withAmbientTransactions(withDatabaseErrors(traced), direct) };
 }
 
 /** The file behind a `file:` URL (configuration has made it absolute). */
@@ -64,7 +65,7 @@ export function sqlitePath(databaseUrl: string): string {
 /** A statement that only reads: what Prisma sends for find*, count and aggregate, and our pings. */
 const PLAIN_SELECT = /^\s*SELECT\b/i;
 
-async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): Promise<Omit<Database, 'atomically'> & { selectRows?: SelectRows }> {
+async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): Promise<Omit<Database, 'atomically'> & { selectRows?: SelectRows; directTransaction?: DirectTransaction }> {
   const path = sqlitePath(databaseUrl);
   if (mustExist) {
     // stat, not open: closing any descriptor of the file would drop this process's SQLite locks on it.
@@ -84,10 +85,15 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
   ]);
   // The adapter runs on one long-lived connection with its statements kept (sqlite-connection.ts),
   // which carries the settings in sqlite-settings.ts.
+  let directTransaction: DirectTransaction | undefined;
   class OneConnectionLibSql extends PrismaLibSql {
     override createClient(config: { url: string }) {
       // The adapter's shadow database (Prisma's tooling, never the server) asks for ':memory:'.
-      return openSqliteConnection(Sqlite, config.url === ':memory:' ? ':memory:' : path, SQLITE_BUSY_TIMEOUT_MS);
+      if (config.url === ':memory:') return openSqliteConnection(Sqlite, ':memory:', SQLITE_BUSY_TIMEOUT_MS);
+      const connection = openSqliteConnection(Sqlite, path, SQLITE_BUSY_TIMEOUT_MS);
+      // raw-sql.ts's transactions without Prisma, on this same (writing) connection.
+      directTransaction = connection.directTransaction;
+      return connection;
     }
   }
   /**
@@ -130,6 +136,7 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
     prisma,
     // Set when the adapter connected (the query above); looked up at each call, should it reconnect.
     selectRows: selectRows && ((sql, params) => selectRows!(sql, params)),
+    directTransaction: directTransaction && ((work) => directTransaction!(work)),
     ping: (timeoutMs = 2000) => withTimeout(prisma.$queryRawUnsafe('SELECT 1'), timeoutMs),
     close: () => prisma.$disconnect(),
   };

@@ -142,8 +142,20 @@ export function createPrismaOidcStore(
 
     async revokeByGrantId(grantId) {
       // Recorded first: a failure after it leaves tokens refused, never a revoked grant still honoured.
-      await idempotentDelete(() => revocations.record({ kind: 'grant', ref: sha256(grantId), createdAt: now() }), retry);
-      await idempotentDelete(() => rows.deleteMany({ where: { grantId } }), retry);
+      // Hand-written SQL (a grant's commit may revoke: raw-sql.ts), the same upsert as the revocation
+      // store's record().
+      await idempotentDelete(
+        () =>
+          execute(
+            db,
+            'INSERT INTO revocations (kind, ref, not_before, created_at) VALUES ($1, $2, NULL, $3) ON CONFLICT (kind, ref) DO UPDATE SET not_before = excluded.not_before, created_at = excluded.created_at',
+            'grant',
+            sha256(grantId),
+            now(),
+          ),
+        retry,
+      );
+      await idempotentDelete(() => execute(db, 'DELETE FROM oidc_payloads WHERE grant_id = $1', grantId), retry);
     },
 
     // Stored Grant ids are already SHA-256 of the engine's id: the reference is the key.

@@ -3,7 +3,10 @@ import type { RefreshRotationStore } from '../oidc/refresh-rotation-store.js';
 import type { Db } from './database.js';
 import { isWriteConflict, translateDatabaseError } from './database-errors.js';
 import { createPrismaOidcStore } from './prisma-oidc-store.js';
-import { execute, select } from './raw-sql.js';
+import type { OidcStore } from '../oidc/oidc-store.js';
+import type { GrantWrites, NewRotationClaim } from '../oidc/refresh-rotation-store.js';
+import { directTransaction, execute, select, type RawClient } from './raw-sql.js';
+import { isSqliteError } from './sqlite-connection.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 /** Waiting for a connection (PostgreSQL pool) or the write lock (SQLite) before giving up with a 503. */
@@ -24,36 +27,53 @@ const COMMIT_ATTEMPTS = 3;
  */
 export function createPrismaRefreshRotationStore(db: Db, clock: Clock): RefreshRotationStore {
   const rows = db.refreshRotation;
+  /** The claim (if any), then the grant's writes; CONFLICT when the writes' conditional step fails. */
+  const claimAndWrite = async (tx: RawClient, store: OidcStore, claim: NewRotationClaim | null, writes: GrantWrites) => {
+    if (claim) {
+      // A claim without a response was left by an older version that crashed mid-rotation.
+      await execute(tx, 'DELETE FROM refresh_rotations WHERE token_hash = $1 AND response IS NULL', claim.tokenHash);
+      await execute(
+        tx,
+        'INSERT INTO refresh_rotations (token_hash, client_id, response, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
+        claim.tokenHash,
+        claim.clientId,
+        claim.response,
+        claim.createdAt,
+        claim.expiresAt,
+      );
+    }
+    if (!(await writes(store))) throw CONFLICT;
+  };
   const commitOnce: RefreshRotationStore['commit'] = async (claim, writes) => {
     // What the work inside throws is already translated (queries) or is a bug; what the transaction
     // itself throws (begin, commit, its timeout) is the database's.
     let inside: { error: unknown } | undefined;
+    const direct = directTransaction(db);
     try {
-      await db.$transaction(
-        async (tx) => {
+      if (direct) {
+        // SQLite: the same statements straight on the writing connection (raw-sql.ts). Its own
+        // errors (busy, I/O, a refused INSERT) are the driver's, translated below.
+        await direct(async (tx) => {
           try {
-            if (claim) {
-              // A claim without a response was left by an older version that crashed mid-rotation.
-              // Hand-written SQL, like the other statements of a token request (raw-sql.ts).
-              await execute(tx, 'DELETE FROM refresh_rotations WHERE token_hash = $1 AND response IS NULL', claim.tokenHash);
-              await execute(
-                tx,
-                'INSERT INTO refresh_rotations (token_hash, client_id, response, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
-                claim.tokenHash,
-                claim.clientId,
-                claim.response,
-                claim.createdAt,
-                claim.expiresAt,
-              );
-            }
-            if (!(await writes(createPrismaOidcStore(tx, clock, { inTransaction: true })))) throw CONFLICT;
+            await claimAndWrite(tx, createPrismaOidcStore(tx as never, clock, { inTransaction: true }), claim, writes);
           } catch (error) {
-            inside = { error };
+            if (!isSqliteError(error)) inside = { error };
             throw error;
           }
-        },
-        { maxWait: MAX_WAIT_MS, timeout: TIMEOUT_MS },
-      );
+        });
+      } else {
+        await db.$transaction(
+          async (tx) => {
+            try {
+              await claimAndWrite(tx, createPrismaOidcStore(tx, clock, { inTransaction: true }), claim, writes);
+            } catch (error) {
+              inside = { error };
+              throw error;
+            }
+          },
+          { maxWait: MAX_WAIT_MS, timeout: TIMEOUT_MS },
+        );
+      }
       return 'committed';
     } catch (err) {
       if (err === CONFLICT || isUniqueViolation(err)) return 'conflict';

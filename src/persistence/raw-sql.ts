@@ -1,6 +1,5 @@
-import type { DbTransaction } from './database.js';
 import { translateDatabaseError } from './database-errors.js';
-import type { SelectRows } from './sqlite-connection.js';
+import type { DirectTransaction, SelectRows } from './sqlite-connection.js';
 
 /**
  * Hand-written SQL for the statements every token request runs (oidc-provider's lookups and writes,
@@ -27,9 +26,22 @@ import type { SelectRows } from './sqlite-connection.js';
  * (ambient-transaction.ts) does only outside a unit of work and with tracing off (a traced query must
  * have its span).
  */
-export type RawClient = Pick<DbTransaction, '$queryRawUnsafe' | '$executeRawUnsafe'>;
+export interface RawClient {
+  $queryRawUnsafe<T = unknown>(sql: string, ...values: unknown[]): PromiseLike<T>;
+  $executeRawUnsafe(sql: string, ...values: unknown[]): PromiseLike<number>;
+}
 
 export const DIRECT_SELECT = Symbol('gatehouse.directSelect');
+export const DIRECT_TRANSACTION = Symbol('gatehouse.directTransaction');
+
+/**
+ * SQLite: a transaction of hand-written SQL run on the writing connection without Prisma
+ * (sqlite-connection.ts), when the client given as `db` offers it (outside a unit of work, tracing
+ * off); undefined otherwise. The refresh grant's commit is one: claim, consume, successor.
+ */
+export function directTransaction(db: unknown): DirectTransaction | undefined {
+  return (db as { [DIRECT_TRANSACTION]?: DirectTransaction })[DIRECT_TRANSACTION];
+}
 
 /** The rows a SELECT returns (`T` names the selected columns). */
 export function select<T>(db: RawClient, sql: string, ...params: unknown[]): Promise<T[]> {
@@ -41,10 +53,10 @@ export function select<T>(db: RawClient, sql: string, ...params: unknown[]): Pro
       return Promise.reject(translateDatabaseError(err));
     }
   }
-  return db.$queryRawUnsafe<T[]>(sql, ...params);
+  return Promise.resolve(db.$queryRawUnsafe<T[]>(sql, ...params));
 }
 
 /** The number of rows an INSERT, UPDATE or DELETE changed. */
 export function execute(db: RawClient, sql: string, ...params: unknown[]): Promise<number> {
-  return db.$executeRawUnsafe(sql, ...params);
+  return Promise.resolve(db.$executeRawUnsafe(sql, ...params));
 }

@@ -25,10 +25,27 @@ const STATEMENT_CACHE_SIZE = 256;
  * always BEGIN IMMEDIATE (sqlite-settings.ts says why). Only what the adapter calls is
  * implemented: execute, transaction (execute, commit, rollback, close), executeMultiple and close.
  */
+/**
+ * What raw-sql.ts writes without Prisma: `work` runs inside BEGIN IMMEDIATE ... COMMIT on the writing
+ * connection, with a client whose raw queries run there at once (ROLLBACK when `work` throws). While
+ * it runs, Prisma's own queries and transactions on that connection wait for it (and it waits for
+ * theirs), so `work` must only use the client it is given.
+ */
+export type DirectTransaction = <T>(work: (tx: DirectClient) => Promise<T>) => Promise<T>;
+export interface DirectClient {
+  $queryRawUnsafe<T = unknown>(sql: string, ...params: unknown[]): Promise<T>;
+  $executeRawUnsafe(sql: string, ...params: unknown[]): Promise<number>;
+}
+
 /** What raw-sql.ts reads without Prisma: the rows of a SELECT as objects keyed by column name. */
 export type SelectRows = (sql: string, params: readonly unknown[]) => Record<string, unknown>[] | Promise<Record<string, unknown>[]>;
 
-export function openSqliteConnection(Database: typeof DatabaseType, path: string, busyTimeoutMs: number, options: { readOnly?: boolean } = {}): Client & { selectRows: SelectRows } {
+export function openSqliteConnection(
+  Database: typeof DatabaseType,
+  path: string,
+  busyTimeoutMs: number,
+  options: { readOnly?: boolean } = {},
+): Client & { selectRows: SelectRows; directTransaction: DirectTransaction } {
   const db: Connection = new Database(path, { timeout: busyTimeoutMs });
   db.exec(SQLITE_CONNECTION_PRAGMAS);
   // A reading connection (database.ts) refuses any write, should one ever be sent its way.
@@ -99,14 +116,71 @@ export function openSqliteConnection(Database: typeof DatabaseType, path: string
     }
   };
 
+  /**
+   * One holder of the connection at a time, in arrival order: a direct transaction, or the adapter's
+   * transaction (BEGIN to COMMIT) or single statement. The adapter serialises its own use already;
+   * this also orders it with direct transactions, which the adapter does not know about.
+   */
+  let tail: Promise<void> = Promise.resolve();
+  const hold = async (): Promise<() => void> => {
+    let release!: () => void;
+    const previous = tail;
+    tail = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    return release;
+  };
+
+  const execute = (sql: string, params: readonly unknown[]): number => {
+    try {
+      const { statement, returnsData } = prepared(sql);
+      const args = params.map(toSelectArg);
+      if (returnsData) return (statement.all(args) as unknown[]).length;
+      return statement.run(args).changes;
+    } catch (err) {
+      throw asLibsqlError(err);
+    }
+  };
+  const directClient: DirectClient = {
+    $queryRawUnsafe: async <T>(sql: string, ...params: unknown[]) => selectRows(sql, params) as T,
+    $executeRawUnsafe: async (sql: string, ...params: unknown[]) => execute(sql, params),
+  };
+  const directTransaction: DirectTransaction = async (work) => {
+    const release = await hold();
+    try {
+      run('BEGIN IMMEDIATE');
+      let result;
+      try {
+        result = await work(directClient);
+      } catch (err) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw err;
+      }
+      try {
+        run('COMMIT');
+      } finally {
+        // A COMMIT that failed (disk full, I/O error) can leave the transaction open.
+        if (db.inTransaction) db.exec('ROLLBACK');
+      }
+      return result;
+    } finally {
+      release();
+    }
+  };
+
   let closed = false;
   const client = {
     closed: false,
     protocol: 'file',
     selectRows,
+    directTransaction,
     async execute(stmt: InStatement, args?: unknown) {
       if (args !== undefined) throw new TypeError('execute(sql, args) is not used here');
-      return run(stmt);
+      const release = await hold();
+      try {
+        return run(stmt);
+      } finally {
+        release();
+      }
     },
     async executeMultiple(sql: string) {
       try {
@@ -116,18 +190,25 @@ export function openSqliteConnection(Database: typeof DatabaseType, path: string
       }
     },
     async transaction(_mode?: TransactionMode): Promise<Transaction> {
-      run('BEGIN IMMEDIATE');
+      const release = await hold();
+      try {
+        run('BEGIN IMMEDIATE');
+      } catch (err) {
+        release();
+        throw err;
+      }
       let done = false;
       const end = (sql: string) => {
         if (done) return;
         done = true;
-        if (!db.inTransaction) return;
         try {
+          if (!db.inTransaction) return;
           run(sql);
         } finally {
           // A COMMIT that failed (disk full, I/O error) can leave the transaction open: the
           // connection is shared, so it must not stay inside it.
           if (db.inTransaction) db.exec('ROLLBACK');
+          release();
         }
       };
       return {
@@ -157,7 +238,7 @@ export function openSqliteConnection(Database: typeof DatabaseType, path: string
       db.close();
     },
   };
-  return client as unknown as Client & { selectRows: SelectRows };
+  return client as unknown as Client & { selectRows: SelectRows; directTransaction: DirectTransaction };
 }
 
 const DATETIME = /^(DATETIME|TIMESTAMP)$/i;
@@ -208,6 +289,11 @@ function fromSqlRow(row: unknown[]): unknown[] {
 
 function resultSet(columns: string[], columnTypes: string[], rows: unknown[][], rowsAffected: number, lastInsertRowid: bigint | undefined): ResultSet {
   return { columns, columnTypes, rows, rowsAffected, lastInsertRowid, toJSON: () => ({ columns, columnTypes, rows, rowsAffected }) } as unknown as ResultSet;
+}
+
+/** An error SQLite itself gave (through libsql or @libsql/client), as opposed to the caller's own. */
+export function isSqliteError(err: unknown): boolean {
+  return err instanceof LibsqlError || (err as { name?: string })?.name === 'SqliteError';
 }
 
 /** libsql's SqliteError as @libsql/client reports it: base code name, extended code, raw code. */

@@ -2,7 +2,8 @@ import t from 'tap';
 import { createLogger } from '../../src/observability/logger.ts';
 import { openDatabase } from '../../src/persistence/database.ts';
 import { migrate } from '../../src/persistence/migrate.ts';
-import { DIRECT_SELECT, execute, select } from '../../src/persistence/raw-sql.ts';
+import { DIRECT_SELECT, directTransaction, execute, select } from '../../src/persistence/raw-sql.ts';
+import { isUniqueViolation } from '../../src/persistence/unique-violation.ts';
 import { DATABASE_KINDS, createTestDatabase } from '../helpers/databases.ts';
 
 /**
@@ -87,4 +88,62 @@ t.test('sqlite: a failing direct read is a 503 (unavailable), not a driver error
   const db = await openDatabase({ databaseUrl: target.url, databaseKind: 'sqlite', logger: createLogger('silent') });
   t.teardown(() => db.close());
   await t.rejects(select(db.prisma, 'SELECT id FROM no_such_table WHERE id = $1', 'x'), { code: 'temporarily_unavailable' });
+});
+
+t.test('sqlite: a direct transaction commits or rolls back as one, and takes turns with Prisma on the writing connection', async (t) => {
+  const target = await createTestDatabase(t, 'sqlite');
+  await migrate('sqlite', target.url);
+  const db = await openDatabase({ databaseUrl: target.url, databaseKind: 'sqlite', logger: createLogger('silent') });
+  t.teardown(() => db.close());
+  const direct = directTransaction(db.prisma)!;
+  t.type(direct, 'function', 'offered outside a unit of work');
+  await db.atomically(async () => t.equal(directTransaction(db.prisma), undefined, 'not inside one'));
+  const at = new Date('2031-02-03T04:05:06.789Z');
+  const insert = 'INSERT INTO resources (audience, scopes, created_at) VALUES ($1, $2, $3)';
+  const scopes = async (audience: string) => (await select<{ scopes: string }>(db.prisma, 'SELECT scopes FROM resources WHERE audience = $1', audience))[0]?.scopes;
+
+  await direct(async (tx) => {
+    t.equal(await execute(tx, insert, 'https://a.example', 'read', at), 1);
+    t.same(await select(tx, 'SELECT audience, created_at FROM resources WHERE audience = $1', 'https://a.example'), [{ audience: 'https://a.example', created_at: at }], 'the transaction reads its own write');
+  });
+  t.equal(await scopes('https://a.example'), 'read', 'committed');
+  t.same((await db.prisma.resource.findUnique({ where: { audience: 'https://a.example' } }))?.createdAt, at, 'as the model API reads it');
+
+  const boom = new Error('the work failed');
+  await t.rejects(
+    direct(async (tx) => {
+      await execute(tx, insert, 'https://b.example', 'read', at);
+      throw boom;
+    }),
+    boom,
+  );
+  t.equal(await scopes('https://b.example'), undefined, 'rolled back: nothing of it written');
+  const duplicate = await direct(async (tx) => execute(tx, insert, 'https://a.example', 'again', at)).catch((e: unknown) => e);
+  t.ok(isUniqueViolation(duplicate), 'a refused INSERT is recognisable as a unique violation (the refresh claim relies on it)');
+
+  // A unit of work through Prisma holds the writing connection; a direct transaction started meanwhile
+  // waits for its COMMIT instead of writing into it, and then sees what it wrote.
+  let entered!: () => void;
+  const inside = new Promise<void>((resolve) => (entered = resolve));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const order: string[] = [];
+  const unit = db.atomically(async () => {
+    await db.prisma.resource.update({ where: { audience: 'https://a.example' }, data: { scopes: 'read write' } });
+    entered();
+    await gate;
+    order.push('prisma commits');
+  });
+  await inside;
+  const second = direct(async (tx) => {
+    order.push('direct begins');
+    const [row] = await select<{ scopes: string }>(tx, 'SELECT scopes FROM resources WHERE audience = $1', 'https://a.example');
+    await execute(tx, 'UPDATE resources SET scopes = $1 WHERE audience = $2', `${row!.scopes} admin`, 'https://a.example');
+  });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.same(order, [], 'the direct transaction has not begun while the other is open');
+  release();
+  await Promise.all([unit, second]);
+  t.same(order, ['prisma commits', 'direct begins'], 'it began after the commit');
+  t.equal(await scopes('https://a.example'), 'read write admin', 'and built on what that transaction wrote: no lost update');
 });

@@ -10,22 +10,6 @@ type SqlValue = null | string | number | bigint | ArrayBuffer | Uint8Array | boo
 const STATEMENT_CACHE_SIZE = 256;
 
 /**
- * The connection Prisma's libsql adapter runs every SQLite query on: ONE `libsql` connection for the
- * life of the process, with its statements prepared once and kept.
- *
- * @libsql/client (what the adapter would use) hands its connection to each transaction and opens a
- * fresh one for whatever comes next, and nothing ever closes the one the transaction took. Every
- * transaction therefore paid for opening the file, reading and parsing the schema, applying the
- * connection settings and preparing each statement again, and left an open connection (its page
- * cache, a file descriptor) for the garbage collector. On the refresh grant that was most of the
- * request's CPU.
- *
- * One connection is enough: the adapter already runs one statement at a time and holds its lock from
- * BEGIN to COMMIT, so a transaction never shares the connection with anything else. Transactions are
- * always BEGIN IMMEDIATE (sqlite-settings.ts says why). Only what the adapter calls is
- * implemented: execute, transaction (execute, commit, rollback, close), executeMultiple and close.
- */
-/**
  * What raw-sql.ts writes without Prisma: `work` runs inside BEGIN IMMEDIATE ... COMMIT on the writing
  * connection, with a client whose raw queries run there at once (ROLLBACK when `work` throws). While
  * it runs, Prisma's own queries and transactions on that connection wait for it (and it waits for
@@ -40,6 +24,25 @@ export interface DirectClient {
 /** What raw-sql.ts reads without Prisma: the rows of a SELECT as objects keyed by column name. */
 export type SelectRows = (sql: string, params: readonly unknown[]) => Record<string, unknown>[] | Promise<Record<string, unknown>[]>;
 
+/**
+ * The connection Prisma's libsql adapter runs every SQLite query on: ONE `libsql` connection for the
+ * life of the process, with its statements prepared once and kept.
+ *
+ * @libsql/client (what the adapter would use) hands its connection to each transaction and opens a
+ * fresh one for whatever comes next, and nothing ever closes the one the transaction took. Every
+ * transaction therefore paid for opening the file, reading and parsing the schema, applying the
+ * connection settings and preparing each statement again, and left an open connection (its page
+ * cache, a file descriptor) for the garbage collector. On the refresh grant that was most of the
+ * request's CPU.
+ *
+ * One connection is enough: the adapter already runs one statement at a time and holds its lock from
+ * BEGIN to COMMIT, so a transaction never shares the connection with anything else. Transactions are
+ * always BEGIN IMMEDIATE (sqlite-settings.ts says why). Only what the adapter calls is
+ * implemented: execute, transaction (execute, commit, rollback, close), executeMultiple and close.
+ * Beside them, raw-sql.ts's direct paths: `selectRows` (on the reading connection) and
+ * `directTransaction` (on the writing one), which takes turns with the adapter's statements and
+ * transactions (one holder at a time, in arrival order).
+ */
 export function openSqliteConnection(
   Database: typeof DatabaseType,
   path: string,

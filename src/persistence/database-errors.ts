@@ -37,12 +37,12 @@ function isDataAnswer(err: unknown): boolean {
 
 /**
  * PostgreSQL aborted the statement or transaction to break a deadlock or a serialization conflict
- * (40P01, 40001; Prisma's P2034). Nothing of it was written: it may be run again. Looks through the
- * `unavailable` error it was translated into.
+ * (40P01, 40001: the driver's own code on raw-sql.ts's direct path, Prisma's P2034 on its own). Nothing
+ * of it was written: it may be run again. Looks through the `unavailable` error it was translated into.
  */
 export function isWriteConflict(err: unknown): boolean {
   for (let e = err as { cause?: unknown; code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: string } } } } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (e.code === 'P2034' || e.meta?.driverAdapterError?.cause?.kind === 'TransactionWriteConflict') return true;
+    if (e.code === 'P2034' || e.code === '40P01' || e.code === '40001' || e.meta?.driverAdapterError?.cause?.kind === 'TransactionWriteConflict') return true;
   }
   return false;
 }

@@ -1,5 +1,6 @@
 import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { Pool, PoolClient } from 'pg';
 import type { DatabaseKind } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { UnitOfWork } from '../lib/unit-of-work.js';
@@ -61,6 +62,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 export function sqlitePath(databaseUrl: string): string {
   return databaseUrl.slice('file:'.length);
 }
+
+/** A deadlock guard on raw-sql.ts's own PostgreSQL statements: ours are single-row lookups and writes. */
+const PG_DIRECT_QUERY_TIMEOUT_MS = 10_000;
 
 /** A statement that only reads: what Prisma sends for find*, count and aggregate, and our pings. */
 const PLAIN_SELECT = /^\s*SELECT\b/i;
@@ -142,7 +146,7 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
   };
 }
 
-async function openPostgres({ databaseUrl, logger, poolSize = 10, connectTimeoutMs = 3000 }: DatabaseOptions): Promise<Omit<Database, 'atomically'> & { selectRows: SelectRows }> {
+async function openPostgres({ databaseUrl, logger, poolSize = 10, connectTimeoutMs = 3000 }: DatabaseOptions): Promise<Omit<Database, 'atomically'> & { selectRows: SelectRows; directTransaction: DirectTransaction }> {
   const [{ PrismaPg }, { PrismaClient }, { default: pg }] = await Promise.all([
     import('@prisma/adapter-pg'),
     import('./generated/postgres/client.js'),
@@ -169,15 +173,61 @@ async function openPostgres({ databaseUrl, logger, poolSize = 10, connectTimeout
     getTypeParser: (oid: number, format?: string) =>
       oid === TIMESTAMP ? (text: string) => new Date(`${text.replace(' ', 'T')}Z`) : oid === INT8 ? (text: string) => Number(text) : pg.types.getTypeParser(oid, format as never),
   };
-  const selectRows: SelectRows = async (sql, params) => {
+  const query = (on: Pool | PoolClient, sql: string, params: readonly unknown[]) => {
     const values = params.map((v) => (v instanceof Date ? v.toISOString().slice(0, -1) : v));
-    const result = await pool.query<Record<string, unknown>>({ text: sql, values, types } as unknown as string);
-    return result.rows;
+    return on.query<Record<string, unknown>>({ text: sql, values, types, query_timeout: PG_DIRECT_QUERY_TIMEOUT_MS } as unknown as string);
+  };
+  const selectRows: SelectRows = async (sql, params) => (await query(pool, sql, params)).rows;
+  /**
+   * raw-sql.ts's transactions without Prisma: BEGIN, `work`'s statements, COMMIT on one connection
+   * of the pool (ROLLBACK when anything fails). Waiting for a free connection is bounded by the
+   * pool's connect timeout, each statement by PG_DIRECT_QUERY_TIMEOUT_MS. A connection that failed
+   * under a statement (dropped, timed out) is closed instead of returned to the pool: the server
+   * rolls its transaction back.
+   */
+  const directTransaction: DirectTransaction = async (work) => {
+    const connection = await pool.connect();
+    let lost: Error | undefined;
+    // A connection checked out of the pool has no listener of the pool's: without this one, the
+    // server ending it (restart, pg_terminate_backend) would be an uncaught error and end the process.
+    const onError = (err: Error) => {
+      lost = err;
+    };
+    connection.on('error', onError);
+    const run = async (sql: string, params: readonly unknown[]) => {
+      try {
+        return await query(connection, sql, params);
+      } catch (err) {
+        // The server's own answers carry a severity; anything else means the connection failed.
+        if (typeof (err as { severity?: unknown }).severity !== 'string') lost = err as Error;
+        throw err;
+      }
+    };
+    try {
+      await run('BEGIN', []);
+      const result = await work({
+        $queryRawUnsafe: async <T>(sql: string, ...params: unknown[]) => (await run(sql, params)).rows as T,
+        $executeRawUnsafe: async (sql: string, ...params: unknown[]) => (await run(sql, params)).rowCount ?? 0,
+      });
+      await run('COMMIT', []);
+      return result;
+    } catch (err) {
+      if (!lost) {
+        await run('ROLLBACK', []).catch((rollbackFailed: Error) => {
+          lost = rollbackFailed;
+        });
+      }
+      throw err;
+    } finally {
+      connection.off('error', onError);
+      connection.release(lost);
+    }
   };
   return {
     kind: 'postgres',
     prisma,
     selectRows,
+    directTransaction,
     ping: (timeoutMs = 2000) => withTimeout(prisma.$queryRawUnsafe('SELECT 1'), timeoutMs),
     close: async () => {
       await prisma.$disconnect();

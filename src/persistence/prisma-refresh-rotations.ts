@@ -6,7 +6,6 @@ import { createPrismaOidcStore } from './prisma-oidc-store.js';
 import type { OidcStore } from '../oidc/oidc-store.js';
 import type { GrantWrites, NewRotationClaim } from '../oidc/refresh-rotation-store.js';
 import { directTransaction, execute, select, type RawClient } from './raw-sql.js';
-import { isSqliteError } from './sqlite-connection.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 /** Waiting for a connection (PostgreSQL pool) or the write lock (SQLite) before giving up with a 503. */
@@ -51,13 +50,23 @@ export function createPrismaRefreshRotationStore(db: Db, clock: Clock): RefreshR
     const direct = directTransaction(db);
     try {
       if (direct) {
-        // SQLite: the same statements straight on the writing connection (raw-sql.ts). Its own
-        // errors (busy, I/O, a refused INSERT) are the driver's, translated below.
-        await direct(async (tx) => {
+        // The same statements without Prisma (raw-sql.ts): on SQLite's writing connection, or on a
+        // PostgreSQL pool connection. What their queries throw is the driver's own error, translated
+        // below; anything else thrown inside is ours and goes out as it is.
+        const fromDriver = new WeakSet<object>();
+        const mark = (error: unknown) => {
+          if (error !== null && typeof error === 'object') fromDriver.add(error);
+          throw error;
+        };
+        await direct(async (raw) => {
+          const tx: RawClient = {
+            $queryRawUnsafe: (sql, ...params) => raw.$queryRawUnsafe(sql, ...params).catch(mark),
+            $executeRawUnsafe: (sql, ...params) => raw.$executeRawUnsafe(sql, ...params).catch(mark),
+          } as RawClient;
           try {
             await claimAndWrite(tx, createPrismaOidcStore(tx as never, clock, { inTransaction: true }), claim, writes);
           } catch (error) {
-            if (!isSqliteError(error)) inside = { error };
+            if (!(error !== null && typeof error === 'object' && fromDriver.has(error))) inside = { error };
             throw error;
           }
         });

@@ -294,11 +294,6 @@ function resultSet(columns: string[], columnTypes: string[], rows: unknown[][], 
   return { columns, columnTypes, rows, rowsAffected, lastInsertRowid, toJSON: () => ({ columns, columnTypes, rows, rowsAffected }) } as unknown as ResultSet;
 }
 
-/** An error SQLite itself gave (through libsql or @libsql/client), as opposed to the caller's own. */
-export function isSqliteError(err: unknown): boolean {
-  return err instanceof LibsqlError || (err as { name?: string })?.name === 'SqliteError';
-}
-
 /** libsql's SqliteError as @libsql/client reports it: base code name, extended code, raw code. */
 function asLibsqlError(err: unknown): unknown {
   const e = err as { name?: string; message?: string; code?: string; rawCode?: number };

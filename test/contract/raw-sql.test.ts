@@ -147,3 +147,52 @@ t.test('sqlite: a direct transaction commits or rolls back as one, and takes tur
   t.same(order, ['prisma commits', 'direct begins'], 'it began after the commit');
   t.equal(await scopes('https://a.example'), 'read write admin', 'and built on what that transaction wrote: no lost update');
 });
+
+t.test('postgres: a direct transaction commits or rolls back as one; a connection lost under it fails it and is not reused', async (t) => {
+  const target = await createTestDatabase(t, 'postgres');
+  await migrate('postgres', target.url);
+  const db = await openDatabase({ databaseUrl: target.url, databaseKind: 'postgres', logger: createLogger('silent'), poolSize: 2 });
+  t.teardown(() => db.close());
+  const direct = directTransaction(db.prisma)!;
+  t.type(direct, 'function', 'offered outside a unit of work');
+  await db.atomically(async () => t.equal(directTransaction(db.prisma), undefined, 'not inside one'));
+  const at = new Date('2031-02-03T04:05:06.789Z');
+  const insert = 'INSERT INTO resources (audience, scopes, created_at) VALUES ($1, $2, $3)';
+  const scopes = async (audience: string) => (await select<{ scopes: string }>(db.prisma, 'SELECT scopes FROM resources WHERE audience = $1', audience))[0]?.scopes;
+
+  await direct(async (tx) => {
+    t.equal(await execute(tx, insert, 'https://a.example', 'read', at), 1);
+    t.same(await select(tx, 'SELECT audience, created_at FROM resources WHERE audience = $1', 'https://a.example'), [{ audience: 'https://a.example', created_at: at }], 'the transaction reads its own write');
+  });
+  t.equal(await scopes('https://a.example'), 'read', 'committed');
+  t.same((await db.prisma.resource.findUnique({ where: { audience: 'https://a.example' } }))?.createdAt, at, 'as the model API reads it');
+
+  const boom = new Error('the work failed');
+  await t.rejects(
+    direct(async (tx) => {
+      await execute(tx, insert, 'https://b.example', 'read', at);
+      throw boom;
+    }),
+    boom,
+  );
+  t.equal(await scopes('https://b.example'), undefined, 'rolled back: nothing of it written');
+  const duplicate = await direct(async (tx) => execute(tx, insert, 'https://a.example', 'again', at)).catch((e: unknown) => e);
+  t.ok(isUniqueViolation(duplicate), 'a refused INSERT is recognisable as a unique violation (the refresh claim relies on it)');
+  t.equal(await scopes('https://a.example'), 'read', 'and the connection it ran on was rolled back and works');
+
+  // An administrator ends the connection in the middle of the transaction.
+  const lost = await direct(async (tx) => {
+    await execute(tx, insert, 'https://c.example', 'read', at);
+    const [row] = await select<{ pid: number }>(tx, 'SELECT pg_backend_pid() AS pid');
+    const pid = row!.pid;
+    await db.prisma.$queryRawUnsafe('SELECT pg_terminate_backend($1::int)', pid);
+    await execute(tx, insert, 'https://d.example', 'read', at);
+  }).catch((e: unknown) => e);
+  t.ok(lost instanceof Error, 'the transaction fails');
+  t.equal(await scopes('https://c.example'), undefined, 'nothing of it was written');
+  // Both pool connections are used in turn: a dead one handed out again would fail here.
+  for (let i = 0; i < 4; i++) {
+    await direct(async (tx) => execute(tx, insert, `https://e${i}.example`, 'read', at));
+    t.equal(await scopes(`https://e${i}.example`), 'read', `a later transaction commits (${i + 1})`);
+  }
+});

@@ -7,8 +7,9 @@
  *
  *   npm run bench:cost -- [rounds=3] [requests=2000]
  *
- * `node dist/main.js`, WORKERS=1, LOG_LEVEL=info, a fresh SQLite file per round. Each figure is the
- * median of the rounds, printed with its min–max.
+ * `node dist/main.js`, WORKERS=1, LOG_LEVEL=info, a fresh SQLite file per round (with
+ * COST_PG_URL=postgresql://…/postgres: a fresh PostgreSQL database `gatehouse_cost` per round
+ * instead). Each figure is the median of the rounds, printed with its min–max.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -94,8 +95,23 @@ interface Round {
   loadRssMb: number;
 }
 
+/** COST_PG_URL: each round on a new PostgreSQL database (created on that server) instead of SQLite. */
+async function freshDatabaseUrl(): Promise<string | undefined> {
+  const server = process.env.COST_PG_URL;
+  if (!server) return undefined;
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  await admin.query('DROP DATABASE IF EXISTS gatehouse_cost WITH (FORCE)');
+  await admin.query('CREATE DATABASE gatehouse_cost');
+  await admin.end();
+  const url = new URL(server);
+  url.pathname = '/gatehouse_cost';
+  return url.href;
+}
+
 async function round(): Promise<Round> {
-  const fixture = await createFixture();
+  const fixture = await createFixture(await freshDatabaseUrl());
   const env = { ...fixture.env, IP_RESET_LIMIT: '1' };
   // A first start creates the keyring (not what is measured); then the measured start.
   const port = await freePort();

@@ -14,7 +14,7 @@
  * Scenarios: JWKS, discovery, client credentials, refresh-token rotation (each connection follows
  * its own chain), introspection, a password flood on the sign-in form (wrong passwords, each for an
  * address of its own), and a mixed run (the password flood with client-credentials and JWKS traffic
- * beside it: the latency each sees).
+ * beside it once it is established, and a health probe: the latency each sees).
  *
  * Fairness: one-process servers are pinned to CPU BENCH_SERVER_CPU (0) and wrk (Debian's, a C load
  * generator) to BENCH_LOAD_CPU (1) with taskset; a warm-up run precedes each measured one; rounds
@@ -285,12 +285,17 @@ async function measure(c: Contender, scenario: Scenario, reference: Fixture): Pr
     case 'mixed': {
       if (c.kind !== 'gatehouse') return undefined;
       const form = await signInForm(c);
-      const [flood, tokens, jwks] = await Promise.all([
-        wrk(form.url, await script('login'), { BENCH_COOKIE: form.cookie, BENCH_CSRF: form.csrf }, DURATION, 128),
-        wrk(`${c.url}/token`, await script('post'), { BENCH_BODY: ccBody, BENCH_AUTH: f.service.auth }, DURATION, 4),
-        wrk(`${c.url}/jwks`, await script('get'), {}, DURATION, 2),
+      const [login, post, get] = [await script('login'), await script('post'), await script('get')];
+      // The flood starts first and runs throughout: token and JWKS latencies are measured while it
+      // is established (its queue full, refusals flowing), after the warm-up, not in its first burst.
+      const flood = wrk(form.url, login, { BENCH_COOKIE: form.cookie, BENCH_CSRF: form.csrf }, warm + DURATION + 1, 128);
+      await new Promise((resolve) => setTimeout(resolve, warm * 1000));
+      const [tokens, jwks, health] = await Promise.all([
+        wrk(`${c.url}/token`, post, { BENCH_BODY: ccBody, BENCH_AUTH: f.service.auth }, DURATION, 4),
+        wrk(`${c.url}/jwks`, get, {}, DURATION, 2),
+        wrk(`${c.url}/healthz`, get, {}, DURATION, 1),
       ]);
-      return { logins: flood, client_credentials: tokens, jwks };
+      return { logins: await flood, client_credentials: tokens, jwks, healthz: health };
     }
   }
 }

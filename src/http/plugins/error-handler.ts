@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { AppError, describe, type ErrorCode } from '../../errors.js';
 import { ACCOUNT_LINK, messagePage } from '../views/message-pages.js';
-import { renderPage, type Say } from '../views/page.js';
+import { pageLocale, renderPage, type Say } from '../views/page.js';
 
 /**
  * The one place errors become responses: `{ error, error_description }` with a 4xx for anything the
@@ -31,7 +31,10 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
       // A refused field says which and why, for a client that shows the message next to the field.
       if (error.field !== undefined) body.field = error.field;
       if (error.reason !== undefined) body.reason = error.reason;
-      return { status: error.statusCode, body, headers: { ...error.headers }, log: error.statusCode >= 500 };
+      // A 5xx is logged with its cause; a 503 without one is load shed on purpose (a full hashing
+      // queue), which the access log line already shows: under a flood, one line per refusal is enough.
+      const log = error.statusCode >= 500 && !(error.code === 'temporarily_unavailable' && error.cause === undefined);
+      return { status: error.statusCode, body, headers: { ...error.headers }, log };
     }
     return serverError();
   }
@@ -95,7 +98,23 @@ export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, erro
         ? ['error.title', 'error.server_error']
         : ['refused.title', { key: `refusal.${response.body.error}`, vars: { seconds: response.headers['retry-after'] ?? '' }, fallback: response.body.error_description }];
   // Never a dead end: the account page is always a way on (sign in, then manage the account).
-  return reply.code(response.status).headers(response.headers).type('text/html; charset=utf-8').send(renderPage(request, messagePage(title, sentence, ACCOUNT_LINK)));
+  const html = typeof sentence === 'string' ? fixedPage(request, title, sentence) : renderPage(request, messagePage(title, sentence, ACCOUNT_LINK));
+  return reply.code(response.status).headers(response.headers).type('text/html; charset=utf-8').send(html);
+}
+
+/**
+ * A page whose words depend on nothing but the language (the 5xx pages), rendered once per
+ * presentation and language: a 503 answered to a flood (a full hashing queue) costs no templating.
+ */
+const fixedPages = new WeakMap<object, Map<string, string>>();
+function fixedPage(request: FastifyRequest, title: string, sentence: string): string {
+  const presentation = request.server.hasDecorator('presentation') ? request.server.presentation : fixedPages;
+  let pages = fixedPages.get(presentation);
+  if (!pages) fixedPages.set(presentation, (pages = new Map()));
+  const key = `${pageLocale(request)} ${title} ${sentence}`;
+  let html = pages.get(key);
+  if (html === undefined) pages.set(key, (html = renderPage(request, messagePage(title, sentence, ACCOUNT_LINK))));
+  return html;
 }
 
 export const errorHandlerPlugin = fp(async function errorHandler(app: FastifyInstance): Promise<void> {

@@ -18,6 +18,7 @@ import { trustedDeviceFor } from '../../lib/device-cookie.js';
 import { deviceOf, rememberDevice } from '../device.js';
 import { allowFormTarget } from '../plugins/page-headers.js';
 import { rateLimit, type RateLimitDeps } from '../rate-limit.js';
+import { createRefusalPace } from '../refusal-pace.js';
 import { requestContext } from '../request-context.js';
 import { rememberInteraction } from '../return-to-interaction.js';
 import { Empty, ErrorBody, HtmlPage, pageErrors, StringEnum } from '../schemas.js';
@@ -97,6 +98,7 @@ const pageResponses = { 200: HtmlPage, 303: Empty, ...pageErrors } as const;
  */
 export function interactionRoutes(deps: InteractionRouteDeps) {
   const { accounts } = deps;
+  const refusals = createRefusalPace();
   const csrfFor = (uid: string) => csrfToken(deps.secrets, `interaction:${uid}`);
   const checkCsrf = (uid: string, token: unknown) => verifyCsrfToken(deps.secrets, `interaction:${uid}`, token);
   // The pages (and the mails they cause) speak the languages the authorization request asked for.
@@ -219,14 +221,23 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
 
     app.post(
       '/interaction/:uid/login',
-      { schema: { params: UidParams, body: CredentialsBody, response: pageResponses } },
+      {
+        schema: { params: UidParams, body: CredentialsBody, response: pageResponses },
+        // A flood that has filled the hashing queue is refused as the request arrives, before its
+        // body is read or anything is looked up, and the refusal is held back a moment
+        // (refusal-pace.ts): every refusal the event loop works through is time token requests
+        // wait (bench/run.ts, mixed). The 503 page is rendered once per language
+        // (error-handler.ts). Nothing is counted against anyone, as when the queue refuses; a
+        // refusal changes nothing, so it needs no CSRF check.
+        onRequest: async () => {
+          if (!deps.login.hasher.saturated()) return;
+          await refusals.hold();
+          throw hashingSaturated();
+        },
+      },
       async (request, reply) => {
         const { uid } = request.params;
         if (!checkCsrf(uid, request.body.csrf)) return forged(reply, request.params.uid);
-        // A flood that has filled the hashing queue is refused before any database work: the 503 it
-        // would get after the lookups costs the event loop what token requests need (bench/run.ts,
-        // mixed). Nothing is counted against anyone, as when the queue refuses.
-        if (deps.login.hasher.saturated()) throw hashingSaturated();
         const view = await viewOf(request, reply);
         if (!view) return reply;
         const typed = request.body.email.trim();

@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AUDIENCE, SCOPE, createFixture, refreshTokens, root } from './fixture.ts';
+import { AUDIENCE, SCOPE, createFixture, freshPostgresDatabase, refreshTokens, root } from './fixture.ts';
 import { freePort } from './processes.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
@@ -95,23 +95,10 @@ interface Round {
   loadRssMb: number;
 }
 
-/** COST_PG_URL: each round on a new PostgreSQL database (created on that server) instead of SQLite. */
-async function freshDatabaseUrl(): Promise<string | undefined> {
-  const server = process.env.COST_PG_URL;
-  if (!server) return undefined;
-  const { default: pg } = await import('pg');
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  await admin.query('DROP DATABASE IF EXISTS gatehouse_cost WITH (FORCE)');
-  await admin.query('CREATE DATABASE gatehouse_cost');
-  await admin.end();
-  const url = new URL(server);
-  url.pathname = '/gatehouse_cost';
-  return url.href;
-}
-
 async function round(): Promise<Round> {
-  const fixture = await createFixture(await freshDatabaseUrl());
+  // COST_PG_URL: each round on a new PostgreSQL database instead of a SQLite file.
+  const server = process.env.COST_PG_URL;
+  const fixture = await createFixture(server ? await freshPostgresDatabase(server, 'gatehouse_cost') : undefined);
   const env = { ...fixture.env, IP_RESET_LIMIT: '1' };
   // A first start creates the keyring (not what is measured); then the measured start.
   const port = await freePort();

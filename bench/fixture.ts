@@ -36,6 +36,22 @@ const cli = (env: NodeJS.ProcessEnv, args: string[], input?: string) =>
   run(process.execPath, [join(root, 'dist', 'cli', 'main.js'), ...args], { env, cwd: root, input });
 
 /** Creates the deployment's data (not yet a server): `databaseUrl` undefined means SQLite in a temp dir. */
+/** A new, empty database `name` on the PostgreSQL server at `serverUrl` (dropped first if it exists); its URL. */
+export async function freshPostgresDatabase(serverUrl: string, name: string): Promise<string> {
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
 export async function createFixture(databaseUrl?: string): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
   const env: NodeJS.ProcessEnv = {

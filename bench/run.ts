@@ -33,7 +33,7 @@ import { once } from 'node:events';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { AUDIENCE, authorizationCode, createFixture, REDIRECT, refreshTokens, root, SCOPE, type Fixture } from './fixture.ts';
+import { AUDIENCE, authorizationCode, createFixture, freshPostgresDatabase, REDIRECT, refreshTokens, root, SCOPE, type Fixture } from './fixture.ts';
 import { freePort, waitReady } from './processes.ts';
 import { hiddenField, UserAgent } from '../test/helpers/user-agent.ts';
 import { relyingParty, startAuthorization } from '../test/helpers/relying-party.ts';
@@ -312,15 +312,7 @@ const contenders: Contender[] = [];
 const sqlite = await createFixture();
 if (wanted('sqlite')) contenders.push(await gatehouse('Gatehouse SQLite', sqlite, 1, SERVER_CPU));
 if (wanted('postgres')) {
-  const { default: pg } = await import('pg');
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query('DROP DATABASE IF EXISTS gatehouse_bench WITH (FORCE)');
-  await admin.query('CREATE DATABASE gatehouse_bench');
-  await admin.end();
-  const url = new URL(PG_URL);
-  url.pathname = '/gatehouse_bench';
-  contenders.push(await gatehouse('Gatehouse PostgreSQL', await createFixture(url.href), 1, SERVER_CPU));
+  contenders.push(await gatehouse('Gatehouse PostgreSQL', await createFixture(await freshPostgresDatabase(PG_URL, 'gatehouse_bench')), 1, SERVER_CPU));
 }
 if (wanted('sqlite-workers')) contenders.push(await gatehouse(`Gatehouse SQLite, WORKERS=${cpus().length}`, await createFixture(), cpus().length, `0-${cpus().length - 1}`));
 // The bare engine signs with the keys of a Gatehouse started above (made at its first start).

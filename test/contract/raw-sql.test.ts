@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createLogger } from '../../src/observability/logger.ts';
 import { openDatabase } from '../../src/persistence/database.ts';
 import { migrate } from '../../src/persistence/migrate.ts';
@@ -90,11 +90,12 @@ t.test('sqlite: a failing direct read is a 503 (unavailable), not a driver error
   await t.rejects(select(db.prisma, 'SELECT id FROM no_such_table WHERE id = $1', 'x'), { code: 'temporarily_unavailable' });
 });
 
-t.test('sqlite: a direct transaction commits or rolls back as one, and takes turns with Prisma on the writing connection', async (t) => {
-  const target = await createTestDatabase(t, 'sqlite');
-  await migrate('sqlite', target.url);
-  const db = await openDatabase({ databaseUrl: target.url, databaseKind: 'sqlite', logger: createLogger('silent') });
-  t.teardown(() => db.close());
+/**
+ * What a direct transaction must do on either database: offered outside a unit of work only,
+ * commit as one, roll back as one when the work throws, and report a duplicate key as a unique
+ * violation. Returns the transaction and a reader of `resources.scopes` for what each test adds.
+ */
+async function directTransactionBasics(t: Test, db: Awaited<ReturnType<typeof openDatabase>>) {
   const direct = directTransaction(db.prisma)!;
   t.type(direct, 'function', 'offered outside a unit of work');
   await db.atomically(async () => t.equal(directTransaction(db.prisma), undefined, 'not inside one'));
@@ -120,6 +121,16 @@ t.test('sqlite: a direct transaction commits or rolls back as one, and takes tur
   t.equal(await scopes('https://b.example'), undefined, 'rolled back: nothing of it written');
   const duplicate = await direct(async (tx) => execute(tx, insert, 'https://a.example', 'again', at)).catch((e: unknown) => e);
   t.ok(isUniqueViolation(duplicate), 'a refused INSERT is recognisable as a unique violation (the refresh claim relies on it)');
+
+  return { direct, insert, at, scopes };
+}
+
+t.test('sqlite: a direct transaction commits or rolls back as one, and takes turns with Prisma on the writing connection', async (t) => {
+  const target = await createTestDatabase(t, 'sqlite');
+  await migrate('sqlite', target.url);
+  const db = await openDatabase({ databaseUrl: target.url, databaseKind: 'sqlite', logger: createLogger('silent') });
+  t.teardown(() => db.close());
+  const { direct, scopes } = await directTransactionBasics(t, db);
 
   // A unit of work through Prisma holds the writing connection; a direct transaction started meanwhile
   // waits for its COMMIT instead of writing into it, and then sees what it wrote.
@@ -153,31 +164,7 @@ t.test('postgres: a direct transaction commits or rolls back as one; a connectio
   await migrate('postgres', target.url);
   const db = await openDatabase({ databaseUrl: target.url, databaseKind: 'postgres', logger: createLogger('silent'), poolSize: 2 });
   t.teardown(() => db.close());
-  const direct = directTransaction(db.prisma)!;
-  t.type(direct, 'function', 'offered outside a unit of work');
-  await db.atomically(async () => t.equal(directTransaction(db.prisma), undefined, 'not inside one'));
-  const at = new Date('2031-02-03T04:05:06.789Z');
-  const insert = 'INSERT INTO resources (audience, scopes, created_at) VALUES ($1, $2, $3)';
-  const scopes = async (audience: string) => (await select<{ scopes: string }>(db.prisma, 'SELECT scopes FROM resources WHERE audience = $1', audience))[0]?.scopes;
-
-  await direct(async (tx) => {
-    t.equal(await execute(tx, insert, 'https://a.example', 'read', at), 1);
-    t.same(await select(tx, 'SELECT audience, created_at FROM resources WHERE audience = $1', 'https://a.example'), [{ audience: 'https://a.example', created_at: at }], 'the transaction reads its own write');
-  });
-  t.equal(await scopes('https://a.example'), 'read', 'committed');
-  t.same((await db.prisma.resource.findUnique({ where: { audience: 'https://a.example' } }))?.createdAt, at, 'as the model API reads it');
-
-  const boom = new Error('the work failed');
-  await t.rejects(
-    direct(async (tx) => {
-      await execute(tx, insert, 'https://b.example', 'read', at);
-      throw boom;
-    }),
-    boom,
-  );
-  t.equal(await scopes('https://b.example'), undefined, 'rolled back: nothing of it written');
-  const duplicate = await direct(async (tx) => execute(tx, insert, 'https://a.example', 'again', at)).catch((e: unknown) => e);
-  t.ok(isUniqueViolation(duplicate), 'a refused INSERT is recognisable as a unique violation (the refresh claim relies on it)');
+  const { direct, insert, at, scopes } = await directTransactionBasics(t, db);
   t.equal(await scopes('https://a.example'), 'read', 'and the connection it ran on was rolled back and works');
 
   // An administrator ends the connection in the middle of the transaction.

@@ -51,11 +51,43 @@ export function createMemoryAttemptStore(): AttemptStore {
   };
 }
 
+/** The tail of each key's line of callers in this process, per store. */
+const lines = new WeakMap<AttemptStore, Map<string, Promise<void>>>();
+
+/**
+ * Runs `work` after every earlier call for the same store and key in this process has finished, in
+ * arrival order. The compare-and-set stays what makes a decision safe (other processes, other
+ * instances); this only keeps one process from racing itself. A flood from one address puts every
+ * attempt on the same counter: side by side, all but one lost each round and read again, a round
+ * trip per loss — on PostgreSQL the sign-ins' retries took the connection pool from token requests.
+ */
+async function inLine<T>(store: AttemptStore, key: string, work: () => Promise<T>): Promise<T> {
+  let byKey = lines.get(store);
+  if (!byKey) lines.set(store, (byKey = new Map()));
+  const before = byKey.get(key);
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  const tail = before ? before.then(() => mine) : mine;
+  byKey.set(key, tail);
+  try {
+    if (before) await before;
+    return await work();
+  } finally {
+    done();
+    if (byKey.get(key) === tail) byKey.delete(key);
+  }
+}
+
 /**
  * Applies a decision atomically: read, decide, compare-and-set, and on a lost race read and decide
  * again. The write that wins is the one whose result counts — the decision is never check-then-act.
+ * Calls for one key take turns within the process (inLine), so a race is lost only to another process.
  */
-export async function decideAndWrite(
+export function decideAndWrite(store: AttemptStore, key: string, now: number, decide: (current: Counter) => Decision): Promise<Decision> {
+  return inLine(store, key, () => decideAndWriteNow(store, key, now, decide));
+}
+
+async function decideAndWriteNow(
   store: AttemptStore,
   key: string,
   now: number,

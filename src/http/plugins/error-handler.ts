@@ -107,8 +107,10 @@ export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, erro
  * presentation and language: a 503 answered to a flood (a full hashing queue) costs no templating.
  */
 const fixedPages = new WeakMap<object, Map<string, string>>();
+/** Stands for the built-in presentation (a server without pageHeadersPlugin: tests of a few plugins). */
+const BUILT_IN = {};
 function fixedPage(request: FastifyRequest, title: string, sentence: string): string {
-  const presentation = request.server.hasDecorator('presentation') ? request.server.presentation : fixedPages;
+  const presentation = request.server.hasDecorator('presentation') ? request.server.presentation : BUILT_IN;
   let pages = fixedPages.get(presentation);
   if (!pages) fixedPages.set(presentation, (pages = new Map()));
   const key = `${pageLocale(request)} ${title} ${sentence}`;

@@ -92,6 +92,7 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
     issuer: config.issuer,
     productName: config.productName,
     passkeys,
+    atomically: db.atomically,
   };
   return {
     users,

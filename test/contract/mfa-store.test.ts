@@ -4,7 +4,15 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { openDatabase } from '../../src/persistence/database.ts';
 import { migrate } from '../../src/persistence/migrate.ts';
 import { createPrismaMfaStore } from '../../src/persistence/prisma-mfa.ts';
-import { FIXED_START } from '../helpers/clock.ts';
+import { createMemoryMailer } from '../../src/accounts/mailer.ts';
+import { resetSecondFactors, type SecondFactorDeps } from '../../src/accounts/mfa/second-factors.ts';
+import { newUser } from '../../src/accounts/users.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import { createMemoryIpBanRepository } from '../../src/guard/bans.ts';
+import { createMemoryAttemptStore } from '../../src/guard/counter.ts';
+import { createLoginGuard } from '../../src/guard/login-guard.ts';
+import { createAuditLog, createMemoryAuditStore } from '../../src/observability/audit.ts';
+import { FIXED_START, steppableClock } from '../helpers/clock.ts';
 import { createTestDatabase, DATABASE_KINDS } from '../helpers/databases.ts';
 
 /** The second-factor store port, the same suite on every implementation: memory, SQLite, PostgreSQL. */
@@ -81,5 +89,53 @@ for (const [name, create] of Object.entries(implementations)) {
       t.equal(await store.deleteRecoveryCodes('u1'), 2);
       t.equal(await store.unusedRecoveryCodes('u2'), 1, 'other accounts keep theirs');
     });
+  });
+}
+
+for (const kind of DATABASE_KINDS) {
+  t.test(`${kind}: an operator's reset removes every factor in one unit of work, or none`, async (t) => {
+    const { url } = await createTestDatabase(t, kind);
+    await migrate(kind, url);
+    const db = await openDatabase({ databaseUrl: url, databaseKind: kind, logger: createLogger('silent') });
+    t.teardown(() => db.close());
+    const mfa = createPrismaMfaStore(db.prisma);
+    const clock = steppableClock(FIXED_START);
+    const auditStore = createMemoryAuditStore();
+    let passkeysFail = true;
+    const deps: SecondFactorDeps = {
+      mfa,
+      guard: createLoginGuard({ store: createMemoryAttemptStore(), bans: createMemoryIpBanRepository(), clock, settings: loadConfig({}).guard }),
+      secrets: ['a-secret-that-is-long-enough-for-sealing-01'],
+      clock,
+      audit: createAuditLog(auditStore, createLogger('silent'), clock),
+      mailer: createMemoryMailer(),
+      background: { run: (_name, task) => void task() },
+      issuer: 'https://id.example.com',
+      productName: 'Gatehouse',
+      // The passkeys' removal comes last: when it fails, what was removed before it must come back.
+      passkeys: {
+        listByUser: async () => [],
+        removeAll: async () => {
+          if (passkeysFail) throw new Error('the passkey table is unavailable');
+          return 2;
+        },
+      },
+      atomically: db.atomically,
+    };
+    const user = newUser({ email: 'ana@example.com', passwordHash: 'x', now: FIXED_START, emailVerifiedAt: FIXED_START });
+    await mfa.startTotp({ userId: user.id, secret: 'sealed', createdAt: at(0) });
+    await mfa.confirmTotp(user.id, 100, at(1));
+    await mfa.replaceRecoveryCodes(user.id, ['h1', 'h2', 'h3'], at(1));
+
+    await t.rejects(resetSecondFactors(deps, user, { actor: 'operator' }), /passkey table/);
+    t.ok(await mfa.findTotp(user.id), 'the authenticator app is still there');
+    t.equal(await mfa.unusedRecoveryCodes(user.id), 3, 'and so are the recovery codes');
+    t.same(await auditStore.query({ type: 'mfa.reset', limit: 5 }), [], 'no reset audited');
+
+    passkeysFail = false;
+    t.same(await resetSecondFactors(deps, user, { actor: 'operator' }), { totp: true, recoveryCodes: 3, passkeys: 2 });
+    t.equal(await mfa.findTotp(user.id), undefined, 'then everything goes');
+    t.equal(await mfa.unusedRecoveryCodes(user.id), 0);
+    t.equal((await auditStore.query({ type: 'mfa.reset', limit: 5 })).length, 1, 'audited once');
   });
 }

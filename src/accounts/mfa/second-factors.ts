@@ -1,6 +1,7 @@
 import { FieldError, tooManyRequests, AppError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { seal, unseal } from '../../lib/seal.js';
+import type { UnitOfWork } from '../../lib/unit-of-work.js';
 import type { LoginGuard, RefusalReason } from '../../guard/login-guard.js';
 import type { AuditLog } from '../../observability/audit.js';
 import type { RequestContext } from '../account-deps.js';
@@ -30,6 +31,8 @@ export interface SecondFactorDeps {
   productName: string;
   /** The account's passkeys (accounts/passkeys/): one may stand in for the app's code, and a reset removes them. */
   passkeys?: { listByUser(userId: string): Promise<unknown[]>; removeAll(userId: string): Promise<number> };
+  /** One unit of work: turning a factor on or off writes several rows and its audit event, all or none. */
+  atomically: UnitOfWork;
 }
 
 /** The methods a person can use at the second step. */
@@ -99,10 +102,13 @@ export async function confirmTotpEnrolment(deps: SecondFactorDeps, user: User, c
     await deps.audit.record({ type: 'mfa.failed', ...who, userId: user.id, email: user.email, detail: { method: 'totp', stage: 'enrolment' } });
     throw wrongCode();
   }
-  if (!(await deps.mfa.confirmTotp(user.id, step, deps.clock.now()))) throw new AppError('invalid_request', 'There is no authenticator app waiting to be confirmed.');
-  await deps.audit.record({ type: 'mfa.totp_enabled', ...who, userId: user.id, email: user.email });
-  const recoveryCodes = (await deps.mfa.unusedRecoveryCodes(user.id)) === 0 ? await issueRecoveryCodes(deps, user, who) : undefined;
-  return { recoveryCodes };
+  // Enabled together with its first recovery codes, or not at all: never an app without a way back.
+  return deps.atomically(async () => {
+    if (!(await deps.mfa.confirmTotp(user.id, step, deps.clock.now()))) throw new AppError('invalid_request', 'There is no authenticator app waiting to be confirmed.');
+    await deps.audit.record({ type: 'mfa.totp_enabled', ...who, userId: user.id, email: user.email });
+    const recoveryCodes = (await deps.mfa.unusedRecoveryCodes(user.id)) === 0 ? await issueRecoveryCodes(deps, user, who) : undefined;
+    return { recoveryCodes };
+  });
 }
 
 /** Ten new codes replace every earlier one; returned once, only their hashes kept. */
@@ -190,8 +196,10 @@ export async function disableTotp(deps: SecondFactorDeps, user: User, proof: { c
     if (!result.ok && result.reason === 'refused') throw tooManyRequests('Too many wrong codes; try again later.', result.retryAfter);
     if (!result.ok) throw wrongCode();
   }
-  await removeFactors(deps, user.id);
-  await deps.audit.record({ type: 'mfa.totp_disabled', ...who, userId: user.id, email: user.email, detail: { proof: proof.passwordChecked ? 'password' : 'code' } });
+  await deps.atomically(async () => {
+    await removeFactors(deps, user.id);
+    await deps.audit.record({ type: 'mfa.totp_disabled', ...who, userId: user.id, email: user.email, detail: { proof: proof.passwordChecked ? 'password' : 'code' } });
+  });
 }
 
 /** The authenticator app and the recovery codes of an account (its passkeys stay: see resetSecondFactors). */
@@ -203,8 +211,13 @@ async function removeFactors(deps: Pick<SecondFactorDeps, 'mfa'>, userId: string
 
 /** An operator's reset (CLI `users mfa reset`, admin API): every factor goes; audited with the actor, mailed. */
 export async function resetSecondFactors(deps: SecondFactorDeps, user: User, actor: { actor: string; who?: RequestContext }): Promise<{ totp: boolean; recoveryCodes: number; passkeys: number }> {
-  const removed = { ...(await removeFactors(deps, user.id)), passkeys: (await deps.passkeys?.removeAll(user.id)) ?? 0 };
-  await deps.audit.record({ type: 'mfa.reset', ...(actor.who ?? {}), userId: user.id, email: user.email, detail: { actor: actor.actor, ...removed } });
+  // Every factor goes, or none: a reset that failed half-way would leave an account its owner can
+  // neither use nor see the state of.
+  const removed = await deps.atomically(async () => {
+    const gone = { ...(await removeFactors(deps, user.id)), passkeys: (await deps.passkeys?.removeAll(user.id)) ?? 0 };
+    await deps.audit.record({ type: 'mfa.reset', ...(actor.who ?? {}), userId: user.id, email: user.email, detail: { actor: actor.actor, ...gone } });
+    return gone;
+  });
   deps.background.run('second factors reset mail', () => deps.mailer.send(mfaResetMail(mailContext(deps), user.email)));
   return removed;
 }

@@ -30,6 +30,8 @@ function deps(secrets: string[], shared?: Pick<SecondFactorDeps, 'mfa' | 'clock'
     background: { run: (_name, task) => void task() },
     issuer: 'https://id.example.com',
     productName: 'Gatehouse',
+    // Memory stores have no transactions; the real ones are in test/contract/mfa-store.test.ts.
+    atomically: (work) => work(),
   };
 }
 

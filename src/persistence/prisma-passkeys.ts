@@ -37,8 +37,9 @@ export function createPrismaPasskeyStore(db: Db): PasskeyStore {
     async listByUser(userId) {
       return (await db.passkey.findMany({ where: { userId }, orderBy: { createdAt: 'asc' } })).map(toPasskey);
     },
-    async used(id, counter, backedUp, at) {
-      await db.passkey.updateMany({ where: { id }, data: { counter, backedUp, lastUsedAt: at } });
+    async used(id, previous, counter, backedUp, at) {
+      const { count } = await db.passkey.updateMany({ where: { id, counter: previous }, data: { counter, backedUp, lastUsedAt: at } });
+      return count === 1;
     },
     async rename(userId, id, name) {
       return (await db.passkey.updateMany({ where: { id, userId }, data: { name } })).count === 1;

@@ -48,8 +48,12 @@ for (const [name, create] of Object.entries(implementations)) {
     t.same((await store.listByUser('u1')).map((p) => p.name), ['Laptop', 'Key'], 'oldest first');
     t.same(await store.find('cred-a'), passkey('cred-a', 'u1', 'Laptop', at(0)), 'read back as written (transports, dates, flags)');
 
-    await store.used('cred-a', 7, false, at(10));
+    t.equal(await store.used('cred-a', 0, 7, false, at(10)), true);
     t.match(await store.find('cred-a'), { counter: 7, backedUp: false, lastUsedAt: at(10) });
+    t.equal(await store.used('cred-a', 0, 7, false, at(11)), false, 'not over a counter it was not checked against');
+    const race = await Promise.all(Array.from({ length: 6 }, () => store.used('cred-a', 7, 8, false, at(12))));
+    t.equal(race.filter(Boolean).length, 1, 'of six uses racing from one counter value, exactly one is recorded');
+    t.match(await store.find('cred-a'), { counter: 8, lastUsedAt: at(12) });
     t.equal(await store.rename('u2', 'cred-a', 'Mine'), false, "not someone else's");
     t.equal(await store.rename('u1', 'cred-a', 'Work laptop'), true);
     t.equal(await store.remove('u2', 'cred-b'), false);

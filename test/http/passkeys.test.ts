@@ -143,6 +143,21 @@ t.test('a signature counter that goes backwards is refused and audited', async (
   t.equal((await post(next, key.assert(next.options))).status, 303);
 });
 
+t.test('a cloned passkey: two sign-ins at once with one counter value, exactly one gets in', async (t) => {
+  // Two browsers, two challenges, two valid signatures carrying the same next counter: what a copy
+  // of the key used beside the original looks like. Each alone would pass the counter check.
+  const [a, b] = await Promise.all([loginPage(), loginPage()]);
+  const next = key.counter + 1;
+  const before = (await gh.services.auditStore.query({ type: 'passkey.counter_rollback', limit: 20 })).length;
+  const results = await Promise.all([post(a, key.assert(a.options, { counter: next })), post(b, key.assert(b.options, { counter: next }))]);
+  t.same(results.map((r) => r.status).sort(), [303, 401], 'one signs in, the other is refused');
+  t.equal((await gh.services.auditStore.query({ type: 'passkey.counter_rollback', limit: 20 })).length, before + 1, 'and audited as a counter that did not move forward');
+  t.equal((await gh.services.passkeys.listByUser(user.id))[0]?.counter, next, 'the counter moved once');
+  key.counter = next;
+  const after = await loginPage();
+  t.equal((await post(after, key.assert(after.options))).status, 303, 'the real key goes on working');
+});
+
 t.test('options: CSRF and a live interaction required; JSON errors', async (t) => {
   const page = await loginPage();
   const forged = await page.ua.request(`${gh.issuer}/interaction/${page.uid}/passkey/options`, { json: { csrf: 'nope' } });

@@ -34,8 +34,12 @@ export interface PasskeyStore {
   insert(passkey: Passkey): Promise<boolean>;
   find(id: string): Promise<Passkey | undefined>;
   listByUser(userId: string): Promise<Passkey[]>;
-  /** Records a successful use; `counter` is the new signature counter. */
-  used(id: string, counter: number, backedUp: boolean, at: Date): Promise<void>;
+  /**
+   * Records a successful use: `counter` is the new signature counter, written only if the stored one
+   * is still `previous` (the value the use was checked against). False when another use got there
+   * first: of two sign-ins racing with one counter value (a cloned authenticator), one is recorded.
+   */
+  used(id: string, previous: number, counter: number, backedUp: boolean, at: Date): Promise<boolean>;
   rename(userId: string, id: string, name: string): Promise<boolean>;
   remove(userId: string, id: string): Promise<boolean>;
   removeAll(userId: string): Promise<number>;
@@ -66,9 +70,11 @@ export function createMemoryPasskeyStore(): PasskeyStore {
     async listByUser(userId) {
       return [...passkeys.values()].filter((p) => p.userId === userId).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map((p) => copy(p)!);
     },
-    async used(id, counter, backedUp, at) {
+    async used(id, previous, counter, backedUp, at) {
       const p = passkeys.get(id);
-      if (p) Object.assign(p, { counter, backedUp, lastUsedAt: at });
+      if (!p || p.counter !== previous) return false;
+      Object.assign(p, { counter, backedUp, lastUsedAt: at });
+      return true;
     },
     async rename(userId, id, name) {
       const p = passkeys.get(id);

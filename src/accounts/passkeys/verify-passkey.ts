@@ -83,7 +83,11 @@ export async function verifyPasskey(deps: PasskeyDeps, answer: Identified, bindi
   const info = verified.authenticationInfo;
   if ((info.newCounter > 0 || passkey.counter > 0) && info.newCounter <= passkey.counter) return { ok: false, reason: 'counter_rollback', passkey };
 
-  await deps.store.used(passkey.id, info.newCounter, info.credentialBackedUp, deps.clock.now());
+  // One conditional write: when another sign-in with this passkey recorded its use since the read
+  // above, this one's counter no longer moves forward either.
+  if (!(await deps.store.used(passkey.id, passkey.counter, info.newCounter, info.credentialBackedUp, deps.clock.now()))) {
+    return { ok: false, reason: 'counter_rollback', passkey };
+  }
   const kind = info.credentialDeviceType === 'multiDevice' ? 'swk' : 'hwk';
   return { ok: true, passkey: { ...passkey, counter: info.newCounter, backedUp: info.credentialBackedUp }, amr: [kind, 'user', 'mfa'] };
 }

@@ -1,6 +1,8 @@
 import type { Passkey, PasskeyStore } from '../accounts/passkeys/passkey-store.js';
 import type { Db } from './database.js';
 import type { Passkey as PasskeyRow } from './generated/sqlite/client.js';
+import { MAX_PENDING_CHALLENGES } from '../accounts/passkeys/passkey-store.js';
+import { execute } from './raw-sql.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 const toPasskey = (row: PasskeyRow): Passkey => ({
@@ -52,6 +54,14 @@ export function createPrismaPasskeyStore(db: Db): PasskeyStore {
     },
     async saveChallenge(challenge) {
       await db.passkeyChallenge.create({ data: challenge });
+      // The newest few for this binding and purpose stay; older ones go (by the binding's index).
+      await execute(
+        db,
+        `DELETE FROM passkey_challenges WHERE binding = $1 AND purpose = $2 AND hash NOT IN (
+           SELECT hash FROM passkey_challenges WHERE binding = $1 AND purpose = $2 ORDER BY expires_at DESC, hash LIMIT ${MAX_PENDING_CHALLENGES})`,
+        challenge.binding,
+        challenge.purpose,
+      );
     },
     async consumeChallenge(hash, purpose, binding, now) {
       const row = await db.passkeyChallenge.findUnique({ where: { hash } });

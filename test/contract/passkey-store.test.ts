@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { createMemoryPasskeyStore, type Passkey, type PasskeyStore } from '../../src/accounts/passkeys/passkey-store.ts';
+import { createMemoryPasskeyStore, MAX_PENDING_CHALLENGES, type Passkey, type PasskeyStore } from '../../src/accounts/passkeys/passkey-store.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { openDatabase } from '../../src/persistence/database.ts';
 import { migrate } from '../../src/persistence/migrate.ts';
@@ -74,5 +74,16 @@ for (const [name, create] of Object.entries(implementations)) {
     await store.saveChallenge({ hash: 'h3', purpose: 'register', binding: 'b1', userId: 'u1', expiresAt: at(600) });
     t.equal(await store.sweepExpired(at(300)), 1, 'expired challenges swept');
     t.match(await store.consumeChallenge('h3', 'register', 'b1', at(301)), { userId: 'u1' });
+
+    // Asking again and again for one binding keeps only the newest MAX_PENDING_CHALLENGES waiting.
+    for (let i = 1; i <= 8; i++) await store.saveChallenge({ hash: `flood-${i}`, purpose: 'sign_in', binding: 'b9', userId: null, expiresAt: at(1000 + i) });
+    await store.saveChallenge({ hash: 'other-binding', purpose: 'sign_in', binding: 'b8', userId: null, expiresAt: at(900) });
+    await store.saveChallenge({ hash: 'other-purpose', purpose: 'register', binding: 'b9', userId: 'u1', expiresAt: at(900) });
+    const left = [];
+    for (let i = 1; i <= 8; i++) if (await store.consumeChallenge(`flood-${i}`, 'sign_in', 'b9', at(10))) left.push(i);
+    t.equal(MAX_PENDING_CHALLENGES, 5);
+    t.same(left, [4, 5, 6, 7, 8], 'the five newest stay, the older ones are gone');
+    t.ok(await store.consumeChallenge('other-binding', 'sign_in', 'b8', at(10)), "another binding's challenge is untouched");
+    t.ok(await store.consumeChallenge('other-purpose', 'register', 'b9', at(10)), "and so is another purpose's");
   });
 }

@@ -28,6 +28,12 @@ export interface PendingChallenge {
   expiresAt: Date;
 }
 
+/**
+ * How many challenges may wait per binding (a sign-in's interaction, an account page's session) and
+ * purpose: a page asks once for autofill and again for the button, and a person may try twice more.
+ */
+export const MAX_PENDING_CHALLENGES = 5;
+
 /** The passkey port: credentials and their challenges. */
 export interface PasskeyStore {
   /** False when the credential ID is already registered (the primary key decides). */
@@ -44,6 +50,11 @@ export interface PasskeyStore {
   remove(userId: string, id: string): Promise<boolean>;
   removeAll(userId: string): Promise<number>;
 
+  /**
+   * Keeps a new challenge; of those waiting for one binding and purpose only the newest
+   * MAX_PENDING_CHALLENGES stay, so asking again and again for options (each a row) cannot fill the
+   * database: the rows are bounded by the sign-ins and sessions that exist.
+   */
   saveChallenge(challenge: PendingChallenge): Promise<void>;
   /**
    * Takes a challenge for good, if it is still there, unexpired, and was issued for this purpose and
@@ -92,6 +103,9 @@ export function createMemoryPasskeyStore(): PasskeyStore {
     },
     async saveChallenge(challenge) {
       challenges.set(challenge.hash, { ...challenge });
+      const same = [...challenges.values()].filter((c) => c.binding === challenge.binding && c.purpose === challenge.purpose);
+      same.sort((a, b) => b.expiresAt.getTime() - a.expiresAt.getTime() || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+      for (const old of same.slice(MAX_PENDING_CHALLENGES)) challenges.delete(old.hash);
     },
     async consumeChallenge(hash, purpose, binding, now) {
       const c = challenges.get(hash);

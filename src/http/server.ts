@@ -1,6 +1,7 @@
 import cookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
+import { secondFactorStatus } from '../accounts/mfa/second-factors.js';
 import { ensureAdminResource } from '../admin/admin-resource.js';
 import type { KeyRuntime } from '../keys/key-runtime.js';
 import { createOwnTokenVerifier } from '../keys/own-token-verifier.js';
@@ -169,6 +170,7 @@ export async function registerSurfaces(app: FastifyInstance, deps: SurfaceDeps):
         secureCookies,
         metrics,
         passkeys: (userId) => services.passkeys.listByUser(userId),
+        secondFactors: (userId) => secondFactorStatus(services.secondFactors, userId),
       }),
     );
     await account.register(

@@ -87,6 +87,27 @@ for (const kind of DATABASE_KINDS) {
     t.equal(me.json.sessions.filter((s: { current: boolean }) => s.current).length, 1, 'one is this one');
     t.same(me.json.apps.map((a: { name: string }) => a.name), ['Demo Shop'], 'the connected app (not the account page itself)');
     t.same(me.json.apps[0].scopes.sort(), ['email', 'offline_access', 'openid']);
+    t.same(me.json.second_factors, { authenticator_app: 'none', recovery_codes_left: 0, passkeys: [] }, 'no second factor yet');
+
+    // With an authenticator app, recovery codes and a passkey, /account/me lists them (never a secret).
+    const ana = (await gh.services.users.findByEmail('ana@example.com'))!;
+    const factorsAt = new Date('2031-01-02T03:04:05.000Z');
+    await gh.services.secondFactors.mfa.startTotp({ userId: ana.id, secret: 'sealed-secret', createdAt: factorsAt });
+    await gh.services.secondFactors.mfa.confirmTotp(ana.id, 1, factorsAt);
+    await gh.services.secondFactors.mfa.replaceRecoveryCodes(ana.id, ['hash-1', 'hash-2', 'hash-3'], factorsAt);
+    await gh.services.passkeys.insert({
+      id: 'credential-1', userId: ana.id, name: 'Laptop', publicKey: 'cose-public-key-bytes', counter: 0, transports: ['internal'], deviceType: 'multiDevice', backedUp: true, createdAt: factorsAt, lastUsedAt: null,
+    });
+    const withFactors = await api(here, `${gh.issuer}/account/me`);
+    t.same(withFactors.json.second_factors, {
+      authenticator_app: 'enabled',
+      recovery_codes_left: 3,
+      passkeys: [{ id: 'credential-1', name: 'Laptop', synced: true, created_at: factorsAt.toISOString(), last_used_at: null }],
+    });
+    t.notMatch(JSON.stringify(withFactors.json), /sealed-secret|hash-1|cose-public-key/, 'no secret, hash or key in it');
+    await gh.services.secondFactors.mfa.deleteTotp(ana.id);
+    await gh.services.secondFactors.mfa.deleteRecoveryCodes(ana.id);
+    await gh.services.passkeys.removeAll(ana.id);
 
     // Bad input.
     const noCsrf = await api(here, `${gh.issuer}/account/password`, { csrf: 'forged', current_password: PASSWORD, new_password: 'a brand new passphrase' });

@@ -28,6 +28,7 @@ import { sendError, sendErrorPage } from '../plugins/error-handler.js';
 import { isFormRequest } from '../plugins/strict-input.js';
 import { requestContext } from '../request-context.js';
 import { Empty, ErrorBody, HtmlPage, Nullable, StringEnum } from '../schemas.js';
+import type { SecondFactorStatus } from '../../accounts/mfa/second-factors.js';
 import { accountHomePage, type AccountSection } from '../views/account-home.js';
 import { type ApiWords, permissionWords } from '../views/interaction-pages.js';
 import { ACCOUNT_LINK, messagePage, type PageLink } from '../views/message-pages.js';
@@ -46,6 +47,8 @@ export interface AccountPageDeps {
   metrics: Metrics;
   /** The account's passkeys, listed in their section (accounts/passkeys/). */
   passkeys?(userId: string): Promise<Passkey[]>;
+  /** The account's authenticator app and recovery codes (accounts/mfa/), shown by /account/me. */
+  secondFactors?(userId: string): Promise<SecondFactorStatus>;
 }
 
 /** The key every account-page CSRF token is bound to: the browser's session. */
@@ -115,6 +118,14 @@ const Overview = Type.Object({
       apis: Type.Record(Type.String(), Type.Array(Type.String())),
     }),
   ),
+  /** What the account signs in with besides its password. */
+  second_factors: Type.Object({
+    authenticator_app: StringEnum(['none', 'pending', 'enabled']),
+    recovery_codes_left: Type.Integer(),
+    passkeys: Type.Array(
+      Type.Object({ id: Type.String(), name: Type.String(), synced: Type.Boolean(), created_at: Type.String(), last_used_at: Nullable(Type.String()) }),
+    ),
+  }),
 });
 const Revoked = Type.Object({ revoked: Type.Integer() });
 const Accepted = Type.Object({ message: Type.String() });
@@ -246,6 +257,7 @@ export function accountPageRoutes(deps: AccountPageDeps) {
       const s = await signedIn(request, reply);
       if (!s) throw new AppError('login_required', 'Sign in first: this browser session is not signed in.');
       const o = await accountOverview(selfService, { user: s.user, sessionId: s.session.id, sessionUid: s.session.uid });
+      const [factors, passkeys] = await Promise.all([deps.secondFactors?.(s.user.id), deps.passkeys?.(s.user.id) ?? []]);
       return reply.send({
         email: o.email,
         email_verified: o.emailVerified,
@@ -261,6 +273,11 @@ export function accountPageRoutes(deps: AccountPageDeps) {
           })),
         ),
         apps: await Promise.all(o.apps.map(async (a) => ({ client_id: a.clientId, name: await deps.clientName(a.clientId), scopes: a.scopes, apis: a.apis }))),
+        second_factors: {
+          authenticator_app: factors?.totp ?? 'none',
+          recovery_codes_left: factors?.recoveryCodesLeft ?? 0,
+          passkeys: passkeys.map((p) => ({ id: p.id, name: p.name, synced: p.deviceType === 'multiDevice', created_at: p.createdAt.toISOString(), last_used_at: p.lastUsedAt?.toISOString() ?? null })),
+        },
       });
     });
 

@@ -49,6 +49,12 @@ export function createMetrics(sources: MetricSources = {}) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    secondFactorChecks: new Counter({
+      name: 'gatehouse_second_factor_checks_total',
+      help: 'Second steps of sign-ins by method (code: an authenticator app or recovery code typed in; passkey) and outcome (success, recovery_code: in with a recovery code, failed, throttled)',
+      labelNames: ['method', 'outcome'] as const,
+      registers: [registry],
+    }),
     accountEvents: new Counter({
       name: 'gatehouse_account_events_total',
       help: 'Self-service account requests that succeeded, by event (signup, email_verified, reset_requested, password_reset, and the account page: password_changed, email_change_requested, email_changed, session_ended, app_disconnected, signed_out_everywhere, account_deleted)',

@@ -143,6 +143,11 @@ t.test('wrong codes are throttled like passwords, in counters a right password d
   clock.advance(30);
   const right = await post(code());
   t.equal(right.status, 303, 'after the wait the right code signs in');
+
+  const metrics = await (await fetch(`${gh.issuer}/metrics`)).text();
+  t.match(metrics, /gatehouse_second_factor_checks_total\{method="code",outcome="failed"\} 3\n/, 'three wrong codes counted');
+  t.match(metrics, /gatehouse_second_factor_checks_total\{method="code",outcome="throttled"\} 2\n/, 'two refused while waiting');
+  t.match(metrics, /gatehouse_second_factor_checks_total\{method="code",outcome="success"\} 1\n/, 'one second step passed');
 });
 
 t.test('REQUIRE_MFA=required: a person without a factor enrols before the sign-in finishes', async (t) => {

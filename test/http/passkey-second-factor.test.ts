@@ -135,6 +135,12 @@ t.test("another account's passkey, a replay, a forgery, a forged note: a readabl
   const noNote = await fresh.answer(adaKey.assert((await fresh.options()).json), { ticket: 'x' });
   t.equal(noNote.status, 400, 'an answer with a forged note');
   t.match(noNote.body, /took too long/);
+
+  // In /metrics (this file's server): the sign-in of the test above and the winner here passed; the
+  // four refused answers and the replay's loser failed; the forged note never reached a check.
+  const metrics = await (await fetch(`${gh.issuer}/metrics`)).text();
+  t.match(metrics, /gatehouse_second_factor_checks_total\{method="passkey",outcome="success"\} 2\n/);
+  t.match(metrics, /gatehouse_second_factor_checks_total\{method="passkey",outcome="failed"\} 5\n/);
 });
 
 t.test('a passkey alone adds no step to password sign-ins (it signs in on its own)', async (t) => {

@@ -301,7 +301,11 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
           clientId: view.clientId,
           ...(trustedDevice ? { trustedDevice } : {}),
         });
-        if (result.ok) return signedIn(request, reply, user, result.amr);
+        if (result.ok) {
+          deps.metrics.secondFactorChecks.inc({ method: 'code', outcome: result.method === 'recovery_code' ? 'recovery_code' : 'success' });
+          return signedIn(request, reply, user, result.amr);
+        }
+        deps.metrics.secondFactorChecks.inc({ method: 'code', outcome: result.reason === 'refused' ? 'throttled' : 'failed' });
         const { methods } = await secondFactorStatus(deps.secondFactors, user.id);
         const again = { uid, csrf: csrfFor(uid), ticket: request.body.ticket, clientName: view.clientName, methods };
         if (result.reason === 'refused') {
@@ -339,6 +343,7 @@ export function interactionRoutes(deps: InteractionRouteDeps) {
         const context = { ...who(request), ip: request.ip, userId: user.id, email: user.email, clientId: view.clientId };
         const answer = await identify(deps.passkeys, request.body.credential);
         const result = answer ? await verifyPasskey(deps.passkeys, answer, secondStepBinding(uid), { userId: user.id }) : ({ ok: false, reason: 'malformed' } as const);
+        deps.metrics.secondFactorChecks.inc({ method: 'passkey', outcome: result.ok ? 'success' : 'failed' });
         if (result.ok) {
           await deps.audit.record({ type: 'mfa.succeeded', ...context, detail: { method: 'passkey', purpose: 'sign_in' } });
           // The password, then a user-verified passkey of the account: ['pwd', 'hwk' | 'swk', 'user', 'mfa'].

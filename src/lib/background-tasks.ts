@@ -24,13 +24,15 @@ export interface BackgroundTasks {
  */
 const startDelayMs = () => 10 + Math.random() * 30;
 
-export function createBackgroundTasks(onError: (name: string, err: unknown) => void, options: { delayMs?: () => number } = {}): BackgroundTasks {
+/** Calls `start` after the delay. Referenced timer: a CLI command waiting in idle() for its mail must not exit before it. */
+const afterDelay = (start: () => void) => void setTimeout(start, startDelayMs());
+
+export function createBackgroundTasks(onError: (name: string, err: unknown) => void, options: { schedule?: (start: () => void) => void } = {}): BackgroundTasks {
   const running = new Set<Promise<void>>();
-  const delayMs = options.delayMs ?? startDelayMs;
+  const schedule = options.schedule ?? afterDelay;
   return {
     run(name, task) {
-      // Referenced timer: a CLI command waiting in idle() for its mail must not exit before it.
-      const p: Promise<void> = new Promise<void>((resolve) => setTimeout(resolve, delayMs()))
+      const p: Promise<void> = new Promise<void>((resolve) => schedule(resolve))
         .then(task)
         .catch((err: unknown) => onError(name, err))
         .finally(() => running.delete(p));

@@ -33,6 +33,7 @@ import { once } from 'node:events';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { V8_OPTIONS } from '../src/config/runtime.ts';
 import { AUDIENCE, authorizationCode, createFixture, freshPostgresDatabase, REDIRECT, refreshTokens, root, SCOPE, type Fixture } from './fixture.ts';
 import { freePort, waitReady } from './processes.ts';
 import { hiddenField, UserAgent } from '../test/helpers/user-agent.ts';
@@ -132,7 +133,8 @@ async function gatehouse(name: string, fixture: Fixture, workers: number, cpuLis
   // BENCH_NODE_ARGS: extra node flags for Gatehouse, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to
   // profile it under the bench's load (written when it stops).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = startServer([...nodeArgs, join(root, 'dist', 'main.js')], env, cpuList);
+  // As `npm start` runs it: node <V8 options> dist/main.js.
+  const child = startServer([...V8_OPTIONS, ...nodeArgs, join(root, 'dist', 'main.js')], env, cpuList);
   const url = `http://localhost:${port}`;
   await waitReady(`${url}/readyz`);
   const startMs = Math.round(performance.now() - started);

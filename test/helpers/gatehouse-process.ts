@@ -18,8 +18,11 @@ export interface GatehouseDeployment {
   dataDir: string;
   /** The environment every process of this deployment (servers and CLI) runs with. */
   env: Record<string, string>;
-  /** Starts one server process (`node dist/main.js`) and waits until /readyz answers 200. */
-  start(extraEnv?: Record<string, string>): Promise<GatehouseServer>;
+  /**
+   * Starts one server process as `npm start` does (`node <V8 options> dist/main.js`; `nodeArgs`
+   * replaces the options) and waits until /readyz answers 200.
+   */
+  start(extraEnv?: Record<string, string>, nodeArgs?: readonly string[]): Promise<GatehouseServer>;
   /** Runs `gatehouse <argv>` as its own process (`node dist/cli/main.js`). */
   cli(argv: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }>;
 }
@@ -64,10 +67,10 @@ export async function gatehouseDeployment(
     dataDir,
     databaseUrl,
     env,
-    async start(extraEnv = {}) {
+    async start(extraEnv = {}, nodeArgs) {
       const serverEnv = { ...env, ...extraEnv };
       const serverPort = Number(serverEnv.PORT);
-      const proc = startProcess(t, MAIN_JS, [], serverEnv, dir);
+      const proc = startProcess(t, MAIN_JS, [], serverEnv, dir, nodeArgs);
       const url = `http://127.0.0.1:${serverPort}`;
       await Promise.race([
         waitForStatus(`${url}/readyz`, 200, START_DEADLINE_MS, () => proc.child.exitCode !== null || proc.child.signalCode !== null),

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Test } from 'tap';
+import { V8_OPTIONS } from '../../src/config/runtime.ts';
 import { packageRoot } from '../../src/lib/package-root.ts';
 
 /** The compiled entry points (`npm test` builds first), run as an operator would run them. */
@@ -26,8 +27,19 @@ export interface RunningProcess {
   exited: Promise<number | string>;
 }
 
-export function startProcess(t: Test, script: string, args: string[], env: Record<string, string>, cwd: string): RunningProcess {
-  const child = spawn(process.execPath, [script, ...args], {
+/**
+ * Starts `node [nodeArgs] script args`. The server (MAIN_JS) gets the V8 options `npm start` gives it
+ * unless a test passes its own.
+ */
+export function startProcess(
+  t: Test,
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+  nodeArgs: readonly string[] = script === MAIN_JS ? V8_OPTIONS : [],
+): RunningProcess {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     cwd,
     // One server process unless a test asks for workers (test/cluster covers WORKERS > 1).
     env: { PATH: process.env.PATH ?? '', WORKERS: '1', ...env },

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { MINIMUM_NODE, unsupportedRuntime } from '../../../src/config/runtime.ts';
+import { MINIMUM_NODE, unsupportedRuntime, V8_OPTIONS, withV8Options } from '../../../src/config/runtime.ts';
 import { packageRoot } from '../../../src/lib/package-root.ts';
 import { CLI_JS, MAIN_JS } from '../../helpers/processes.ts';
 
@@ -50,3 +50,19 @@ for (const [name, script, args] of [
     t.notOk(existsSync(join(cwd, 'keys')), 'no keys folder');
   });
 }
+
+t.test('npm start and the Docker image start the server with the V8 options WORKERS processes get', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { scripts: { start: string } };
+  t.equal(pkg.scripts.start, `node ${V8_OPTIONS.join(' ')} dist/main.js`, 'npm start');
+  const dockerfile = readFileSync(join(packageRoot(), 'Dockerfile'), 'utf8');
+  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+  t.same(cmd && JSON.parse(cmd), ['node', ...V8_OPTIONS, 'dist/main.js'], 'the image\'s CMD');
+});
+
+t.test('a forked worker gets the V8 options unless the operator chose their own', async (t) => {
+  t.same(withV8Options([], undefined), [...V8_OPTIONS], 'nothing given: ours');
+  t.same(withV8Options(['--enable-source-maps'], ''), ['--enable-source-maps', ...V8_OPTIONS], 'added after the process\'s own');
+  t.same(withV8Options(['--max-semi-space-size=4'], undefined), ['--max-semi-space-size=4'], 'started by npm start: not twice');
+  t.same(withV8Options(['--max-semi-space-size=16'], undefined), ['--max-semi-space-size=16'], 'the operator\'s value on the command line wins');
+  t.same(withV8Options([], '--max-old-space-size=512 --max_semi_space_size=32'), [], 'the operator\'s value in NODE_OPTIONS wins (either spelling)');
+});

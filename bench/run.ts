@@ -114,16 +114,17 @@ function startServer(args: string[], env: NodeJS.ProcessEnv, cpuList: string): C
   return child;
 }
 
-/** Resident memory of a process and its children (a primary's workers), in MB. */
-function rssMb(pid: number): number {
+/** Resident memory of a process and of each of its children (a primary's workers), in MB. */
+function rssParts(pid: number): number[] {
   const pids = [pid, ...(spawnSync('pgrep', ['-P', String(pid)]).stdout.toString().split('\n').filter(Boolean).map(Number))];
-  let kb = 0;
-  for (const p of pids) {
+  return pids.map((p) => {
     const status = spawnSync('cat', [`/proc/${p}/status`]).stdout.toString();
-    kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  }
-  return Math.round(kb / 1024);
+    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+  });
 }
+
+/** Resident memory of a process and its children together, in MB. */
+const rssMb = (pid: number): number => rssParts(pid).reduce((a, b) => a + b, 0);
 
 /** The taskset process execs node, so its pid is the server's. */
 async function gatehouse(name: string, fixture: Fixture, workers: number, cpuList: string): Promise<Contender> {
@@ -339,7 +340,8 @@ for (let round = 1; round <= ROUNDS; round++) {
     }
   }
 }
-const memory = Object.fromEntries(contenders.map((c) => [c.name, rssMb(c.pid)]));
+const memoryParts = Object.fromEntries(contenders.map((c) => [c.name, rssParts(c.pid)]));
+const memory = Object.fromEntries(Object.entries(memoryParts).map(([name, parts]) => [name, parts.reduce((a, b) => a + b, 0)]));
 
 // ---- report
 const expected = (scenario: string, part: string) => (scenario === 'password_flood' || part === 'logins' ? /^401$/ : /^200$/);
@@ -386,6 +388,8 @@ const out = {
   server_cpu: SERVER_CPU,
   load_cpu: LOAD_CPU,
   rss_after_mb: memory,
+  /** Per process: the server, then its children (a primary's workers). */
+  rss_after_mb_per_process: memoryParts,
   summary,
   rows,
 };
@@ -397,7 +401,8 @@ console.log('|---|---|---|---|---|---|---|');
 for (const s of summary) {
   console.log(`| ${s.scenario}${s.part === 'main' ? '' : ` (${s.part})`} | ${s.contender} | ${s.rps_median} [${s.rps_min}–${s.rps_max}] | ${s.p50_ms} | ${s.p99_ms} | ${s.ratio_to_ceiling ?? '—'} | ${s.unexpected} |`);
 }
-console.log(`\nRSS after the runs: ${Object.entries(memory).map(([k, v]) => `${k} ${v} MB`).join(', ')}`);
+const perProcess = (name: string) => (memoryParts[name]!.length > 1 ? ` (primary ${memoryParts[name]![0]}, workers ${memoryParts[name]!.slice(1).join(' and ')})` : '');
+console.log(`\nRSS after the runs: ${Object.entries(memory).map(([k, v]) => `${k} ${v} MB${perProcess(k)}`).join(', ')}`);
 console.log(`\nwritten to ${file}`);
 // A graceful stop (10 s at most) lets a server write what it was asked to at exit (BENCH_NODE_ARGS).
 await Promise.all(

@@ -43,4 +43,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
 # forwarded only SIGINT and SIGTERM). No init is needed: Gatehouse starts no child processes, so
 # there are no orphans to reap.
 STOPSIGNAL SIGTERM
-CMD ["node", "--max-semi-space-size=4", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=4", "--experimental-async-context-frame", "dist/main.js"]

@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { V8_OPTIONS } from '../src/config/runtime.ts';
+import { RUNTIME_OPTIONS } from '../src/config/runtime.ts';
 import { AUDIENCE, SCOPE, createFixture, freshPostgresDatabase, refreshTokens, root } from './fixture.ts';
 import { freePort } from './processes.ts';
 
@@ -44,8 +44,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function start(env: NodeJS.ProcessEnv, port: number): Promise<{ child: ChildProcess; wallMs: number; cpuMs: number }> {
   const t0 = performance.now();
-  // As `npm start` runs it: node <V8 options> dist/main.js.
-  const child = spawn(process.execPath, [...V8_OPTIONS, ...nodeArgs, join(root, 'dist', 'main.js')], {
+  // As `npm start` runs it: node <runtime options> dist/main.js.
+  const child = spawn(process.execPath, [...RUNTIME_OPTIONS, ...nodeArgs, join(root, 'dist', 'main.js')], {
     env: { ...env, PORT: String(port), WORKERS: '1', HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}` },
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],

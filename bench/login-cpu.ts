@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { V8_OPTIONS } from '../src/config/runtime.ts';
+import { RUNTIME_OPTIONS } from '../src/config/runtime.ts';
 import { createFixture, REDIRECT, root } from './fixture.ts';
 import { relyingParty, startAuthorization } from '../test/helpers/relying-party.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
@@ -19,7 +19,7 @@ const fixture = await createFixture();
 const port = 4790 + Math.floor(Math.random() * 100);
 const url = `http://localhost:${port}`;
 const env = { ...fixture.env, PORT: String(port), ISSUER: url, WORKERS: '1' };
-const server = spawn('taskset', ['-c', '0', process.execPath, ...V8_OPTIONS, join(root, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+const server = spawn('taskset', ['-c', '0', process.execPath, ...RUNTIME_OPTIONS, join(root, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 try {
   for (;;) {
     const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);

@@ -5,7 +5,8 @@
  * - Gatehouse on SQLite with WORKERS=1, and on PostgreSQL with WORKERS=1 (BENCH_PG_URL);
  * - Gatehouse on SQLite with WORKERS=2 (whole box; wrk shares its second core);
  * - the bare engine: oidc-provider with its in-memory adapter, the same keys, clients and API
- *   (bench/bare-provider.ts);
+ *   (bench/bare-provider.ts), under the Node.js options Gatehouse runs with (RUNTIME_OPTIONS), so a
+ *   ratio measures what Gatehouse adds to the engine, not a runtime flag;
  * - argon2 alone: one argon2id verification per request with Gatehouse's parameters
  *   (bench/argon2-alone.ts), the ceiling for password checks;
  * - a peer an npm user might pick instead: OpenAuth 0.4 with its in-memory storage
@@ -33,7 +34,7 @@ import { once } from 'node:events';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { V8_OPTIONS } from '../src/config/runtime.ts';
+import { RUNTIME_OPTIONS } from '../src/config/runtime.ts';
 import { AUDIENCE, authorizationCode, createFixture, freshPostgresDatabase, REDIRECT, refreshTokens, root, SCOPE, type Fixture } from './fixture.ts';
 import { freePort, waitReady } from './processes.ts';
 import { hiddenField, UserAgent } from '../test/helpers/user-agent.ts';
@@ -134,8 +135,8 @@ async function gatehouse(name: string, fixture: Fixture, workers: number, cpuLis
   // BENCH_NODE_ARGS: extra node flags for Gatehouse, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to
   // profile it under the bench's load (written when it stops).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  // As `npm start` runs it: node <V8 options> dist/main.js.
-  const child = startServer([...V8_OPTIONS, ...nodeArgs, join(root, 'dist', 'main.js')], env, cpuList);
+  // As `npm start` runs it: node <runtime options> dist/main.js.
+  const child = startServer([...RUNTIME_OPTIONS, ...nodeArgs, join(root, 'dist', 'main.js')], env, cpuList);
   const url = `http://localhost:${port}`;
   await waitReady(`${url}/readyz`);
   const startMs = Math.round(performance.now() - started);
@@ -151,7 +152,7 @@ async function bare(fixture: Fixture): Promise<Contender> {
   await writeFile(keysFile, JSON.stringify({ keys }), { mode: 0o600 });
   await writeFile(fixtureFile, JSON.stringify({ service: fixture.service, webApp: fixture.webApp, redirect: REDIRECT }), { mode: 0o600 });
   const port = await freePort();
-  const child = startServer(['--import', 'tsx', join(root, 'bench', 'bare-provider.ts'), keysFile, fixtureFile, AUDIENCE, SCOPE, String(port)], { ...process.env, NODE_ENV: 'production' }, SERVER_CPU);
+  const child = startServer([...RUNTIME_OPTIONS, '--import', 'tsx', join(root, 'bench', 'bare-provider.ts'), keysFile, fixtureFile, AUDIENCE, SCOPE, String(port)], { ...process.env, NODE_ENV: 'production' }, SERVER_CPU);
   const url = `http://localhost:${port}`;
   await waitReady(`${url}/jwks`);
   return { name: 'bare oidc-provider', url, kind: 'bare', cpus: SERVER_CPU, fixture, process: child, pid: child.pid! };

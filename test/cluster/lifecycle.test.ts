@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import t from 'tap';
-import { V8_OPTIONS } from '../../src/config/runtime.ts';
+import { RUNTIME_OPTIONS } from '../../src/config/runtime.ts';
 import { gatehouseDeployment } from '../helpers/gatehouse-process.ts';
 import { alive, childrenOf, fresh, SOON_MS, twoWorkers } from '../helpers/workers.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
@@ -54,16 +54,16 @@ t.test('a worker that cannot start stops the whole server with its message and a
   t.match(failed, /a worker failed to start; stopping/, 'and says why it stopped');
 });
 
-t.test('workers run with the V8 options npm start uses, even when the primary was started without them', async (t) => {
+t.test('workers run with the runtime options npm start uses, even when the primary was started without them', async (t) => {
   const gh = await gatehouseDeployment(t, 'sqlite', { env: { WORKERS: '2', LOG_LEVEL: 'info' } });
   const server = await gh.start({}, []); // plain `node dist/main.js`
   await waitUntil(() => /gatehouse listening on .* \(2 workers\)/.test(server.process.output()), 'both workers listening', SOON_MS);
   const primary = await commandLine(server.pid);
-  t.notOk(V8_OPTIONS.some((o) => primary.includes(o)), `the primary: ${primary.slice(0, -1).join(' ')}`);
+  t.notOk(RUNTIME_OPTIONS.some((o) => primary.includes(o)), `the primary: ${primary.slice(0, -1).join(' ')}`);
   const workers = await childrenOf(server.pid);
   t.equal(workers.length, 2);
   for (const pid of workers) {
     const argv = await commandLine(pid);
-    t.ok(V8_OPTIONS.every((o) => argv.includes(o)), `a worker: ${argv.slice(0, -1).join(' ')}`);
+    t.ok(RUNTIME_OPTIONS.every((o) => argv.includes(o)), `a worker: ${argv.slice(0, -1).join(' ')}`);
   }
 });

@@ -19,7 +19,7 @@ export interface GatehouseDeployment {
   /** The environment every process of this deployment (servers and CLI) runs with. */
   env: Record<string, string>;
   /**
-   * Starts one server process as `npm start` does (`node <V8 options> dist/main.js`; `nodeArgs`
+   * Starts one server process as `npm start` does (`node <runtime options> dist/main.js`; `nodeArgs`
    * replaces the options) and waits until /readyz answers 200.
    */
   start(extraEnv?: Record<string, string>, nodeArgs?: readonly string[]): Promise<GatehouseServer>;

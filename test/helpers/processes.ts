@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { V8_OPTIONS } from '../../src/config/runtime.ts';
+import { RUNTIME_OPTIONS } from '../../src/config/runtime.ts';
 import { packageRoot } from '../../src/lib/package-root.ts';
 
 /** The compiled entry points (`npm test` builds first), run as an operator would run them. */
@@ -28,7 +28,7 @@ export interface RunningProcess {
 }
 
 /**
- * Starts `node [nodeArgs] script args`. The server (MAIN_JS) gets the V8 options `npm start` gives it
+ * Starts `node [nodeArgs] script args`. The server (MAIN_JS) gets the runtime options `npm start` gives it
  * unless a test passes its own.
  */
 export function startProcess(
@@ -37,7 +37,7 @@ export function startProcess(
   args: string[],
   env: Record<string, string>,
   cwd: string,
-  nodeArgs: readonly string[] = script === MAIN_JS ? V8_OPTIONS : [],
+  nodeArgs: readonly string[] = script === MAIN_JS ? RUNTIME_OPTIONS : [],
 ): RunningProcess {
   const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     cwd,

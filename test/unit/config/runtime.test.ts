@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { MINIMUM_NODE, unsupportedRuntime, V8_OPTIONS, withV8Options } from '../../../src/config/runtime.ts';
+import { MINIMUM_NODE, unsupportedRuntime, RUNTIME_OPTIONS, withRuntimeOptions } from '../../../src/config/runtime.ts';
 import { packageRoot } from '../../../src/lib/package-root.ts';
 import { CLI_JS, MAIN_JS } from '../../helpers/processes.ts';
 
@@ -51,18 +51,36 @@ for (const [name, script, args] of [
   });
 }
 
-t.test('npm start and the Docker image start the server with the V8 options WORKERS processes get', async (t) => {
+t.test('npm start and the Docker image start the server with the runtime options WORKERS processes get', async (t) => {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { scripts: { start: string } };
-  t.equal(pkg.scripts.start, `node ${V8_OPTIONS.join(' ')} dist/main.js`, 'npm start');
+  t.equal(pkg.scripts.start, `node ${RUNTIME_OPTIONS.join(' ')} dist/main.js`, 'npm start');
   const dockerfile = readFileSync(join(packageRoot(), 'Dockerfile'), 'utf8');
   const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
-  t.same(cmd && JSON.parse(cmd), ['node', ...V8_OPTIONS, 'dist/main.js'], 'the image\'s CMD');
+  t.same(cmd && JSON.parse(cmd), ['node', ...RUNTIME_OPTIONS, 'dist/main.js'], 'the image\'s CMD');
 });
 
-t.test('a forked worker gets the V8 options unless the operator chose their own', async (t) => {
-  t.same(withV8Options([], undefined), [...V8_OPTIONS], 'nothing given: ours');
-  t.same(withV8Options(['--enable-source-maps'], ''), ['--enable-source-maps', ...V8_OPTIONS], 'added after the process\'s own');
-  t.same(withV8Options(['--max-semi-space-size=4'], undefined), ['--max-semi-space-size=4'], 'started by npm start: not twice');
-  t.same(withV8Options(['--max-semi-space-size=16'], undefined), ['--max-semi-space-size=16'], 'the operator\'s value on the command line wins');
-  t.same(withV8Options([], '--max-old-space-size=512 --max_semi_space_size=32'), [], 'the operator\'s value in NODE_OPTIONS wins (either spelling)');
+t.test('a forked worker gets the runtime options unless the operator chose their own', async (t) => {
+  const frame = '--experimental-async-context-frame';
+  t.same(RUNTIME_OPTIONS, ['--max-semi-space-size=4', frame], 'the options');
+  t.same(withRuntimeOptions([], undefined), [...RUNTIME_OPTIONS], 'nothing given: ours');
+  t.same(withRuntimeOptions(['--enable-source-maps'], ''), ['--enable-source-maps', ...RUNTIME_OPTIONS], 'added after the process\'s own');
+  t.same(withRuntimeOptions([...RUNTIME_OPTIONS], undefined), [...RUNTIME_OPTIONS], 'started by npm start: not twice');
+  t.same(withRuntimeOptions(['--max-semi-space-size=16'], undefined), ['--max-semi-space-size=16', frame], 'the operator\'s value on the command line wins');
+  t.same(withRuntimeOptions([], '--max-old-space-size=512 --max_semi_space_size=32'), [frame], 'the operator\'s value in NODE_OPTIONS wins (either spelling)');
+  t.same(withRuntimeOptions(['--no-experimental-async-context-frame'], undefined), ['--no-experimental-async-context-frame', '--max-semi-space-size=4'], 'an option the operator negated stays off');
+  t.same(withRuntimeOptions([], undefined, new Set(['--max-semi-space-size'])), ['--max-semi-space-size=4'], 'an option this Node.js does not know is left out');
+});
+
+t.test('with the runtime options, AsyncLocalStorage runs on async context frames', async (t) => {
+  const run = (args: readonly string[], code: string) => spawnSync(process.execPath, [...args, '--expose-internals', '-e', code], { encoding: 'utf8' });
+  const enabled = run(RUNTIME_OPTIONS, "process.stdout.write(String(require('internal/async_context_frame').enabled))");
+  t.equal(enabled.stdout, 'true', `async context frames: ${enabled.stderr}`);
+  const store = run(RUNTIME_OPTIONS, "const a = new (require('node:async_hooks').AsyncLocalStorage)(); a.run(7, async () => { await null; await new Promise((r) => setTimeout(r, 1)); process.stdout.write(String(a.getStore())); });");
+  t.equal(store.stdout, '7', `a store survives awaits and timers: ${store.stderr}`);
+});
+
+t.test('the tests run AsyncLocalStorage as the server does', async (t) => {
+  // package.json's tap config: in-process tests (the app built inside the test) would otherwise run
+  // the engine's per-request storage on async hooks, which no server process uses.
+  t.ok(process.execArgv.includes('--experimental-async-context-frame'), process.execArgv.join(' '));
 });

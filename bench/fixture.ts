@@ -98,3 +98,28 @@ export async function refreshTokens(issuer: string, app: Client, n: number): Pro
   }
   return tokens;
 }
+
+/**
+ * `n` authorization codes for the web app as "code verifier" lines, from `lanes` browsers signed in
+ * once each (one password check per lane): every further code is a consent page away, as for a person
+ * who signs in to the app again.
+ */
+export async function authorizationCodes(issuer: string, app: Client, n: number, lanes = 8): Promise<string[]> {
+  const config = await relyingParty({ issuer }, app);
+  const out: string[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(lanes, n) }, async () => {
+      const ua = new UserAgent();
+      const first = await authorizationCode(issuer, app, ua);
+      out.push(`${first.code} ${first.verifier}`);
+      while (out.length < n) {
+        const start = await startAuthorization(config, { redirect_uri: REDIRECT, scope: `openid email offline_access ${SCOPE}`, prompt: 'consent', resource: AUDIENCE });
+        const step = await signIn(ua, start.url, REDIRECT, EMAIL, PASSWORD);
+        const code = new URL(step.location!).searchParams.get('code');
+        if (!code) throw new Error(`no code at ${step.location}`);
+        out.push(`${code} ${start.verifier}`);
+      }
+    }),
+  );
+  return out.slice(0, n);
+}

@@ -13,7 +13,8 @@
  *   (bench/peers/openauth.mjs, installed under node_modules/.cache only), for JWKS, discovery, client
  *   credentials and refresh rotation.
  * Scenarios: JWKS, discovery, client credentials, refresh-token rotation (each connection follows
- * its own chain), introspection, a password flood on the sign-in form (wrong passwords, each for an
+ * its own chain), authorization code exchange (with PKCE; each code used once: Gatehouse's from its
+ * consent page for browsers signed in once, the bare engine's minted in-process), introspection, a password flood on the sign-in form (wrong passwords, each for an
  * address of its own), and a mixed run (the password flood with client-credentials and JWKS traffic
  * beside it once it is established, and a health probe: the latency each sees).
  *
@@ -26,7 +27,9 @@
  *
  * Environment: BENCH_DURATION seconds per run (8), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16),
  * BENCH_CONTENDERS (comma list; default all), BENCH_SCENARIOS (comma list; default all),
- * BENCH_PG_URL (postgresql://postgres@127.0.0.1:5432/postgres; a database of its own is created).
+ * BENCH_PG_URL (postgresql://postgres@127.0.0.1:5432/postgres; a database of its own is created),
+ * BENCH_CODE_COUNT (codes minted for each measured code-exchange run: 1500; the run ends early, with
+ * its rate over the time it ran, if they are used up).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -35,7 +38,7 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { RUNTIME_OPTIONS } from '../src/config/runtime.ts';
-import { AUDIENCE, authorizationCode, createFixture, freshPostgresDatabase, REDIRECT, refreshTokens, root, SCOPE, type Fixture } from './fixture.ts';
+import { AUDIENCE, authorizationCode, authorizationCodes, createFixture, freshPostgresDatabase, REDIRECT, refreshTokens, root, SCOPE, type Fixture } from './fixture.ts';
 import { freePort, waitReady } from './processes.ts';
 import { hiddenField, UserAgent } from '../test/helpers/user-agent.ts';
 import { relyingParty, startAuthorization } from '../test/helpers/relying-party.ts';
@@ -51,8 +54,9 @@ const only = (name: string) => (process.env[name] ? new Set(process.env[name]!.s
 const CONTENDERS = only('BENCH_CONTENDERS');
 const SCENARIOS = only('BENCH_SCENARIOS');
 
-type Scenario = 'jwks' | 'discovery' | 'client_credentials' | 'refresh' | 'introspection' | 'password_flood' | 'mixed';
-const ALL_SCENARIOS: Scenario[] = ['jwks', 'discovery', 'client_credentials', 'refresh', 'introspection', 'password_flood', 'mixed'];
+type Scenario = 'jwks' | 'discovery' | 'client_credentials' | 'refresh' | 'authorization_code' | 'introspection' | 'password_flood' | 'mixed';
+const ALL_SCENARIOS: Scenario[] = ['jwks', 'discovery', 'client_credentials', 'refresh', 'authorization_code', 'introspection', 'password_flood', 'mixed'];
+const CODE_COUNT = Number(process.env.BENCH_CODE_COUNT ?? 1500);
 
 interface WrkResult {
   rps: number;
@@ -280,6 +284,18 @@ async function measure(c: Contender, scenario: Scenario, reference: Fixture): Pr
       await wrk(`${c.url}/token`, lua, { BENCH_TOKENS: file, BENCH_AUTH: f.webApp.auth }, warm, CONNECTIONS);
       await writeFile(file, (await mint()).join('\n') + '\n');
       return { main: await wrk(`${c.url}/token`, lua, { BENCH_TOKENS: file, BENCH_AUTH: f.webApp.auth }, DURATION, CONNECTIONS) };
+    }
+    case 'authorization_code': {
+      // Each code is used once and lives 60 s: fresh ones for the warm-up and for the measured run.
+      const mint = async (n: number) =>
+        c.kind === 'bare' ? ((await (await fetch(`${c.url}/bench/codes?n=${n}`)).json()) as string[]) : await authorizationCodes(c.url, f.webApp, n);
+      const file = join(f.dir, 'codes.txt');
+      const lua = await script('code');
+      const env = { BENCH_CODES: file, BENCH_AUTH: f.webApp.auth, BENCH_REDIRECT: REDIRECT, BENCH_CONNECTIONS: String(CONNECTIONS) };
+      await writeFile(file, (await mint(CONNECTIONS * 10)).join('\n') + '\n');
+      await wrk(`${c.url}/token`, lua, env, warm, CONNECTIONS);
+      await writeFile(file, (await mint(CODE_COUNT)).join('\n') + '\n');
+      return { main: await wrk(`${c.url}/token`, lua, env, DURATION, CONNECTIONS) };
     }
     case 'password_flood': {
       if (c.kind !== 'gatehouse') return undefined;

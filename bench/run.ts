@@ -4,7 +4,7 @@
  * Contenders, each started fresh on loopback:
  * - Gatehouse on SQLite with WORKERS=1, and on PostgreSQL with WORKERS=1 (BENCH_PG_URL);
  * - Gatehouse on SQLite with WORKERS=2 (whole box; wrk shares its second core);
- * - the bare engine: oidc-provider with its in-memory adapter, the same keys, clients and API
+ * - the bare engine: oidc-provider with an unbounded in-memory adapter, the same keys, clients and API
  *   (bench/bare-provider.ts), under the Node.js options Gatehouse runs with (RUNTIME_OPTIONS), so a
  *   ratio measures what Gatehouse adds to the engine, not a runtime flag;
  * - argon2 alone: one argon2id verification per request with Gatehouse's parameters

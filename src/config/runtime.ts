@@ -38,7 +38,7 @@ function compare(a: readonly number[], b: readonly number[]): number {
 /**
  * Node.js and V8 options every Gatehouse server process runs with: `npm start`, the Docker image's
  * command and the WORKERS processes the primary forks all pass them (test/unit/config/runtime.test.ts
- * keeps them in step). docs/architecture.md ("Memory" and "CPU") has the measurements.
+ * keeps them in step). docs/architecture.md ("Memory" and "Per-request CPU") has the measurements.
  *
  * - `--max-semi-space-size=4`: a 4 MB young-generation semi-space instead of V8's default (up to
  *   16 MB on 64-bit). A request's garbage is short-lived; the smaller space measured no CPU difference

@@ -24,8 +24,10 @@ const USAGE = '<noun> <verb> [options] [--json]';
  * to stdout, also on failure (`{ error, error_description }`); the one-line error message always goes
  * to stderr. Commander never writes anything itself: its help is captured and its errors become ours.
  */
-export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCode> {
-  const json = argv.includes('--json');
+export async function runCli(given: readonly string[], io: CliIO): Promise<ExitCode> {
+  const argv = operandsLast(given);
+  const end = argv.indexOf('--');
+  const json = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
   const tree = buildParser();
   let chosen: { command: Command; positionals: string[]; options: CommandContext['options'] } | undefined;
   for (const leaf of tree.leaves) {
@@ -71,6 +73,43 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
     // A usage error found by the command itself points at the command's help, like the parser's.
     return fail(io, json, err instanceof UsageError ? withHint(err, command.path) : err);
   }
+}
+
+/** An option as typed: `--name`, `--name=value`, `-h`. Anything else is an operand. */
+const OPTION_SHAPE = /^(--[a-z][a-z0-9-]*(=.*)?|-[a-zA-Z])$/s;
+
+/**
+ * Operands that start with "-" are read as operands, not options. An access token's jti is random
+ * base64url and one in 64 starts with "-", so `gatehouse tokens revoke "$JTI" --json` must not fail
+ * as an unknown option: when an operand has no option's shape (lower-case `--name`, or `-h`) but starts
+ * with "-", every operand of the command moves, in order, behind a `--`, which the parser reads as
+ * "operands only from here". The word after an option that takes a value is that value (so
+ * `--offset -1` stays), and an operator's own `--` is kept as it is.
+ */
+export function operandsLast(argv: readonly string[]): string[] {
+  const words = argv.filter((w) => !w.startsWith('-'));
+  const command = COMMANDS.filter((c) => c.path.every((p, i) => words[i] === p)).sort((a, b) => b.path.length - a.path.length)[0];
+  if (!command) return [...argv];
+  const takesValue = new Set(Object.entries(command.options ?? {}).filter(([, spec]) => spec.type !== 'boolean').map(([name]) => `--${name}`));
+  const rest: string[] = [];
+  const operands: string[] = [];
+  let dashed = false;
+  let path = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return [...argv];
+    if (OPTION_SHAPE.test(word)) {
+      rest.push(word);
+      if (takesValue.has(word) && i + 1 < argv.length) rest.push(argv[++i]!);
+    } else if (path < command.path.length && word === command.path[path]) {
+      rest.push(word);
+      path++;
+    } else {
+      operands.push(word);
+      if (word.startsWith('-')) dashed = true;
+    }
+  }
+  return dashed ? [...rest, '--', ...operands] : [...argv];
 }
 
 /** `; see gatehouse clients create --help` */

@@ -112,3 +112,33 @@ t.test('options may come before or after the words, in either form', async (t) =
   t.equal(forms.code, 0, forms.stderr);
   t.equal(forms.json().PORT, 4100);
 });
+
+t.test('an operand that starts with "-" (one jti in 64) is an operand, in any position, in-process and in a real process', async (t) => {
+  const dir = await tempDir(t);
+  const env = { DATABASE_URL: `file:${dir}/gatehouse.db`, LOG_LEVEL: 'silent' };
+  t.equal((await cli(['migrate'], env, dir)).code, 0);
+  for (const jti of ['-Qx3Fh2kLmN0pRs7TuVwXyZ', '--Qx3Fh2kLmN0pRs7TuVwX', '-_9fZk2LmN0pRs7TuVwXyZ1']) {
+    for (const argv of [
+      ['tokens', 'revoke', jti, '--json'],
+      ['tokens', 'revoke', '--json', jti, '--reason', 'leaked'],
+      ['--json', 'tokens', 'revoke', '--reason', '-leaked-', jti],
+      ['tokens', 'revoke', '--json', '--', jti],
+    ]) {
+      const r = await cli(argv, env, dir);
+      t.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
+      t.equal(r.code === 0 ? r.json().jti : undefined, jti, `${argv.join(' ')}: the jti is the operand`);
+    }
+  }
+  const audit = (await cli(['audit', '--type', 'access_token.revoked', '--json'], env, dir)).json() as Array<{ detail: { jti: string; reason: string | null } }>;
+  t.ok(audit.some((e) => e.detail.jti === '-Qx3Fh2kLmN0pRs7TuVwXyZ' && e.detail.reason === '-leaked-'), 'an option value that starts with "-" stays the option\'s value');
+
+  const real = await runProcess(CLI_JS, ['tokens', 'revoke', '-Zz3Fh2kLmN0pRs7TuVwXyZ', '--json'], env, dir);
+  t.equal(real.code, 0, real.stderr);
+  t.equal(JSON.parse(real.stdout).jti, '-Zz3Fh2kLmN0pRs7TuVwXyZ');
+
+  // What is still refused: an unknown option in an option's shape, a second operand, a value-less option.
+  t.equal((await cli(['tokens', 'revoke', '-Qx3Fh2kLmN0pRs7TuVwXyZ', '--frob'], env, dir)).stderr, 'gatehouse: unknown option "--frob"; see gatehouse tokens revoke --help\n');
+  t.equal((await cli(['tokens', 'revoke', '-Qx3Fh2kLmN0pRs7TuVwXyZ', '-Zz3Fh2kLmN0pRs7TuVwXyZ'], env, dir)).stderr, 'gatehouse: unexpected argument "-Zz3Fh2kLmN0pRs7TuVwXyZ"; see gatehouse tokens revoke --help\n');
+  t.equal((await cli(['users', 'list', '--offset', '-1'], env, dir)).stderr, 'gatehouse: --offset must be 0 or more; see gatehouse users list --help\n');
+  t.equal((await cli(['tokens', 'revoke', '-X'], env, dir)).stderr, 'gatehouse: unknown option "-X"; see gatehouse tokens revoke --help\n');
+});

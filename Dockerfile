@@ -39,7 +39,7 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Node itself is PID 1 (exec form: no npm or shell in between), so it receives docker's signals:
-# SIGTERM/SIGINT drain and exit, SIGHUP re-reads the keyring (src/main.ts installs all three; npm
+# SIGTERM/SIGINT drain and exit, SIGHUP re-reads the keyring (src/serve.ts installs all three; npm
 # forwarded only SIGINT and SIGTERM). No init is needed: Gatehouse starts no child processes, so
 # there are no orphans to reap.
 STOPSIGNAL SIGTERM

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-import { exitOnUnsupportedRuntime } from '../config/runtime.js';
+import { enableCompileCache, exitOnUnsupportedRuntime } from '../config/runtime.js';
 
-// Before anything else is loaded: an older Node.js gets one line, not a dependency's warning.
+// Before anything else is loaded: an older Node.js gets one line, not a dependency's warning; what
+// loads next is compiled from (and into) the compile cache.
 exitOnUnsupportedRuntime();
+enableCompileCache();
 const { runCli } = await import('./run-cli.js');
 
 const code = await runCli(process.argv.slice(2), {

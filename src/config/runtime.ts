@@ -1,3 +1,7 @@
+import module from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from '../lib/package-root.js';
+
 /**
  * The Node.js releases Gatehouse runs on. oidc-provider supports only Node.js 22 LTS and later (on
  * older ones it prints a plain-text warning into the JSON log), and so do some of its dependencies.
@@ -64,4 +68,27 @@ export function withRuntimeOptions(
   const name = (option: string) => option.split('=')[0]!.replace(/_/g, '-').replace(/^--no-/, '--');
   const missing = RUNTIME_OPTIONS.filter((option) => known.has(name(option)) && !given.some((g) => name(g) === name(option)));
   return [...execArgv, ...missing];
+}
+
+/**
+ * Node.js's compile cache (`module.enableCompileCache`): V8 keeps the compiled code of every module
+ * it loads in files, and the next start of the same code reads them instead of compiling again. A
+ * start compiles ~1,300 modules (fastify, oidc-provider, Prisma, ...); see docs/architecture.md,
+ * "Start", for what it saves. Entries are keyed by each file's content, so a rebuild or an upgrade
+ * never runs stale code.
+ *
+ * The folder is `node_modules/.cache/gatehouse-compile` inside Gatehouse's own installation, written
+ * only by whoever can already write the code itself (not a shared temporary folder another account
+ * could fill). Where that folder cannot be written (the Docker image runs as `node` over files owned
+ * by root) Node.js caches nothing and the start is only slower. `NODE_COMPILE_CACHE=<dir>` (Node.js
+ * reads it itself) chooses another folder, `NODE_DISABLE_COMPILE_CACHE=1` turns it off.
+ */
+export function enableCompileCache(env: Readonly<Record<string, string | undefined>> = process.env): void {
+  if (env.NODE_COMPILE_CACHE !== undefined) return;
+  module.enableCompileCache?.(join(packageRoot(), 'node_modules', '.cache', 'gatehouse-compile'));
+}
+
+/** Writes what this process compiled so far to the compile cache (done once the server listens, so a start killed later still leaves it). */
+export function flushCompileCache(): void {
+  module.flushCompileCache?.();
 }

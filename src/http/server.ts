@@ -35,6 +35,7 @@ import { revocationFeedRoutes } from './routes/revocation-feed.js';
 import { createRevocationFeed } from '../revocation/feed.js';
 import { feedRetention } from '../revocation/retention.js';
 import { signingKey } from '../keys/schedule.js';
+import { lazyCompilersFactory } from './lazy-schema-compilers.js';
 
 /** Largest request body fastify parses (forms and JSON are small; a 1 MB body is an attack). */
 const BODY_LIMIT = 64 * 1024;
@@ -56,6 +57,8 @@ export function createHttpServer(config: Readonly<Config>, logger: Logger): Fast
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
+    // Each route's schemas are compiled on its first request, not at start.
+    schemaController: { compilersFactory: lazyCompilersFactory() },
     // A client that sends its headers or body a byte at a time must not hold a socket for ever: Node
     // answers 408 and closes once headersTimeout / requestTimeout pass (checked every second, not
     // every 30 s as by default); an idle keep-alive socket closes after keepAliveTimeout; a socket

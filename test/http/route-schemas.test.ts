@@ -9,6 +9,8 @@ import { listSigningKeys } from '../../src/admin/keys.ts';
 import { listResources } from '../../src/admin/resources.ts';
 import { userView } from '../../src/admin/users.ts';
 import { PROVIDER_PATHS } from '../../src/http/plugins/oidc-mount.ts';
+import { compileInputSchema } from '../../src/http/plugins/strict-input.ts';
+import { eagerCompilers } from '../../src/http/lazy-schema-compilers.ts';
 import { buildTestApp } from '../helpers/build-app.ts';
 import { createVerifiedUser, PASSWORD, registerApi, registerClient } from '../helpers/fixtures.ts';
 import { basic, postForm } from '../helpers/tokens.ts';
@@ -77,7 +79,7 @@ t.test('every route except the oidc-provider mount declares its responses', asyn
   t.same(schemaProblems(routes), []);
 });
 
-t.test('every input schema is a valid JSON Schema (the server compiles them without checking, to start faster)', async (t) => {
+t.test('every input schema is a valid JSON Schema and compiles (the server compiles each on its first request, without checking, to start faster)', async (t) => {
   const { routes } = await buildRecordingRoutes(t);
   const checker = new Ajv({ strict: false });
   let checked = 0;
@@ -85,10 +87,37 @@ t.test('every input schema is a valid JSON Schema (the server compiles them with
     for (const [part, schema] of Object.entries(r.input ?? {})) {
       checked += 1;
       if (!checker.validateSchema(schema as object)) t.fail(`${r.method} ${r.url} ${part}: ${checker.errorsText(checker.errors)}`);
+      try {
+        compileInputSchema(schema as object, part);
+      } catch (err) {
+        t.fail(`${r.method} ${r.url} ${part} does not compile: ${(err as Error).message}`);
+      }
     }
   }
   t.ok(checked >= 20, `checked ${checked} schemas`);
   t.notOk(checker.validateSchema({ type: 'object', properties: { email: { type: 'strnig' } } }), 'and a broken one is caught');
+  t.throws(() => compileInputSchema({ type: 'object', properties: { email: { type: 'string', frobnicate: 1 } } }, 'body'), 'and one the server could not compile');
+});
+
+t.test('every response schema compiles into a serializer (the server compiles each on its first use)', async (t) => {
+  const { routes } = await buildRecordingRoutes(t);
+  const compile = eagerCompilers().buildSerializer(undefined, undefined);
+  let compiled = 0;
+  for (const r of routes) {
+    for (const [httpStatus, schema] of Object.entries(r.response ?? {})) {
+      const content = (schema as { content?: Record<string, { schema: unknown }> }).content;
+      for (const one of content ? Object.values(content).map((c) => c.schema) : [schema]) {
+        try {
+          t.type(compile({ schema: one, method: r.method, url: r.url, httpStatus }), 'function');
+          compiled += 1;
+        } catch (err) {
+          t.fail(`${r.method} ${r.url} ${httpStatus} does not compile: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+  t.ok(compiled >= 50, `compiled ${compiled} response schemas`);
+  t.throws(() => compile({ schema: { type: 'object', properties: { a: { $ref: '#/nowhere' } } }, method: 'GET', url: '/x', httpStatus: '200' }), 'and a broken one is caught');
 });
 
 t.test('the check fails for a route without a response schema', async (t) => {

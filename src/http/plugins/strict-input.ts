@@ -1,7 +1,8 @@
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, badRequest } from '../../errors.js';
+import { lazyValidator } from '../lazy-schema-compilers.js';
 
 /**
  * Bodies for the account API and the pages' forms, read strictly: JSON and urlencoded forms only,
@@ -96,6 +97,12 @@ function validators(): { strict: Ajv; textual: Ajv } {
   return shared;
 }
 
+/** The validator of one part of a request (`body`, `querystring`, ...), compiled now. */
+export function compileInputSchema(schema: object, httpPart: string | undefined): ValidateFunction {
+  const { strict, textual } = validators();
+  return (httpPart === 'querystring' || httpPart === 'params' ? textual : strict).compile(schema);
+}
+
 export const strictInput = fp(async function strictInput(scope: FastifyInstance, options: StrictInputOptions) {
   scope.removeAllContentTypeParsers();
   const parseJson = scope.getDefaultJsonParser('error', 'error');
@@ -123,8 +130,8 @@ export const strictInput = fp(async function strictInput(scope: FastifyInstance,
     return fields;
   });
 
-  const { strict, textual } = validators();
-  scope.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'querystring' || httpPart === 'params' ? textual : strict).compile(schema));
+  // Compiled on the route's first request, not at start (src/http/lazy-schema-compilers.ts).
+  scope.setValidatorCompiler(({ schema, httpPart }) => lazyValidator(() => compileInputSchema(schema, httpPart)));
 
   scope.addHook('preValidation', async (request) => {
     assertWellFormed(request.query, 'The query string', true);

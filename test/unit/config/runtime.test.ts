@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import { MINIMUM_NODE, unsupportedRuntime, RUNTIME_OPTIONS, withRuntimeOptions } from '../../../src/config/runtime.ts';
 import { packageRoot } from '../../../src/lib/package-root.ts';
+import { gatehouseDeployment } from '../../helpers/gatehouse-process.ts';
 import { CLI_JS, MAIN_JS } from '../../helpers/processes.ts';
 
 t.test('the minimum is the one package.json states', async (t) => {
@@ -83,4 +84,40 @@ t.test('the tests run AsyncLocalStorage as the server does', async (t) => {
   // package.json's tap config: in-process tests (the app built inside the test) would otherwise run
   // the engine's per-request storage on async hooks, which no server process uses.
   t.ok(process.execArgv.includes('--experimental-async-context-frame'), process.execArgv.join(' '));
+});
+
+// Prints, when the process exits, the compile cache folder Node.js used (none: "off"). Node.js keeps
+// one subfolder per release and set of V8 flags in the folder it is given.
+const REPORT_COMPILE_CACHE = 'data:text/javascript,import m from "node:module";process.on("exit",()=>process.stderr.write("compile-cache:"+(m.getCompileCacheDir()??"off")+"\\n"));';
+const cacheDirOf = (stderr: string) => {
+  const dir = /^compile-cache:(.*)$/m.exec(stderr)?.[1];
+  return dir === undefined || dir === 'off' ? dir : dirname(dir);
+};
+
+t.test("the CLI and the server compile through the compile cache in the installation's own folder, or where the operator says", async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'gatehouse-cache-'));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', REPORT_COMPILE_CACHE, CLI_JS, 'clients', '--help'], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000 });
+
+  const ours = run({});
+  t.equal(ours.status, 0, ours.stderr);
+  t.equal(cacheDirOf(ours.stderr), join(packageRoot(), 'node_modules', '.cache', 'gatehouse-compile'), 'by default: node_modules/.cache/gatehouse-compile of this installation');
+
+  const chosen = join(cwd, 'cache');
+  const theirs = run({ NODE_COMPILE_CACHE: chosen });
+  t.equal(cacheDirOf(theirs.stderr), chosen, 'NODE_COMPILE_CACHE wins');
+  t.ok(existsSync(chosen) && readdirSync(chosen).length > 0, 'and the compiled code is written there');
+
+  t.equal(cacheDirOf(run({ NODE_DISABLE_COMPILE_CACHE: '1' }).stderr), 'off', 'NODE_DISABLE_COMPILE_CACHE=1 turns it off');
+});
+
+t.test('a server writes its compile cache once it listens, not only when it exits (a start killed later still leaves it)', async (t) => {
+  const cache = mkdtempSync(join(tmpdir(), 'gatehouse-cache-'));
+  t.teardown(() => rmSync(cache, { recursive: true, force: true }));
+  const gh = await gatehouseDeployment(t, 'sqlite');
+  const server = await gh.start({ NODE_COMPILE_CACHE: cache });
+  t.equal((await fetch(`${server.url}/readyz`)).status, 200);
+  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [e.name]));
+  t.ok(files(cache).length >= 100, `${files(cache).length} compiled modules in the cache while the server runs`);
 });

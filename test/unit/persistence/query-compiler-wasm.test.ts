@@ -21,6 +21,6 @@ t.test('a Prisma compiler module compiles; a file of another shape is refused by
   const exports = (globalThis as unknown as { WebAssembly: { Module: { exports(m: object): { name: string }[] } } }).WebAssembly.Module.exports(module);
   t.ok(exports.length > 0, `a WebAssembly module with ${exports.length} exports`);
   await t.rejects(loadQueryCompilerWasm('@prisma/client/runtime/query_compiler_fast_bg.sqlite.mjs'), {
-    message: /query_compiler_fast_bg\.sqlite\.mjs does not hold one base64 string literal: the Prisma version changed/,
+    message: /query_compiler_fast_bg\.sqlite\.mjs does not hold one base64 string literal of a WebAssembly module: the Prisma version changed/,
   });
 });

@@ -2,7 +2,8 @@
  * Where a sign-in's CPU goes: Gatehouse (one worker, SQLite, pinned to CPU 0) under a wrong-password
  * flood from wrk (CPU 1), with each thread's user and system CPU read from /proc before and after.
  * `main` is the event loop; the hashing worker threads and V8's helper threads are named `node`.
- * `npm run build && npx tsx bench/login-cpu.ts` (BENCH_DURATION seconds, default 10; BENCH_LOG_LEVEL).
+ * `npm run build && npx tsx bench/login-cpu.ts` (BENCH_DURATION seconds, default 10; BENCH_LOG_LEVEL;
+ * BENCH_NODE_ARGS adds node options to the server, e.g. '--cpu-prof --cpu-prof-dir=prof').
  * Prints milliseconds of CPU per login by thread; writes nothing.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,7 +20,8 @@ const fixture = await createFixture();
 const port = 4790 + Math.floor(Math.random() * 100);
 const url = `http://localhost:${port}`;
 const env = { ...fixture.env, PORT: String(port), ISSUER: url, WORKERS: '1' };
-const server = spawn('taskset', ['-c', '0', process.execPath, ...RUNTIME_OPTIONS, join(root, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+const server = spawn('taskset', ['-c', '0', process.execPath, ...RUNTIME_OPTIONS, ...nodeArgs, join(root, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 try {
   for (;;) {
     const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);

@@ -3,6 +3,10 @@ import { delimiter, sep } from 'node:path';
 import t from 'tap';
 import { packageRoot } from '../../src/lib/package-root.ts';
 
+// A hang guard, not a speed requirement: this file runs many server or CLI processes, and on a loaded
+// machine (two suites side by side on two cores) such files came within reach of the default 180 s.
+t.setTimeout(600_000);
+
 // `npx gatehouse` as README shows it, from a reader's shell (no node_modules/.bin in PATH): npm itself
 // may run on an older Node.js than the one Gatehouse runs on, and must not print warnings about it
 // (project .npmrc) on every call.

@@ -6,6 +6,10 @@ import { createTestDatabase, DATABASE_KINDS, rawQuery, type TestDatabase } from 
 import { CLI_JS, runProcess } from '../helpers/processes.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
+// A hang guard, not a speed requirement: this file runs many server or CLI processes, and on a loaded
+// machine (two suites side by side on two cores) such files came within reach of the default 180 s.
+t.setTimeout(600_000);
+
 /** The installed bin in its own process against a real database: schema check and bans. */
 
 const PASSWORD = 'correct horse battery staple 42!';

@@ -7,6 +7,10 @@ import { gatehouseDeployment } from '../helpers/gatehouse-process.ts';
 import { alive, childrenOf, fresh, SOON_MS, twoWorkers } from '../helpers/workers.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
+// A hang guard, not a speed requirement: this file runs many server or CLI processes, and on a loaded
+// machine (two suites side by side on two cores) such files came within reach of the default 180 s.
+t.setTimeout(600_000);
+
 const commandLine = async (pid: number) => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
 
 /** WORKERS=2 (test/helpers/workers.ts): the primary supervises its workers and stops with them. */

@@ -3,6 +3,10 @@ import t from 'tap';
 import { fresh, metric, serviceClient, SOON_MS, tokenRequest, twoWorkers } from '../helpers/workers.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
+// A hang guard, not a speed requirement: this file runs many server or CLI processes, and on a loaded
+// machine (two suites side by side on two cores) such files came within reach of the default 180 s.
+t.setTimeout(600_000);
+
 /** WORKERS=2 (test/helpers/workers.ts): what must be shared between the workers is. */
 
 t.test('two workers serve one port; /metrics is one view summed over both', async (t) => {

@@ -11,6 +11,10 @@ import { startAuthorization, signIn } from '../helpers/relying-party.ts';
 import { basic, postForm } from '../helpers/tokens.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
+// A hang guard, not a speed requirement: this file runs many server or CLI processes, and on a loaded
+// machine (two suites side by side on two cores) such files came within reach of the default 180 s.
+t.setTimeout(600_000);
+
 const API = 'https://orders.example.com';
 
 t.test('a ban during an active session: refresh fails at once, introspection says inactive, logins refused; unban restores', async (t) => {

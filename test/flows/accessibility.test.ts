@@ -7,6 +7,10 @@ import { createVerifiedUser, PASSWORD, registerApi, registerClient } from '../he
 import { lastMailTo } from '../helpers/outbox.ts';
 import { relyingParty } from '../helpers/relying-party.ts';
 
+// A hang guard, not a speed requirement: this file runs many server or CLI processes, and on a loaded
+// machine (two suites side by side on two cores) such files came within reach of the default 180 s.
+t.setTimeout(600_000);
+
 /**
  * Accessibility as a test: axe-core in Chromium over every page a person can meet, in light and dark
  * mode, at 1280 px and 390 px: no serious or critical violation, and nothing wider than the screen.

@@ -2,8 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { UnitOfWork } from '../lib/unit-of-work.js';
 import type { Db, DbTransaction } from './database.js';
 import { translateDatabaseError } from './database-errors.js';
-import { DIRECT_SELECT, DIRECT_TRANSACTION } from './raw-sql.js';
-import type { DirectTransaction, SelectRows } from './sqlite-connection.js';
+import { DIRECT_EXECUTE, DIRECT_SELECT, DIRECT_TRANSACTION } from './raw-sql.js';
+import type { DirectTransaction, ExecuteRows, SelectRows } from './sqlite-connection.js';
 
 /** Waiting for a connection (PostgreSQL pool) or the write lock (SQLite) before giving up with a 503. */
 const MAX_WAIT_MS = 5_000;
@@ -17,12 +17,12 @@ const RAW = new Set(['$queryRaw', '$queryRawUnsafe', '$executeRaw', '$executeRaw
  * and, for the code `work` runs (its async context), every query of the returned client goes into it.
  * Outside `atomically` the client is the plain one. On SQLite the transaction holds the database
  * for its length, so the work inside must be database work only.
- * The direct paths of raw-sql.ts (reads: SQLite and PostgreSQL; transactions: SQLite; both only with
+ * The direct paths of raw-sql.ts (reads, single writes and transactions, on both databases, only with
  * tracing off) are offered outside a unit of work only.
  */
 export function withAmbientTransactions(
   base: Db,
-  direct: { selectRows?: SelectRows; directTransaction?: DirectTransaction } = {},
+  direct: { selectRows?: SelectRows; executeRows?: ExecuteRows; directTransaction?: DirectTransaction } = {},
 ): { prisma: Db; atomically: UnitOfWork } {
   const current = new AsyncLocalStorage<DbTransaction>();
   const client = (): Record<string | symbol, unknown> => (current.getStore() ?? base) as never;
@@ -47,6 +47,7 @@ export function withAmbientTransactions(
   const prisma = new Proxy(base, {
     get(target, prop, receiver) {
       if (prop === DIRECT_SELECT) return current.getStore() ? undefined : direct.selectRows;
+      if (prop === DIRECT_EXECUTE) return current.getStore() ? undefined : direct.executeRows;
       if (prop === DIRECT_TRANSACTION) return current.getStore() ? undefined : direct.directTransaction;
       if (prop === '$transaction') {
         return (arg: unknown, options?: unknown) => {

@@ -28,6 +28,9 @@ const DATA_KINDS = new Set([
  * P2010, a failed raw query, is decided by its cause). */
 function isDataAnswer(err: unknown): boolean {
   const e = err as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: string } } } };
+  // raw-sql.ts's direct paths throw the driver's own error: SQLite's SQLITE_CONSTRAINT (LibsqlError's
+  // code), PostgreSQL's SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation).
+  if (e?.code === 'SQLITE_CONSTRAINT' || (typeof e?.code === 'string' && /^2[23][0-9A-Z]{3}$/.test(e.code))) return true;
   const kind = e?.meta?.driverAdapterError?.cause?.kind;
   if (kind !== undefined) return DATA_KINDS.has(kind);
   if (typeof e?.code !== 'string' || !/^P20\d\d$/.test(e.code)) return false;

@@ -10,7 +10,7 @@ import { withAmbientTransactions } from './ambient-transaction.js';
 import { withDatabaseErrors } from './database-errors.js';
 import { withQueryTracing } from './query-tracing.js';
 import type { Prisma, PrismaClient } from './generated/sqlite/client.js';
-import { openSqliteConnection, type DirectTransaction, type SelectRows } from './sqlite-connection.js';
+import { openSqliteConnection, type DirectTransaction, type ExecuteRows, type SelectRows } from './sqlite-connection.js';
 import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-settings.js';
 
 /**
@@ -49,12 +49,12 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const database: Omit<Database, 'atomically'> & { selectRows?: SelectRows; directTransaction?: DirectTransaction } = options.databaseKind === 'sqlite' ? await openSqlite(options) : await openPostgres(options);
+  const database: Omit<Database, 'atomically'> & DirectPaths = options.databaseKind === 'sqlite' ? await openSqlite(options) : await openPostgres(options);
   // Repositories see a failing database as one coded error (503), never as a driver's own error.
   // With tracing on, every query is a span (query-tracing.ts); off, the client is not wrapped at all.
   const traced = options.trace ? withQueryTracing(database.prisma, options.databaseKind, options.trace) : database.prisma;
-  const { selectRows, directTransaction, ...rest } = database;
-  const direct = options.trace ? {} : { selectRows, directTransaction };
+  const { selectRows, executeRows, directTransaction, ...rest } = database;
+  const direct = options.trace ? {} : { selectRows, executeRows, directTransaction };
   return { ...rest, ...withAmbientTransactions(withDatabaseErrors(traced), direct) };
 }
 
@@ -69,7 +69,10 @@ const PG_DIRECT_QUERY_TIMEOUT_MS = 10_000;
 /** A statement that only reads: what Prisma sends for find*, count and aggregate, and our pings. */
 const PLAIN_SELECT = /^\s*SELECT\b/i;
 
-async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): Promise<Omit<Database, 'atomically'> & { selectRows?: SelectRows; directTransaction?: DirectTransaction }> {
+/** raw-sql.ts's ways around Prisma (each undefined where the database does not offer it). */
+type DirectPaths = { selectRows?: SelectRows; executeRows?: ExecuteRows; directTransaction?: DirectTransaction };
+
+async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): Promise<Omit<Database, 'atomically'> & DirectPaths> {
   const path = sqlitePath(databaseUrl);
   if (mustExist) {
     // stat, not open: closing any descriptor of the file would drop this process's SQLite locks on it.
@@ -90,6 +93,7 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
   // The adapter runs on one long-lived connection with its statements kept (sqlite-connection.ts),
   // which carries the settings in sqlite-settings.ts.
   let directTransaction: DirectTransaction | undefined;
+  let executeRows: ExecuteRows | undefined;
   class OneConnectionLibSql extends PrismaLibSql {
     override createClient(config: { url: string }) {
       // The adapter's shadow database (Prisma's tooling, never the server) asks for ':memory:'.
@@ -97,6 +101,7 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
       const connection = openSqliteConnection(Sqlite, path, SQLITE_BUSY_TIMEOUT_MS);
       // raw-sql.ts's transactions without Prisma, on this same (writing) connection.
       directTransaction = connection.directTransaction;
+      executeRows = connection.executeRows;
       return connection;
     }
   }
@@ -141,12 +146,13 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
     // Set when the adapter connected (the query above); looked up at each call, should it reconnect.
     selectRows: selectRows && ((sql, params) => selectRows!(sql, params)),
     directTransaction: directTransaction && ((work) => directTransaction!(work)),
+    executeRows: executeRows && ((sql, params) => executeRows!(sql, params)),
     ping: (timeoutMs = 2000) => withTimeout(prisma.$queryRawUnsafe('SELECT 1'), timeoutMs),
     close: () => prisma.$disconnect(),
   };
 }
 
-async function openPostgres({ databaseUrl, logger, poolSize = 10, connectTimeoutMs = 3000 }: DatabaseOptions): Promise<Omit<Database, 'atomically'> & { selectRows: SelectRows; directTransaction: DirectTransaction }> {
+async function openPostgres({ databaseUrl, logger, poolSize = 10, connectTimeoutMs = 3000 }: DatabaseOptions): Promise<Omit<Database, 'atomically'> & Required<DirectPaths>> {
   const [{ PrismaPg }, { PrismaClient }, { default: pg }] = await Promise.all([
     import('@prisma/adapter-pg'),
     import('./generated/postgres/client.js'),
@@ -178,6 +184,7 @@ async function openPostgres({ databaseUrl, logger, poolSize = 10, connectTimeout
     return on.query<Record<string, unknown>>({ text: sql, values, types, query_timeout: PG_DIRECT_QUERY_TIMEOUT_MS } as unknown as string);
   };
   const selectRows: SelectRows = async (sql, params) => (await query(pool, sql, params)).rows;
+  const executeRows: ExecuteRows = async (sql, params) => (await query(pool, sql, params)).rowCount ?? 0;
   /**
    * raw-sql.ts's transactions without Prisma: BEGIN, `work`'s statements, COMMIT on one connection
    * of the pool (ROLLBACK when anything fails). Waiting for a free connection is bounded by the
@@ -227,6 +234,7 @@ async function openPostgres({ databaseUrl, logger, poolSize = 10, connectTimeout
     kind: 'postgres',
     prisma,
     selectRows,
+    executeRows,
     directTransaction,
     ping: (timeoutMs = 2000) => withTimeout(prisma.$queryRawUnsafe('SELECT 1'), timeoutMs),
     close: async () => {

@@ -1,5 +1,5 @@
 import { translateDatabaseError } from './database-errors.js';
-import type { DirectTransaction, SelectRows } from './sqlite-connection.js';
+import type { DirectTransaction, ExecuteRows, SelectRows } from './sqlite-connection.js';
 
 /**
  * Hand-written SQL for the statements every token request runs (oidc-provider's lookups and writes,
@@ -18,7 +18,7 @@ import type { DirectTransaction, SelectRows } from './sqlite-connection.js';
  * `Date` (the adapters write them as the model queries do: ISO-8601 text on SQLite, timestamp(3) on
  * PostgreSQL) and come back as `Date` on both.
  *
- * A SELECT outside any transaction skips Prisma altogether. On SQLite it runs at once on the reading
+ * A SELECT outside any transaction skips Prisma altogether (and so does a single write: `execute`). On SQLite it runs at once on the reading
  * connection (database.ts), where Prisma would have sent it too, with the same mapping of values
  * (sqlite-connection.ts); on PostgreSQL it is one query on the pool Prisma uses, with timestamps read
  * and written as UTC like the adapter does (database.ts).
@@ -32,6 +32,7 @@ export interface RawClient {
 }
 
 export const DIRECT_SELECT = Symbol('gatehouse.directSelect');
+export const DIRECT_EXECUTE = Symbol('gatehouse.directExecute');
 export const DIRECT_TRANSACTION = Symbol('gatehouse.directTransaction');
 
 /**
@@ -56,7 +57,21 @@ export function select<T>(db: RawClient, sql: string, ...params: unknown[]): Pro
   return Promise.resolve(db.$queryRawUnsafe<T[]>(sql, ...params));
 }
 
-/** The number of rows an INSERT, UPDATE or DELETE changed. */
+/**
+ * The number of rows an INSERT, UPDATE or DELETE changed. Outside a unit of work (with tracing off)
+ * the statement skips Prisma like a SELECT does: on SQLite it runs on the writing connection in its
+ * turn (sqlite-connection.ts), committed on its own as Prisma's would be; on PostgreSQL it is one
+ * query on the pool. A unique or other constraint violation comes out as the driver's error (a data
+ * answer: database-errors.ts), anything else translated.
+ */
 export function execute(db: RawClient, sql: string, ...params: unknown[]): Promise<number> {
+  const direct = (db as { [DIRECT_EXECUTE]?: ExecuteRows })[DIRECT_EXECUTE];
+  if (direct) {
+    try {
+      return direct(sql, params).catch((err: unknown) => Promise.reject(translateDatabaseError(err)));
+    } catch (err) {
+      return Promise.reject(translateDatabaseError(err));
+    }
+  }
   return Promise.resolve(db.$executeRawUnsafe(sql, ...params));
 }

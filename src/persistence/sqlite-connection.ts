@@ -24,6 +24,9 @@ export interface DirectClient {
 /** What raw-sql.ts reads without Prisma: the rows of a SELECT as objects keyed by column name. */
 export type SelectRows = (sql: string, params: readonly unknown[]) => Record<string, unknown>[] | Promise<Record<string, unknown>[]>;
 
+/** What raw-sql.ts writes without Prisma outside a transaction: one statement, committed on its own; the rows it changed. */
+export type ExecuteRows = (sql: string, params: readonly unknown[]) => Promise<number>;
+
 /**
  * The connection Prisma's libsql adapter runs every SQLite query on: ONE `libsql` connection for the
  * life of the process, with its statements prepared once and kept.
@@ -39,16 +42,16 @@ export type SelectRows = (sql: string, params: readonly unknown[]) => Record<str
  * BEGIN to COMMIT, so a transaction never shares the connection with anything else. Transactions are
  * always BEGIN IMMEDIATE (sqlite-settings.ts says why). Only what the adapter calls is
  * implemented: execute, transaction (execute, commit, rollback, close), executeMultiple and close.
- * Beside them, raw-sql.ts's direct paths: `selectRows` (on the reading connection) and
- * `directTransaction` (on the writing one), which takes turns with the adapter's statements and
- * transactions (one holder at a time, in arrival order).
+ * Beside them, raw-sql.ts's direct paths: `selectRows` (on the reading connection), and
+ * `executeRows` and `directTransaction` (on the writing one), which take turns with the adapter's
+ * statements and transactions (one holder at a time, in arrival order).
  */
 export function openSqliteConnection(
   Database: typeof DatabaseType,
   path: string,
   busyTimeoutMs: number,
   options: { readOnly?: boolean } = {},
-): Client & { selectRows: SelectRows; directTransaction: DirectTransaction } {
+): Client & { selectRows: SelectRows; executeRows: ExecuteRows; directTransaction: DirectTransaction } {
   const db: Connection = new Database(path, { timeout: busyTimeoutMs });
   db.exec(SQLITE_CONNECTION_PRAGMAS);
   // A reading connection (database.ts) refuses any write, should one ever be sent its way.
@@ -143,6 +146,15 @@ export function openSqliteConnection(
       throw asLibsqlError(err);
     }
   };
+  /** One statement on its own (SQLite commits it by itself), in its turn on the writing connection. */
+  const executeRows: ExecuteRows = async (sql, params) => {
+    const release = await hold();
+    try {
+      return execute(sql, params);
+    } finally {
+      release();
+    }
+  };
   const directClient: DirectClient = {
     $queryRawUnsafe: async <T>(sql: string, ...params: unknown[]) => selectRows(sql, params) as T,
     $executeRawUnsafe: async (sql: string, ...params: unknown[]) => execute(sql, params),
@@ -175,6 +187,7 @@ export function openSqliteConnection(
     closed: false,
     protocol: 'file',
     selectRows,
+    executeRows,
     directTransaction,
     async execute(stmt: InStatement, args?: unknown) {
       if (args !== undefined) throw new TypeError('execute(sql, args) is not used here');
@@ -241,7 +254,7 @@ export function openSqliteConnection(
       db.close();
     },
   };
-  return client as unknown as Client & { selectRows: SelectRows; directTransaction: DirectTransaction };
+  return client as unknown as Client & { selectRows: SelectRows; executeRows: ExecuteRows; directTransaction: DirectTransaction };
 }
 
 const DATETIME = /^(DATETIME|TIMESTAMP)$/i;

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { createLogger } from '../../src/observability/logger.ts';
 import { openDatabase } from '../../src/persistence/database.ts';
 import { migrate } from '../../src/persistence/migrate.ts';
-import { DIRECT_SELECT, directTransaction, execute, select } from '../../src/persistence/raw-sql.ts';
+import { DIRECT_EXECUTE, DIRECT_SELECT, directTransaction, execute, select } from '../../src/persistence/raw-sql.ts';
 import { isUniqueViolation } from '../../src/persistence/unique-violation.ts';
 import { DATABASE_KINDS, createTestDatabase } from '../helpers/databases.ts';
 
@@ -48,6 +48,75 @@ for (const kind of DATABASE_KINDS) {
     t.same(await select(db.prisma, 'SELECT id FROM users WHERE id = $1', 'nobody'), [], 'no row: an empty list');
   });
 }
+
+for (const kind of DATABASE_KINDS) {
+  t.test(`${kind}: a single write outside a unit of work skips Prisma: the same rows, the same counts, a duplicate is a unique violation`, async (t) => {
+    const target = await createTestDatabase(t, kind);
+    await migrate(kind, target.url);
+    const db = await openDatabase({ databaseUrl: target.url, databaseKind: kind, logger: createLogger('silent') });
+    t.teardown(() => db.close());
+    const direct = () => (db.prisma as unknown as Record<symbol, unknown>)[DIRECT_EXECUTE];
+    t.type(direct(), 'function', 'offered outside a unit of work');
+    await db.atomically(async () => t.equal(direct(), undefined, 'not inside one'));
+
+    const insert = 'INSERT INTO users (id, email, password_hash, status, email_verified_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)';
+    t.equal(await execute(db.prisma, insert, 'u1', 'ann@example.com', null, 'active', VERIFIED, CREATED), 1, 'one row inserted');
+    const model = await db.prisma.user.findUnique({ where: { id: 'u1' } });
+    t.same(
+      model && { email: model.email, passwordHash: model.passwordHash, emailVerifiedAt: model.emailVerifiedAt, createdAt: model.createdAt },
+      { email: 'ann@example.com', passwordHash: null, emailVerifiedAt: VERIFIED, createdAt: CREATED },
+      'the model API reads what was written: NULL, and instants to the millisecond',
+    );
+    t.equal(await execute(db.prisma, 'UPDATE users SET status = $1 WHERE id = $2 AND status = $3', 'banned', 'u1', 'active'), 1, 'a conditional update: one row');
+    t.equal(await execute(db.prisma, 'UPDATE users SET status = $1 WHERE id = $2 AND status = $3', 'banned', 'u1', 'active'), 0, 'and again: none (its count decides a race)');
+    t.equal(await execute(db.prisma, 'UPDATE users SET updated_at = $1 WHERE created_at = $2', VERIFIED, CREATED), 1, 'a Date parameter matches the stored instant');
+
+    const duplicate = await execute(db.prisma, insert, 'u1', 'other@example.com', null, 'active', null, CREATED).catch((e: unknown) => e);
+    t.ok(isUniqueViolation(duplicate), 'a duplicate key is a unique violation the repositories recognise, not a 503');
+    t.not((duplicate as { code?: string }).code, 'temporarily_unavailable');
+
+    // Two writers racing on one row through the direct path: exactly one wins.
+    const race = await Promise.all([1, 2].map(() => execute(db.prisma, 'UPDATE users SET status = $1 WHERE id = $2 AND status = $3', 'active', 'u1', 'banned')));
+    t.same(race.sort(), [0, 1], 'one winner');
+    t.equal(await execute(db.prisma, 'DELETE FROM users WHERE id = $1', 'u1'), 1, 'a delete counts its row');
+    await t.rejects(execute(db.prisma, 'DELETE FROM no_such_table WHERE id = $1', 'x'), { code: 'temporarily_unavailable' }, 'a failing write is a 503');
+  });
+}
+
+t.test('sqlite: a direct single write waits for a Prisma transaction holding the writing connection, and is not part of it', async (t) => {
+  const target = await createTestDatabase(t, 'sqlite');
+  await migrate('sqlite', target.url);
+  const db = await openDatabase({ databaseUrl: target.url, databaseKind: 'sqlite', logger: createLogger('silent') });
+  t.teardown(() => db.close());
+  const insert = 'INSERT INTO users (id, email, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)';
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let opened!: () => void;
+  const isOpen = new Promise<void>((resolve) => (opened = resolve));
+  const order: string[] = [];
+  // A unit of work that writes, then waits, then fails: everything in it rolls back.
+  const unit = db
+    .atomically(async () => {
+      await execute(db.prisma, insert, 'inside', 'inside@example.com', 'active', CREATED);
+      opened();
+      await held;
+      order.push('unit ends');
+      throw new Error('rolled back');
+    })
+    .catch((e: Error) => e.message);
+  await isOpen;
+  const outside = execute(db.prisma, insert, 'outside', 'outside@example.com', 'active', CREATED).then((n) => {
+    order.push('direct write done');
+    return n;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.same(order, [], 'the direct write waits while the transaction holds the connection');
+  release();
+  t.equal(await unit, 'rolled back');
+  t.equal(await outside, 1);
+  t.same(order, ['unit ends', 'direct write done']);
+  t.same((await db.prisma.user.findMany({ orderBy: { id: 'asc' } })).map((u) => u.id), ['outside'], "the transaction's write rolled back, the direct one committed on its own");
+});
 
 t.test('postgres: timestamps are UTC whatever the time zone of the process', async (t) => {
   // A child process with TZ set: the direct read must not take timestamp(3) values for local time.

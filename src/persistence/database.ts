@@ -10,7 +10,7 @@ import { withAmbientTransactions } from './ambient-transaction.js';
 import { withDatabaseErrors } from './database-errors.js';
 import { withQueryTracing } from './query-tracing.js';
 import type { Prisma, PrismaClient } from './generated/sqlite/client.js';
-import { openSqliteConnection, type DirectTransaction, type ExecuteRows, type SelectRows } from './sqlite-connection.js';
+import type { DirectTransaction, ExecuteRows, SelectRows } from './sqlite-connection.js';
 import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-settings.js';
 
 /**
@@ -85,10 +85,13 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     await createPrivateFile(path);
   }
-  const [{ PrismaLibSql }, { PrismaClient }, { default: Sqlite }] = await Promise.all([
+  // Loaded here, not at the top: a server on PostgreSQL never loads SQLite's drivers (@libsql/client
+  // alone is about 18 MB of resident memory).
+  const [{ PrismaLibSql }, { PrismaClient }, { default: Sqlite }, { openSqliteConnection }] = await Promise.all([
     import('@prisma/adapter-libsql'),
     import('./generated/sqlite/client.js'),
     import('libsql'),
+    import('./sqlite-connection.js'),
   ]);
   // The adapter runs on one long-lived connection with its statements kept (sqlite-connection.ts),
   // which carries the settings in sqlite-settings.ts.

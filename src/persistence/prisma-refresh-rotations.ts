@@ -29,17 +29,23 @@ export function createPrismaRefreshRotationStore(db: Db, clock: Clock): RefreshR
   /** The claim (if any), then the grant's writes; CONFLICT when the writes' conditional step fails. */
   const claimAndWrite = async (tx: RawClient, store: OidcStore, claim: NewRotationClaim | null, writes: GrantWrites) => {
     if (claim) {
-      // A claim without a response was left by an older version that crashed mid-rotation.
-      await execute(tx, 'DELETE FROM refresh_rotations WHERE token_hash = $1 AND response IS NULL', claim.tokenHash);
-      await execute(
+      // One statement: the claim, or the takeover of a claim without a response (left by an older
+      // version that crashed mid-rotation). A claim with a response is a rotation that committed:
+      // nothing is written (0 rows) and this one lost. A concurrent claim still in its transaction
+      // is waited for on the key, as a plain INSERT would (PostgreSQL), or ordered by the write lock
+      // (SQLite).
+      const claimed = await execute(
         tx,
-        'INSERT INTO refresh_rotations (token_hash, client_id, response, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
+        'INSERT INTO refresh_rotations (token_hash, client_id, response, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) ' +
+          'ON CONFLICT (token_hash) DO UPDATE SET client_id = excluded.client_id, response = excluded.response, ' +
+          'created_at = excluded.created_at, expires_at = excluded.expires_at WHERE refresh_rotations.response IS NULL',
         claim.tokenHash,
         claim.clientId,
         claim.response,
         claim.createdAt,
         claim.expiresAt,
       );
+      if (claimed === 0) throw CONFLICT;
     }
     if (!(await writes(store))) throw CONFLICT;
   };

@@ -173,4 +173,21 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     t.equal(await s.rotations.commit(claim, async () => true), 'committed');
     t.match(await s.rotations.get('hash-4'), { response: 'r' });
   });
+
+  t.test(`${kind}: a claim on a token whose rotation committed loses and writes nothing`, async (t) => {
+    const s = await databaseServices(t, kind, steppableClock(FIXED_START));
+    const now = new Date();
+    const claim = (response: string) => ({ tokenHash: 'hash-5', clientId: 'c1', createdAt: now, expiresAt: new Date(now.getTime() + 60_000), response });
+    t.equal(await s.rotations.commit(claim('first'), async () => true), 'committed');
+    let wrote = false;
+    const second = await s.rotations.commit(claim('second'), async (tx) => {
+      wrote = true;
+      await tx.upsert('RefreshToken', 'rt-late', { jti: 'rt-late', grantId: 'g1' }, 600);
+      return true;
+    });
+    t.equal(second, 'conflict');
+    t.notOk(wrote, "the loser's writes never ran");
+    t.equal(await s.oidcStore.find('RefreshToken', 'rt-late'), undefined);
+    t.match(await s.rotations.get('hash-5'), { response: 'first' }, "the first rotation's response is kept");
+  });
 }

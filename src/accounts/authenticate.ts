@@ -31,8 +31,17 @@ export async function authenticate(
   password: string,
   options: { trustedDevice?: boolean } = {},
 ): Promise<AuthenticationResult> {
+  return checkPassword(deps, await deps.users.findByEmail(email), password, options);
+}
+
+/** authenticate() for an account the caller has already looked up by its email (undefined: none). */
+export async function checkPassword(
+  deps: AuthenticateDeps,
+  user: User | undefined,
+  password: string,
+  options: { trustedDevice?: boolean } = {},
+): Promise<AuthenticationResult> {
   const candidate = normalizePassword(password);
-  const user = await deps.users.findByEmail(email);
   if (!user || !user.passwordHash) {
     await deps.hasher.burn(candidate);
     return { ok: false, reason: 'invalid_credentials' };

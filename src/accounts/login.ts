@@ -2,7 +2,7 @@ import type { GuardSettings } from '../config/schema.js';
 import type { LoginGuard, LoginTicket, RefusalReason } from '../guard/login-guard.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { RequestContext } from './account-deps.js';
-import { authenticate, type AuthenticateDeps } from './authenticate.js';
+import { checkPassword, type AuthenticateDeps } from './authenticate.js';
 import { passwordDisabledMail, mailContext, type MailWriter } from './mail-messages.js';
 import type { Mailer } from './mailer.js';
 import { normalizeEmail } from './normalize.js';
@@ -82,7 +82,9 @@ async function settle(
   answered: () => void,
 ): Promise<LoginResult> {
   const trustedDevice = !ticket.countedOnAccount;
-  const result = email.includes('@') ? await authenticate(deps, email, input.password, { trustedDevice }) : await burn(deps, input.password);
+  // Looked up once: the password check and, after a failure, the audit row and the disable use it.
+  const user = email.includes('@') ? await deps.users.findByEmail(email) : undefined;
+  const result = email.includes('@') ? await checkPassword(deps, user, input.password, { trustedDevice }) : await burn(deps, input.password);
   if (result.ok || result.reason !== 'invalid_credentials') {
     // The password was right (even for a banned or unverified account): the counters start afresh.
     await deps.guard.succeeded(ticket);
@@ -98,15 +100,15 @@ async function settle(
   answered();
 
   const { pool, consecutive, lockedUntil } = await deps.guard.failed(ticket);
-  const user = await deps.users.findByEmail(email);
   await deps.audit.record({ type: 'login.failed', ...context, userId: user?.id ?? null, detail: { reason: 'invalid_credentials', consecutive } });
   if (lockedUntil !== null) {
     await deps.audit.record({ type: 'user.locked', ...context, userId: user?.id ?? null, detail: { until: new Date(lockedUntil).toISOString(), consecutive } });
   }
   // Only failures from browsers the account does not know disable its password (for those browsers):
   // a trusted device's own failures cost it its trust instead (guard), never the owner's access.
-  if (user && pool === 'account' && consecutive >= deps.settings.disableAfter && !user.passwordDisabledAt) {
-    await deps.users.update(user.id, { passwordDisabledAt: deps.clock.now(), updatedAt: deps.clock.now() });
+  // Several failures can reach the limit at once: the conditional write lets one of them disable the
+  // password, record it and mail the owner.
+  if (user && pool === 'account' && consecutive >= deps.settings.disableAfter && !user.passwordDisabledAt && (await deps.users.disablePassword(user.id, deps.clock.now()))) {
     await deps.audit.record({ type: 'user.password_disabled', ...context, userId: user.id, detail: { consecutive } });
     deps.background.run('password disabled mail', () => deps.mailer.send(passwordDisabledMail(mailContext(deps, input.who), user.email)));
   }

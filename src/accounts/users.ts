@@ -38,6 +38,8 @@ export interface UserRepository {
   list(options: { limit: number; offset: number }): Promise<User[]>;
   countByStatus(status: UserStatus): Promise<number>;
   update(id: string, changes: Partial<Omit<User, 'id' | 'createdAt'>>): Promise<User | undefined>;
+  /** Disables the account's password at `at` unless it already is: true for the one call that did it. */
+  disablePassword(id: string, at: Date): Promise<boolean>;
   /** Removes the account for good (the owner deleted it); false when it was already gone. */
   delete(id: string): Promise<boolean>;
 }
@@ -64,6 +66,12 @@ export function createMemoryUserRepository(): UserRepository {
     },
     async list({ limit, offset }) {
       return [...rows.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).slice(offset, offset + limit).map((u) => ({ ...u }));
+    },
+    async disablePassword(id, at) {
+      const current = rows.get(id);
+      if (!current || current.passwordDisabledAt) return false;
+      rows.set(id, { ...current, passwordDisabledAt: at, updatedAt: at });
+      return true;
     },
     async update(id, changes) {
       const current = rows.get(id);

@@ -77,6 +77,11 @@ export function createPrismaUserRepository(db: Db, kind: DatabaseKind): UserRepo
       const row = await db.user.findUnique({ where: { id } });
       return row ? toUser(row) : undefined;
     },
+    async disablePassword(id, at) {
+      // Conditional: of several failures that reach the limit at once, one disables (and mails).
+      const { count } = await db.user.updateMany({ where: { id, passwordDisabledAt: null }, data: { passwordDisabledAt: at, updatedAt: at } });
+      return count === 1;
+    },
     async delete(id) {
       const { count } = await db.user.deleteMany({ where: { id } });
       return count === 1;

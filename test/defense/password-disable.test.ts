@@ -3,6 +3,7 @@ import { steppableClock } from '../helpers/clock.ts';
 import { defenseCluster, REDIRECT } from '../helpers/defense.ts';
 import { PASSWORD } from '../helpers/fixtures.ts';
 import { attemptLogin } from '../helpers/login.ts';
+import { readOutbox } from '../helpers/outbox.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 
@@ -48,4 +49,22 @@ t.test('no lockout button: failures from elsewhere disable the password for unkn
   for (let i = 0; i < DISABLE_AFTER; i++) t.equal((await answer(laptop, `typo-again-${i}`)).status, 401);
   t.equal((await answer(laptop, PASSWORD)).status, 403, 'it lost its trust: the disabled password applies to it');
   t.equal((await answer(owner, PASSWORD)).status, 303, 'the other known browser is unaffected');
+});
+
+t.test('failures that reach the limit at once disable the password once: one audit event, one mail', async (t) => {
+  // Two instances on one PostgreSQL database; every attempt from an address of its own, all in
+  // flight together, so several of them see the account's count at or past the limit when their
+  // wrong password is known.
+  const { apps, configs, audit, victim } = await defenseCluster(t, { instances: 2, env });
+  const attempts = Array.from({ length: DISABLE_AFTER + 6 }, (_, i) =>
+    attemptLogin(configs[i % 2]!, REDIRECT, new UserAgent({ 'x-forwarded-for': `198.51.100.${i + 1}` }), victim.email, `guess-${i}`),
+  );
+  const statuses = (await Promise.all(attempts)).map((r) => r.status);
+  t.same([...new Set(statuses)], [401], `every attempt is a wrong password: ${statuses.join(', ')}`);
+  t.equal((await audit('login.failed', victim.email)).length, DISABLE_AFTER + 6, 'each failure is recorded');
+  t.equal((await audit('user.password_disabled', victim.email)).length, 1, 'the password is disabled once');
+  // The owner's mail leaves in the background of the request that disabled the password.
+  const mails = async () => (await Promise.all(apps.map((app) => readOutbox(app.config.dataDir)))).flat().filter((m) => m.to === victim.email);
+  for (let waited = 0; (await mails()).length === 0 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  t.equal((await mails()).length, 1, 'and its owner gets one mail');
 });

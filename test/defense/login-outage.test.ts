@@ -2,6 +2,7 @@ import t from 'tap';
 import { login, type LoginDeps } from '../../src/accounts/login.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { isUnavailable, unavailable } from '../../src/errors.ts';
+import type { AuditEvent } from '../../src/observability/audit.ts';
 import { FIXED_START, steppableClock } from '../helpers/clock.ts';
 import { DATABASE_KINDS } from '../helpers/databases.ts';
 import { createVerifiedUser, PASSWORD } from '../helpers/fixtures.ts';
@@ -66,33 +67,34 @@ for (const kind of DATABASE_KINDS) {
     for (let i = 0; i < settings.freeAttempts; i++) t.match(await attempt('bob@example.com', 'wrong password'), { ok: false, reason: 'invalid_credentials' });
     t.match(await attempt('bob@example.com', PASSWORD), { ok: false, reason: 'refused', refusal: 'throttled' }, `after ${settings.freeAttempts} wrong passwords the next attempt must wait`);
 
-    // A failure after the verdict (here: the audit write of a wrong password's failure is not
-    // reached because the database fails on the lookup that follows) keeps the failure counted.
+    // A failure after the verdict (here: the database fails on the audit write of the wrong
+    // password's failure, after the guard has settled it) keeps the failure counted.
     clock.advance(3600);
     const before = await services.guard.admit({ email: 'carol@example.com', ip: '203.0.113.9' });
     t.ok(before.ok);
     if (before.ok) await services.guard.succeeded(before.ticket);
     const wrongThenFail = async () => {
       outage = 0;
-      // findByEmail is called by authenticate first (passes), then again after the verdict (fails).
-      let calls = 0;
-      const late = new Proxy(services.users, {
+      let failedWrites = 0;
+      const late = new Proxy(services.audit, {
         get(target, prop, receiver) {
-          if (prop === 'findByEmail') {
-            return async (email: string) => {
-              calls += 1;
-              if (calls > 1) throw unavailable('The service is temporarily unavailable; retry shortly.');
-              return target.findByEmail(email);
+          if (prop === 'record') {
+            return async (event: AuditEvent) => {
+              if (event.type !== 'login.failed') return target.record(event);
+              failedWrites += 1;
+              throw unavailable('The service is temporarily unavailable; retry shortly.');
             };
           }
           const value = Reflect.get(target, prop, receiver) as unknown;
           return typeof value === 'function' ? value.bind(target) : value;
         },
       });
-      return login({ ...deps, users: late }, { email: 'carol@example.com', password: 'wrong password', who: { ip: '203.0.113.9', userAgent: 'test' } }).then(
+      const outcome = await login({ ...deps, audit: late }, { email: 'carol@example.com', password: 'wrong password', who: { ip: '203.0.113.9', userAgent: 'test' } }).then(
         () => 'answered',
         (e: unknown) => (isUnavailable(e) ? 'unavailable' : String(e)),
       );
+      t.equal(failedWrites, 1, 'the failure reached its audit write');
+      return outcome;
     };
     for (let i = 0; i < settings.freeAttempts; i++) t.equal(await wrongThenFail(), 'unavailable', `wrong password ${i + 1}, then the database fails`);
     t.match(

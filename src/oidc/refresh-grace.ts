@@ -51,22 +51,20 @@ export function withRefreshGrace(original: GrantHandler, deps: RefreshGraceDeps)
     if (typeof value !== 'string' || value.length === 0) return original(ctx);
     const key = sha256(value);
     const clientId = ctx.oidc.client!.clientId;
-    const recorded = await replayable(ctx, key, clientId);
-    if (recorded) {
-      ctx.body = recorded;
-      return;
-    }
 
+    // The engine runs first, its writes held. A token already rotated is one it refuses (used, or
+    // gone) before consuming anything; only then is its rotation's record looked up. So a rotation
+    // that is not a retry costs no lookup, and a retry's refusal (and the revocation the engine holds
+    // with it) is discarded for the recorded answer.
     const now = deps.clock.now();
     const run = await runHeld(original, ctx);
     if (run.error !== undefined) {
       if (!refusedBeforeConsume(run)) throw run.error;
-      // Another request may have rotated the token between our look and the engine's: within the
-      // window that is a second tab, not a replay.
-      const late = await replayable(ctx, key, clientId);
-      if (late) {
+      // A retry, or a second tab, within the window: the same answer, not a replay.
+      const recorded = await replayable(ctx, key, clientId);
+      if (recorded) {
         run.discard();
-        ctx.body = late;
+        ctx.body = recorded;
         return;
       }
       await commitRun(deps.store, run, null);

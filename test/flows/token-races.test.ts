@@ -78,7 +78,16 @@ for (const kind of DATABASE_KINDS) {
     t.not(successor, old);
     t.equal((await introspect(successor!)).json.active, true);
 
-    clock.advance(gh.config.refreshGraceSeconds + 1);
+    // A retry after the race, still inside the window: the engine refuses the used token, and its
+    // refusal (with the revocation it would bring) gives way to the recorded answer.
+    clock.advance(gh.config.refreshGraceSeconds - 1);
+    const retry = await refresh(old);
+    t.equal(retry.status, 200, 'a later retry inside the window succeeds');
+    t.equal(retry.json.refresh_token, successor, 'with the same successor');
+    t.equal((await introspect(successor!)).json.active, true, 'and nothing is revoked');
+    t.equal((await gh.services.auditStore.query({ type: 'refresh.reuse_detected', limit: 10 })).length, 0, 'no reuse audited');
+
+    clock.advance(2);
     const replay = await refresh(old);
     t.equal(replay.status, 400);
     t.equal(replay.json.error, 'invalid_grant', 'reuse after the window fails');
@@ -88,6 +97,27 @@ for (const kind of DATABASE_KINDS) {
     const events = await gh.services.auditStore.query({ type: 'refresh.reuse_detected', limit: 10 });
     t.equal(events.length, 1, 'one audit event');
     t.ok(events[0]!.userId, 'naming the account');
+  });
+
+  t.test(`${kind}: a rotation that is not a retry reads no rotation record`, async (t) => {
+    const { gh, code, redeem, refresh } = await setup(t, kind);
+    const rotations = gh.services.rotations;
+    const get = rotations.get.bind(rotations);
+    let lookups = 0;
+    rotations.get = (key) => {
+      lookups++;
+      return get(key);
+    };
+    t.teardown(() => {
+      rotations.get = get;
+    });
+    let token = String((await redeem(await code())).json.refresh_token);
+    for (let i = 0; i < 3; i++) {
+      const next = await refresh(token);
+      t.equal(next.status, 200);
+      token = String(next.json.refresh_token);
+    }
+    t.equal(lookups, 0, 'three rotations, no lookup of a previous rotation');
   });
 
   t.test(`${kind}: REFRESH_GRACE_SECONDS=0 is strict rotation: one winner, reuse revokes the family`, async (t) => {

@@ -15,9 +15,12 @@ import { hiddenField, UserAgent } from '../helpers/user-agent.ts';
  * the same time whether or not the address is registered. Measured against the server as operators
  * run it (`node dist/main.js`, its own process, so the client's work does not share its event loop)
  * over real HTTP on loopback, attempts interleaved (so drift hits both sides alike) after a warm-up;
- * the figures go to the test output and to test-artifacts/timing.json. Login is judged by the mean of
- * the per-round ratios (one unknown-email and one known-email attempt back to back per round), which
- * other load on the machine cannot skew; the plain means are reported beside it.
+ * the figures go to the test output and to test-artifacts/timing.json. Login is judged by the median
+ * of the per-round ratios (one unknown-email and one known-email attempt back to back per round): a
+ * difference in the work shifts every round, while other load on the machine (CI runs several test
+ * files at once on two cores, and the hashing thread runs at a lower priority than all of them) hits
+ * some rounds hard and one side of them only; it once moved the 5 %-trimmed mean of the ratios to
+ * 1.27 with both medians within 10 %. The means and that trimmed mean are reported beside it.
  */
 const REDIRECT = 'https://app.example.com/callback';
 const WARM_UP = 10;
@@ -52,6 +55,7 @@ async function measure(n: number, a: () => Promise<unknown>, b: () => Promise<un
     // Each round measures both sides back to back, so a load that comes and goes (other test files,
     // other work on the machine) slows both alike and cancels in the round's ratio.
     pairedRatio: round(trimmedMean(times.a.map((x, i) => x / times.b[i]!))),
+    pairedMedianRatio: round(median(times.a.map((x, i) => x / times.b[i]!))),
     medianRatio: round(median(times.a) / median(times.b)),
   };
 }
@@ -110,6 +114,7 @@ t.test('login, signup and forgot-password take the same time for known and unkno
       ratio: loginTimes.ratio,
       trimmed_ratio: loginTimes.trimmedRatio,
       paired_ratio: loginTimes.pairedRatio,
+      paired_median_ratio: loginTimes.pairedMedianRatio,
     },
     signup: { new_email: signupTimes.a, taken_email: signupTimes.b, n: signupTimes.n, ratio: signupTimes.ratio, median_ratio: signupTimes.medianRatio },
     forgot_password: { unknown_email: forgotTimes.a, known_email: forgotTimes.b, n: forgotTimes.n, ratio: forgotTimes.ratio, median_ratio: forgotTimes.medianRatio },
@@ -118,9 +123,9 @@ t.test('login, signup and forgot-password take the same time for known and unkno
   await writeFile(await artifactPath('timing.json'), `${JSON.stringify(report, null, 2)}\n`);
   t.comment(JSON.stringify(report));
   t.ok(
-    Math.abs(loginTimes.pairedRatio - 1) <= TOLERANCE,
-    `login: unknown ${loginTimes.a.mean} ms vs known+wrong password ${loginTimes.b.mean} ms (means; ratio ${loginTimes.ratio}, ` +
-      `5 %-trimmed ${loginTimes.trimmedRatio}, per-round ${loginTimes.pairedRatio}; n=${N})`,
+    Math.abs(loginTimes.pairedMedianRatio - 1) <= TOLERANCE,
+    `login: unknown ${loginTimes.a.median} ms vs known+wrong password ${loginTimes.b.median} ms (medians; median per-round ratio ` +
+      `${loginTimes.pairedMedianRatio}; means ${loginTimes.a.mean} vs ${loginTimes.b.mean}, 5 %-trimmed per-round ${loginTimes.pairedRatio}; n=${N})`,
   );
   // Signup and forgot-password: medians, because a 4 ms request's mean moves with one garbage
   // collection; and within 20 % or 1 ms, because at 4 ms loopback jitter alone is near 20 %.

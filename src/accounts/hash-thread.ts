@@ -1,8 +1,14 @@
 import { readlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { hashSync, verifySync } from '@node-rs/argon2';
+import type * as Argon2 from '@node-rs/argon2';
 import { ARGON2_PARAMS } from './argon2-params.js';
+
+// Loaded with require, not import: an ES module importing a CommonJS one makes Node start its
+// CommonJS export lexer in this thread's isolate, measured at 6-7 MB of resident memory per hashing
+// thread (docs/architecture.md, "Memory").
+const { hashSync, verifySync } = createRequire(import.meta.url)('@node-rs/argon2') as typeof Argon2;
 
 /**
  * One password-hashing thread (hash-threads.ts). It runs argon2id synchronously, one job at a time,

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { AccountDeps } from './accounts/account-deps.js';
 import type { SecondFactorDeps } from './accounts/mfa/second-factors.js';
 import { createPasswordHasher } from './accounts/password-hasher.js';
@@ -35,6 +36,17 @@ export interface ServiceDeps {
 }
 
 /**
+ * How many passwords one process hashes at once, each on a thread of its own: the CPUs this process
+ * may run on shared among the WORKERS processes, at least one. More threads than that only queue on
+ * the same cores and hold argon2id's 19 MiB and a thread's own isolate (~15 MB) each: on one core,
+ * one thread checked as many sign-ins per second as two, at 20-45 MB less resident memory at the
+ * peak of a flood (docs/architecture.md, "Memory").
+ */
+export function hashingThreads(workers: number, cpus = availableParallelism()): number {
+  return Math.max(1, Math.ceil(cpus / Math.max(1, workers)));
+}
+
+/**
  * The use-case services over the database, built once; shared by the HTTP app (app.ts) and the CLI
  * (which needs no HTTP). No logic here, only wiring.
  */
@@ -43,7 +55,7 @@ export function buildServices({ config, db, logger, clock, trace }: ServiceDeps)
   const audit = createAuditLog(auditStore, logger, clock);
   const users = createPrismaUserRepository(db.prisma, db.kind);
   const oidcStore = createPrismaOidcStore(db.prisma, clock);
-  const hasher = createPasswordHasher({ concurrency: 2, trace });
+  const hasher = createPasswordHasher({ concurrency: hashingThreads(config.workers), trace });
   const oneTimeTokens = createPrismaOneTimeTokenStore(db.prisma);
   const mailer = createMailer(config, logger, clock);
   // Templates and words, compiled once: pages (http/) and mails (the use cases below) share them.

@@ -34,11 +34,16 @@ async function deviceAuthorization(server: GatehouseServer, clientId: string): P
   return res.status;
 }
 
-/** The server's open descriptors on the database and its -wal/-shm files, as /proc shows them. */
-async function databaseDescriptors(pid: number): Promise<string[]> {
+/**
+ * A process's open descriptors on one database file and its -wal/-shm files, as /proc shows them
+ * ("<path> (deleted)" once unlinked). Only that file's: a libsql connection closed by an earlier test
+ * in this process keeps its descriptors (on files already removed with their folder) until the
+ * garbage collector finalises its statements, and those are not this test's concern.
+ */
+async function databaseDescriptors(pid: number, file: string): Promise<string[]> {
   const fds = await readdir(`/proc/${pid}/fd`);
   const targets = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
-  return targets.filter((target) => /gatehouse\.db/.test(target));
+  return targets.filter((target) => target === file || target.startsWith(`${file}-`) || target.startsWith(`${file} `));
 }
 
 /** Whether the process holds a POSIX lock on the file (the kernel's view, not SQLite's). */
@@ -58,7 +63,7 @@ t.test('a CLI run beside a server that has served traffic leaves the server\'s w
   // src/persistence/database.ts), and the migration run's until the garbage collector finalises its
   // statements (libsql closes a connection only then; SQLite shares locks between the connections
   // of one process, so that one closing later drops nothing).
-  const onFile = async () => (await databaseDescriptors(server.pid)).filter((f) => f.endsWith('gatehouse.db')).length;
+  const onFile = async () => (await databaseDescriptors(server.pid, db)).filter((f) => f === db).length;
   t.ok((await onFile()) <= 3, 'at most three descriptors on the database file after the start');
 
   const created = await gh.cli(['clients', 'create', '--name', 'tv', '--public', '--grant', DEVICE_GRANT, '--scope', 'openid email', '--json']);
@@ -69,7 +74,7 @@ t.test('a CLI run beside a server that has served traffic leaves the server\'s w
   for (let i = 0; i < 20; i++) t.equal(await signup(server, `busy${i}@example.com`), 202, `signup ${i}`);
   t.ok((await onFile()) <= 3, 'still at most three after twenty more transactions: no connection per transaction');
 
-  const descriptors = await databaseDescriptors(server.pid);
+  const descriptors = await databaseDescriptors(server.pid, db);
   t.same(descriptors.filter((f) => f.endsWith('(deleted)')), [], 'no -wal or -shm file was unlinked under the server');
   t.ok(await holdsLock(server.pid, db), 'the server still holds its lock after the CLI closed its connection');
   t.equal(await sqlite3(db, "SELECT email FROM users WHERE email = 'a1@example.com'"), 'a1@example.com', 'sqlite3 sees the signup at once');
@@ -121,7 +126,7 @@ t.test('the server\'s start sequence in one process, then another process closes
   await db.prisma.$executeRawUnsafe("INSERT INTO audit_events (id, at, type, detail) VALUES ('e1', '2000-01-01T00:00:00.000Z', 'test.one', '{}')");
   t.equal(await sqlite3(file, 'SELECT count(*) FROM audit_events'), '1', 'another process reads the write and closes its connection');
   t.ok(await holdsLock(process.pid, file), 'this process keeps its lock');
-  t.same((await databaseDescriptors(process.pid)).filter((f) => f.endsWith('(deleted)')), [], 'the -wal and -shm files are still linked');
+  t.same((await databaseDescriptors(process.pid, file)).filter((f) => f.endsWith('(deleted)')), [], 'the -wal and -shm files are still linked');
   await db.prisma.$executeRawUnsafe("INSERT INTO audit_events (id, at, type, detail) VALUES ('e2', '2000-01-01T00:00:00.000Z', 'test.two', '{}')");
   t.equal(await sqlite3(file, 'SELECT count(*) FROM audit_events'), '2', 'and a later write reaches the file other processes read');
 });

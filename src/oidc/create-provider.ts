@@ -141,7 +141,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       revokeToken: async ({ jti, clientId, sub }) => {
         await deps.revocations.record({ kind: 'token', ref: jti, createdAt: deps.clock.now() });
         const ctx = als.getStore();
-        void audit
+        // Awaited: once the client has its answer, the revocation is in the audit log too.
+        await audit
           .record({ type: 'access_token.revoked', ip: ctx?.ip ?? null, clientId, userId: sub && sub !== clientId ? sub : null, detail: { jti } })
           .catch((e: unknown) => logger.error({ err: e }, 'audit write failed'));
       },

@@ -15,8 +15,8 @@ import { hiddenField, UserAgent } from '../helpers/user-agent.ts';
  * the same time whether or not the address is registered. Measured against the server as operators
  * run it (`node dist/main.js`, its own process, so the client's work does not share its event loop)
  * over real HTTP on loopback, attempts interleaved (so drift hits both sides alike) after a warm-up;
- * the figures go to the test output and to test-artifacts/timing.json. Login is judged by the median
- * of the per-round ratios (one unknown-email and one known-email attempt back to back per round): a
+ * the figures go to the test output and to test-artifacts/timing.json. Each is judged by the median
+ * of the per-round ratios (one attempt for each address, back to back, per round): a
  * difference in the work shifts every round, while other load on the machine (CI runs several test
  * files at once on two cores, and the hashing thread runs at a lower priority than all of them) hits
  * some rounds hard and one side of them only; it once moved the 5 %-trimmed mean of the ratios to
@@ -116,8 +116,22 @@ t.test('login, signup and forgot-password take the same time for known and unkno
       paired_ratio: loginTimes.pairedRatio,
       paired_median_ratio: loginTimes.pairedMedianRatio,
     },
-    signup: { new_email: signupTimes.a, taken_email: signupTimes.b, n: signupTimes.n, ratio: signupTimes.ratio, median_ratio: signupTimes.medianRatio },
-    forgot_password: { unknown_email: forgotTimes.a, known_email: forgotTimes.b, n: forgotTimes.n, ratio: forgotTimes.ratio, median_ratio: forgotTimes.medianRatio },
+    signup: {
+      new_email: signupTimes.a,
+      taken_email: signupTimes.b,
+      n: signupTimes.n,
+      ratio: signupTimes.ratio,
+      median_ratio: signupTimes.medianRatio,
+      paired_median_ratio: signupTimes.pairedMedianRatio,
+    },
+    forgot_password: {
+      unknown_email: forgotTimes.a,
+      known_email: forgotTimes.b,
+      n: forgotTimes.n,
+      ratio: forgotTimes.ratio,
+      median_ratio: forgotTimes.medianRatio,
+      paired_median_ratio: forgotTimes.pairedMedianRatio,
+    },
     unit: 'ms per request (mean, median), real HTTP on loopback; ratio = mean(first) / mean(second)',
   };
   await writeFile(await artifactPath('timing.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -127,11 +141,20 @@ t.test('login, signup and forgot-password take the same time for known and unkno
     `login: unknown ${loginTimes.a.median} ms vs known+wrong password ${loginTimes.b.median} ms (medians; median per-round ratio ` +
       `${loginTimes.pairedMedianRatio}; means ${loginTimes.a.mean} vs ${loginTimes.b.mean}, 5 %-trimmed per-round ${loginTimes.pairedRatio}; n=${N})`,
   );
-  // Signup and forgot-password: medians, because a 4 ms request's mean moves with one garbage
-  // collection; and within 20 % or 1 ms, because at 4 ms loopback jitter alone is near 20 %.
-  const close = (x: { a: { median: number }; b: { median: number } }) => Math.abs(x.a.median - x.b.median) <= Math.max(TOLERANCE * x.b.median, 1);
-  t.ok(close(signupTimes), `signup: new ${signupTimes.a.median} ms vs taken ${signupTimes.b.median} ms (median ratio ${signupTimes.medianRatio}, n=${N / 2})`);
-  t.ok(close(forgotTimes), `forgot: unknown ${forgotTimes.a.median} ms vs known ${forgotTimes.b.median} ms (median ratio ${forgotTimes.medianRatio}, n=${2 * N})`);
+  // Signup and forgot-password as login: the median of the per-round ratios within 20 %, or the two
+  // medians within 1 ms (at 4 ms, loopback jitter alone is near 20 %). The two sides' own medians
+  // drift apart on a loaded machine (CI, 2026-12-02: signup medians 55 vs 44 ms, n=40, means 63 vs
+  // 58 ms); a difference in the work shows in every round's ratio.
+  const close = (x: { a: { median: number }; b: { median: number }; pairedMedianRatio: number }) =>
+    Math.abs(x.pairedMedianRatio - 1) <= TOLERANCE || Math.abs(x.a.median - x.b.median) <= 1;
+  t.ok(
+    close(signupTimes),
+    `signup: new ${signupTimes.a.median} ms vs taken ${signupTimes.b.median} ms (medians; median per-round ratio ${signupTimes.pairedMedianRatio}, n=${N / 2})`,
+  );
+  t.ok(
+    close(forgotTimes),
+    `forgot: unknown ${forgotTimes.a.median} ms vs known ${forgotTimes.b.median} ms (medians; median per-round ratio ${forgotTimes.pairedMedianRatio}, n=${2 * N})`,
+  );
   t.ok(loginTimes.a.mean >= 5, 'an unknown email still pays for a hash (a login is not instant)');
   t.notMatch(server.output(), /"level":"(error|fatal)"/, 'the server logged no error');
 });

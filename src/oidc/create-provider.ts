@@ -90,7 +90,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     const ctx = als.getStore();
     const ip = ctx?.ip ?? 'unknown';
     const refusal = await guarded(() => deps.clientAuthFailed(this.clientId, ip));
-    void audit
+    // Awaited, as the revocation's below: the failure is in the audit log before the 401 or 429.
+    await audit
       .record({ type: 'client_auth.failed', ip, clientId: this.clientId, detail: refusal ? { throttled: true, retry_after: refusal.retryAfter } : {} })
       .catch((e: unknown) => logger.error({ err: e }, 'audit write failed'));
     if (refusal) {

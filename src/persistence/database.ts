@@ -10,7 +10,7 @@ import { withAmbientTransactions } from './ambient-transaction.js';
 import { withDatabaseErrors } from './database-errors.js';
 import { withQueryTracing } from './query-tracing.js';
 import type { Prisma, PrismaClient } from './generated/sqlite/client.js';
-import type { DirectTransaction, ExecuteRows, SelectRows } from './sqlite-connection.js';
+import type { DirectTransaction, ExecuteRows, SelectRows, SqliteConnection } from './sqlite-connection.js';
 import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-settings.js';
 
 /**
@@ -97,6 +97,7 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
   // which carries the settings in sqlite-settings.ts.
   let directTransaction: DirectTransaction | undefined;
   let executeRows: ExecuteRows | undefined;
+  let writing: SqliteConnection | undefined;
   class OneConnectionLibSql extends PrismaLibSql {
     override createClient(config: { url: string }) {
       // The adapter's shadow database (Prisma's tooling, never the server) asks for ':memory:'.
@@ -105,6 +106,7 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
       // raw-sql.ts's transactions without Prisma, on this same (writing) connection.
       directTransaction = connection.directTransaction;
       executeRows = connection.executeRows;
+      writing = connection;
       return connection;
     }
   }
@@ -147,7 +149,15 @@ async function openSqlite({ databaseUrl, mustExist = false }: DatabaseOptions): 
     kind: 'sqlite',
     prisma,
     // Set when the adapter connected (the query above); looked up at each call, should it reconnect.
-    selectRows: selectRows && ((sql, params) => selectRows!(sql, params)),
+    // A SELECT goes to the writing connection when nothing holds it or waits for it (it then runs
+    // outside any transaction, and nothing can start one before it returns: the call is synchronous).
+    // Each commit makes SQLite drop the reading connection's page cache (another connection wrote),
+    // so on the reading one every lookup after a write read its pages again from the file; the
+    // writing connection's cache survives its own commits. The reading connection keeps the reads
+    // that would otherwise wait for a transaction.
+    selectRows:
+      selectRows &&
+      ((sql, params) => (writing?.idle() && PLAIN_SELECT.test(sql) ? writing.selectRows(sql, params) : selectRows!(sql, params))),
     directTransaction: directTransaction && ((work) => directTransaction!(work)),
     executeRows: executeRows && ((sql, params) => executeRows!(sql, params)),
     ping: (timeoutMs = 2000) => withTimeout(prisma.$queryRawUnsafe('SELECT 1'), timeoutMs),

@@ -18,8 +18,8 @@ import type { DirectTransaction, ExecuteRows, SelectRows } from './sqlite-connec
  * `Date` (the adapters write them as the model queries do: ISO-8601 text on SQLite, timestamp(3) on
  * PostgreSQL) and come back as `Date` on both.
  *
- * A SELECT outside any transaction skips Prisma altogether (and so does a single write: `execute`). On SQLite it runs at once on the reading
- * connection (database.ts), where Prisma would have sent it too, with the same mapping of values
+ * A SELECT outside any transaction skips Prisma altogether (and so does a single write: `execute`). On SQLite it runs at once on the
+ * writing connection when nothing holds it, else on the reading one (database.ts), with the same mapping of values
  * (sqlite-connection.ts); on PostgreSQL it is one query on the pool Prisma uses, with timestamps read
  * and written as UTC like the adapter does (database.ts).
  * That is the client given as `db` carrying DIRECT_SELECT, which the ambient client

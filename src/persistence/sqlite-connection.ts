@@ -27,6 +27,14 @@ export type SelectRows = (sql: string, params: readonly unknown[]) => Record<str
 /** What raw-sql.ts writes without Prisma outside a transaction: one statement, committed on its own; the rows it changed. */
 export type ExecuteRows = (sql: string, params: readonly unknown[]) => Promise<number>;
 
+export type SqliteConnection = Client & {
+  selectRows: SelectRows;
+  executeRows: ExecuteRows;
+  directTransaction: DirectTransaction;
+  /** True when nothing holds the connection or waits for it: a statement run now runs outside any transaction. */
+  idle(): boolean;
+};
+
 /**
  * The connection Prisma's libsql adapter runs every SQLite query on: ONE `libsql` connection for the
  * life of the process, with its statements prepared once and kept.
@@ -42,7 +50,7 @@ export type ExecuteRows = (sql: string, params: readonly unknown[]) => Promise<n
  * BEGIN to COMMIT, so a transaction never shares the connection with anything else. Transactions are
  * always BEGIN IMMEDIATE (sqlite-settings.ts says why). Only what the adapter calls is
  * implemented: execute, transaction (execute, commit, rollback, close), executeMultiple and close.
- * Beside them, raw-sql.ts's direct paths: `selectRows` (on the reading connection), and
+ * Beside them, raw-sql.ts's direct paths: `selectRows` (on the reading connection, or on this one when idle), and
  * `executeRows` and `directTransaction` (on the writing one), which take turns with the adapter's
  * statements and transactions (one holder at a time, in arrival order).
  */
@@ -51,7 +59,7 @@ export function openSqliteConnection(
   path: string,
   busyTimeoutMs: number,
   options: { readOnly?: boolean } = {},
-): Client & { selectRows: SelectRows; executeRows: ExecuteRows; directTransaction: DirectTransaction } {
+): SqliteConnection {
   const db: Connection = new Database(path, { timeout: busyTimeoutMs });
   db.exec(SQLITE_CONNECTION_PRAGMAS);
   // A reading connection (database.ts) refuses any write, should one ever be sent its way.
@@ -128,13 +136,26 @@ export function openSqliteConnection(
    * this also orders it with direct transactions, which the adapter does not know about.
    */
   let tail: Promise<void> = Promise.resolve();
+  /** Holders and those waiting for their turn. */
+  let holders = 0;
   const hold = async (): Promise<() => void> => {
     let release!: () => void;
     const previous = tail;
-    tail = new Promise<void>((resolve) => (release = resolve));
+    holders += 1;
+    let released = false;
+    tail = new Promise<void>((resolve) => {
+      release = () => {
+        if (released) return;
+        released = true;
+        holders -= 1;
+        resolve();
+      };
+    });
     await previous;
     return release;
   };
+  /** Nobody holds the connection or waits for it, and no transaction is open on it. */
+  const idle = () => holders === 0 && !db.inTransaction;
 
   const execute = (sql: string, params: readonly unknown[]): number => {
     try {
@@ -189,6 +210,7 @@ export function openSqliteConnection(
     selectRows,
     executeRows,
     directTransaction,
+    idle,
     async execute(stmt: InStatement, args?: unknown) {
       if (args !== undefined) throw new TypeError('execute(sql, args) is not used here');
       const release = await hold();
@@ -254,7 +276,7 @@ export function openSqliteConnection(
       db.close();
     },
   };
-  return client as unknown as Client & { selectRows: SelectRows; executeRows: ExecuteRows; directTransaction: DirectTransaction };
+  return client as unknown as SqliteConnection;
 }
 
 const DATETIME = /^(DATETIME|TIMESTAMP)$/i;

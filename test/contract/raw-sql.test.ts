@@ -118,6 +118,39 @@ t.test('sqlite: a direct single write waits for a Prisma transaction holding the
   t.same((await db.prisma.user.findMany({ orderBy: { id: 'asc' } })).map((u) => u.id), ['outside'], "the transaction's write rolled back, the direct one committed on its own");
 });
 
+t.test('sqlite: a direct read runs on the writing connection while nothing holds it, on the reading one beside a transaction', async (t) => {
+  const target = await createTestDatabase(t, 'sqlite');
+  await migrate('sqlite', target.url);
+  const db = await openDatabase({ databaseUrl: target.url, databaseKind: 'sqlite', logger: createLogger('silent') });
+  t.teardown(() => db.close());
+  // The reading connection refuses writes (query_only on), the writing one does not: the setting
+  // names the connection a read ran on.
+  const connection = async () => ((await select<{ q: number }>(db.prisma, 'SELECT query_only AS q FROM pragma_query_only'))[0]!.q === 1 ? 'reading' : 'writing');
+  const insert = 'INSERT INTO users (id, email, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)';
+  await execute(db.prisma, insert, 'first', 'first@example.com', 'active', CREATED);
+  t.equal(await connection(), 'writing', 'after a commit, with nothing holding the writing connection: there (its page cache is current)');
+
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let opened!: () => void;
+  const isOpen = new Promise<void>((resolve) => (opened = resolve));
+  const unit = db.atomically(async () => {
+    await execute(db.prisma, insert, 'inside', 'inside@example.com', 'active', CREATED);
+    opened();
+    await held;
+  });
+  await isOpen;
+  t.equal(await connection(), 'reading', 'while a transaction holds the writing connection: the reading one, at once');
+  t.same((await select<{ id: string }>(db.prisma, 'SELECT id FROM users ORDER BY id')).map((r) => r.id), ['first'], 'without the open transaction’s write');
+  const queued = execute(db.prisma, insert, 'queued', 'queued@example.com', 'active', CREATED);
+  t.equal(await connection(), 'reading', 'with a direct write waiting behind the transaction too: the reading one');
+  release();
+  await unit;
+  await queued;
+  t.equal(await connection(), 'writing', 'once everything is done: the writing one again');
+  t.same((await select<{ id: string }>(db.prisma, 'SELECT id FROM users ORDER BY id')).map((r) => r.id), ['first', 'inside', 'queued'], 'and it sees every commit');
+});
+
 t.test('postgres: timestamps are UTC whatever the time zone of the process', async (t) => {
   // A child process with TZ set: the direct read must not take timestamp(3) values for local time.
   const { spawnSync } = await import('node:child_process');

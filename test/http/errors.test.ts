@@ -88,3 +88,16 @@ t.test('the access log redacts credentials in query strings', async (t) => {
   t.notMatch(JSON.stringify(logs), /super-secret-value/);
   t.match(String(line!.url), /token=%5Bredacted%5D&lang=en/);
 });
+
+t.test('the access log: one line per request with fixed fields; polling routes only when they fail', async (t) => {
+  const { app, logs } = await buildTestApp(t);
+  await app.inject({ method: 'GET', url: '/healthz' });
+  await app.inject({ method: 'GET', url: '/jwks' });
+  await app.inject({ method: 'GET', url: '/no/such/thing', headers: { 'x-request-id': 'missing-1' } });
+  const lines = logs.filter((l) => l.msg === 'request');
+  t.same(lines.map((l) => l.url), ['/no/such/thing'], 'a successful health check or key fetch writes no line');
+  const [line] = lines;
+  t.same(Object.keys(line!).sort(), ['hostname', 'ip', 'level', 'method', 'ms', 'msg', 'pid', 'reqId', 'status', 'time', 'url'], 'these fields and no others');
+  t.match(line, { level: 'info', reqId: 'missing-1', method: 'GET', status: 404, ip: '127.0.0.1' });
+  t.type(line!.ms, 'number');
+});

@@ -206,6 +206,9 @@ async function profile(kind: 'bare' | 'gatehouse'): Promise<Profile> {
   } finally {
     server.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 300));
+    // --perf-basic-prof's map of the JIT code, always in /tmp (taskset execs the server in its own
+    // process: the same pid).
+    await rm(`/tmp/perf-${server.pid}.map`, { force: true });
   }
 }
 

@@ -16,24 +16,17 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RUNTIME_OPTIONS } from '../src/config/runtime.ts';
 import { AUDIENCE, SCOPE, createFixture, freshPostgresDatabase, refreshTokens, root } from './fixture.ts';
-import { freePort } from './processes.ts';
+import { cpuMs, freePort } from './processes.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const REQUESTS = Number(process.argv[3] ?? 2000);
 const CONCURRENCY = 8;
-const TICK_MS = 10; // USER_HZ = 100 on Linux
 /** Extra node options for the measured start only, e.g. COST_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof'. */
 const profileArgs = process.env.COST_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 let nodeArgs: string[] = [];
 /** COST_SCENARIOS=refused (comma-separated) measures only those (the others print 0). */
 const only = process.env.COST_SCENARIOS?.split(',');
 const wanted = (name: string) => !only || only.includes(name);
-
-async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime, stime
-}
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');

@@ -3,7 +3,7 @@
  * a client-credentials client, a web app with the code and refresh grants, a person, and refresh
  * tokens obtained through the real sign-in pages. Used by bench/run.ts.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,4 +122,19 @@ export async function authorizationCodes(issuer: string, app: Client, n: number,
     }),
   );
   return out.slice(0, n);
+}
+
+/**
+ * The bare oidc-provider (bench/bare-provider.ts) as the ceiling for this fixture: the keys Gatehouse
+ * wrote on its first start, the same clients and API. Writes its two input files into the fixture's
+ * directory and returns the arguments after the node options.
+ */
+export async function bareProviderArgs(fixture: Fixture, port: number): Promise<string[]> {
+  const manifest = JSON.parse(await readFile(join(fixture.env.KEYS_DIR!, 'manifest.json'), 'utf8')) as { keys: { kid: string }[] };
+  const keys = await Promise.all(manifest.keys.map(async (k) => JSON.parse(await readFile(join(fixture.env.KEYS_DIR!, `${k.kid}.json`), 'utf8')) as unknown));
+  const keysFile = join(fixture.dir, 'bare-jwks.json');
+  const fixtureFile = join(fixture.dir, 'bare-fixture.json');
+  await writeFile(keysFile, JSON.stringify({ keys }), { mode: 0o600 });
+  await writeFile(fixtureFile, JSON.stringify({ service: fixture.service, webApp: fixture.webApp, redirect: REDIRECT }), { mode: 0o600 });
+  return ['--import', 'tsx', join(root, 'bench', 'bare-provider.ts'), keysFile, fixtureFile, AUDIENCE, SCOPE, String(port)];
 }

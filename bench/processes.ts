@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 
 /** What the benches share: a free loopback port, a command's output, a server's readiness. */
@@ -37,4 +38,11 @@ export async function waitReady(url: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${url} never became ready`);
+}
+
+/** CPU milliseconds a process has used so far, all its threads (utime + stime from /proc; USER_HZ = 100 on Linux). */
+export async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

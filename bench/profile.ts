@@ -24,8 +24,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RUNTIME_OPTIONS } from '../src/config/runtime.ts';
-import { AUDIENCE, REDIRECT, SCOPE, createFixture, freshPostgresDatabase, refreshTokens, root } from './fixture.ts';
-import { freePort, waitReady } from './processes.ts';
+import { AUDIENCE, SCOPE, bareProviderArgs, createFixture, freshPostgresDatabase, refreshTokens, root } from './fixture.ts';
+import { cpuMs, freePort, waitReady } from './processes.ts';
 
 type Scenario = 'client_credentials' | 'refresh';
 const scenario = (process.argv[2] ?? 'client_credentials') as Scenario;
@@ -34,6 +34,10 @@ if (scenario !== 'client_credentials' && scenario !== 'refresh') {
   process.exit(2);
 }
 const SECONDS = Number(process.argv[3] ?? 10);
+if (!Number.isInteger(SECONDS) || SECONDS < 1) {
+  console.error(`bench:profile: seconds must be a whole number of at least 1, not ${process.argv[3]}`);
+  process.exit(2);
+}
 const WARM_SECONDS = 5;
 const TICK_MS = 10; // USER_HZ = 100 on Linux
 /**
@@ -69,12 +73,8 @@ async function startBare(port: number): Promise<ChildProcess> {
   const first = await startGatehouse(await freePort(), false);
   first.kill('SIGINT');
   await new Promise((r) => first.once('exit', r));
-  const manifest = JSON.parse(await readFile(join(f.env.KEYS_DIR!, 'manifest.json'), 'utf8')) as { keys: { kid: string }[] };
-  const keys = await Promise.all(manifest.keys.map(async (k) => JSON.parse(await readFile(join(f.env.KEYS_DIR!, `${k.kid}.json`), 'utf8')) as unknown));
-  await writeFile(join(scratch, 'keys.json'), JSON.stringify({ keys }));
-  await writeFile(join(scratch, 'fixture.json'), JSON.stringify({ service: f.service, webApp: f.webApp, redirect: REDIRECT }));
-  const args = [...RUNTIME_OPTIONS, ...PROFILE_NODE_ARGS, '--import', 'tsx', join(root, 'bench', 'bare-provider.ts')];
-  const child = spawn('taskset', ['-c', '0', process.execPath, ...args, join(scratch, 'keys.json'), join(scratch, 'fixture.json'), AUDIENCE, SCOPE, String(port)], {
+  const args = [...RUNTIME_OPTIONS, ...PROFILE_NODE_ARGS, ...(await bareProviderArgs(f, port))];
+  const child = spawn('taskset', ['-c', '0', process.execPath, ...args], {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -104,12 +104,6 @@ async function load(kind: 'bare' | 'gatehouse', url: string, seconds: number): P
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
   if (!rps || /Non-2xx/.test(out)) throw new Error(`wrk against ${kind}: ${out}`);
   return Number(rps[1]);
-}
-
-async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
 /** CPU milliseconds so far by kind of thread: the event loop, V8's helpers (garbage collection,

@@ -38,7 +38,7 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { RUNTIME_OPTIONS } from '../src/config/runtime.ts';
-import { AUDIENCE, authorizationCode, authorizationCodes, createFixture, freshPostgresDatabase, REDIRECT, refreshTokens, root, SCOPE, type Fixture } from './fixture.ts';
+import { AUDIENCE, authorizationCode, authorizationCodes, bareProviderArgs, createFixture, freshPostgresDatabase, REDIRECT, refreshTokens, root, SCOPE, type Fixture } from './fixture.ts';
 import { freePort, waitReady } from './processes.ts';
 import { hiddenField, UserAgent } from '../test/helpers/user-agent.ts';
 import { relyingParty, startAuthorization } from '../test/helpers/relying-party.ts';
@@ -149,14 +149,8 @@ async function gatehouse(name: string, fixture: Fixture, workers: number, cpuLis
 }
 
 async function bare(fixture: Fixture): Promise<Contender> {
-  const manifest = JSON.parse(await readFile(join(fixture.env.KEYS_DIR!, 'manifest.json'), 'utf8')) as { keys: { kid: string }[] };
-  const keys = await Promise.all(manifest.keys.map(async (k) => JSON.parse(await readFile(join(fixture.env.KEYS_DIR!, `${k.kid}.json`), 'utf8'))));
-  const keysFile = join(fixture.dir, 'bare-jwks.json');
-  const fixtureFile = join(fixture.dir, 'bare-fixture.json');
-  await writeFile(keysFile, JSON.stringify({ keys }), { mode: 0o600 });
-  await writeFile(fixtureFile, JSON.stringify({ service: fixture.service, webApp: fixture.webApp, redirect: REDIRECT }), { mode: 0o600 });
   const port = await freePort();
-  const child = startServer([...RUNTIME_OPTIONS, '--import', 'tsx', join(root, 'bench', 'bare-provider.ts'), keysFile, fixtureFile, AUDIENCE, SCOPE, String(port)], { ...process.env, NODE_ENV: 'production' }, SERVER_CPU);
+  const child = startServer([...RUNTIME_OPTIONS, ...(await bareProviderArgs(fixture, port))], { ...process.env, NODE_ENV: 'production' }, SERVER_CPU);
   const url = `http://localhost:${port}`;
   await waitReady(`${url}/jwks`);
   return { name: 'bare oidc-provider', url, kind: 'bare', cpus: SERVER_CPU, fixture, process: child, pid: child.pid! };

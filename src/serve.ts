@@ -1,6 +1,6 @@
 import { clusterMetrics, isWorker, runPrimary, stopWhenOrphaned } from './cluster.js';
 import { loadConfig } from './config/load-config.js';
-import { flushCompileCache, limitHeapGrowth } from './config/runtime.js';
+import { collectStartGarbage, flushCompileCache, limitHeapGrowth } from './config/runtime.js';
 import { resolveSecrets } from './config/secrets-file.js';
 import { ConfigError } from './errors.js';
 import { assertPresentation } from './rendering/presentation.js';
@@ -110,6 +110,7 @@ async function main(): Promise<void> {
     listenTextResolver: (addr) => `${worker ? 'worker ' : 'gatehouse '}listening on ${addr} (issuer ${config.issuer}, database ${config.databaseKind})`,
   });
   flushCompileCache();
+  collectStartGarbage();
   // Once listening, not before: at the start the heap grows from nothing to its working size, and
   // collecting at every 50 % of growth would cost the start about a quarter more CPU.
   limitHeapGrowth();

@@ -16,6 +16,7 @@ RUN npm ci --strict-allow-scripts && npm prune --omit=dev \
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/var/lib/gatehouse/data \

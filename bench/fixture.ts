@@ -11,6 +11,7 @@ import { run } from './processes.ts';
 import { relyingParty, signIn, startAuthorization } from '../test/helpers/relying-party.ts';
 import { basic, postForm } from '../test/helpers/tokens.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
+import { RUNTIME_ENV } from '../src/config/runtime.ts';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const AUDIENCE = 'https://bench.example.com';
@@ -55,6 +56,8 @@ export async function freshPostgresDatabase(serverUrl: string, name: string): Pr
 export async function createFixture(databaseUrl?: string): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
   const env: NodeJS.ProcessEnv = {
+    // As npm start runs the server (the shell's own value wins, as there).
+    ...RUNTIME_ENV,
     ...process.env,
     DATA_DIR: join(dir, 'data'),
     KEYS_DIR: join(dir, 'keys'),

@@ -23,7 +23,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RUNTIME_OPTIONS } from '../src/config/runtime.ts';
+import { RUNTIME_ENV, RUNTIME_OPTIONS } from '../src/config/runtime.ts';
 import { AUDIENCE, SCOPE, bareProviderArgs, createFixture, freshPostgresDatabase, refreshTokens, root } from './fixture.ts';
 import { cpuMs, freePort, waitReady } from './processes.ts';
 
@@ -76,7 +76,7 @@ async function startBare(port: number): Promise<ChildProcess> {
   const args = [...RUNTIME_OPTIONS, ...PROFILE_NODE_ARGS, ...(await bareProviderArgs(f, port))];
   const child = spawn('taskset', ['-c', '0', process.execPath, ...args], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: { ...RUNTIME_ENV, ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitReady(`http://localhost:${port}/jwks`);

@@ -5,8 +5,9 @@
  * - Gatehouse on SQLite with WORKERS=1, and on PostgreSQL with WORKERS=1 (BENCH_PG_URL);
  * - Gatehouse on SQLite with WORKERS=2 (whole box; wrk shares its second core);
  * - the bare engine: oidc-provider with an unbounded in-memory adapter, the same keys, clients and API
- *   (bench/bare-provider.ts), under the Node.js options Gatehouse runs with (RUNTIME_OPTIONS), so a
- *   ratio measures what Gatehouse adds to the engine, not a runtime flag;
+ *   (bench/bare-provider.ts), under the Node.js options and environment Gatehouse runs with
+ *   (RUNTIME_OPTIONS, RUNTIME_ENV), so a ratio measures what Gatehouse adds to the engine, not a
+ *   runtime flag;
  * - argon2 alone: one argon2id verification per request with Gatehouse's parameters
  *   (bench/argon2-alone.ts), the ceiling for password checks;
  * - a peer an npm user might pick instead: OpenAuth 0.4 with its in-memory storage
@@ -37,7 +38,7 @@ import { once } from 'node:events';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { RUNTIME_OPTIONS } from '../src/config/runtime.ts';
+import { RUNTIME_ENV, RUNTIME_OPTIONS } from '../src/config/runtime.ts';
 import { AUDIENCE, authorizationCode, authorizationCodes, bareProviderArgs, createFixture, freshPostgresDatabase, REDIRECT, refreshTokens, root, SCOPE, type Fixture } from './fixture.ts';
 import { freePort, waitReady } from './processes.ts';
 import { hiddenField, UserAgent } from '../test/helpers/user-agent.ts';
@@ -150,7 +151,7 @@ async function gatehouse(name: string, fixture: Fixture, workers: number, cpuLis
 
 async function bare(fixture: Fixture): Promise<Contender> {
   const port = await freePort();
-  const child = startServer([...RUNTIME_OPTIONS, ...(await bareProviderArgs(fixture, port))], { ...process.env, NODE_ENV: 'production' }, SERVER_CPU);
+  const child = startServer([...RUNTIME_OPTIONS, ...(await bareProviderArgs(fixture, port))], { ...RUNTIME_ENV, ...process.env, NODE_ENV: 'production' }, SERVER_CPU);
   const url = `http://localhost:${port}`;
   await waitReady(`${url}/jwks`);
   return { name: 'bare oidc-provider', url, kind: 'bare', cpus: SERVER_CPU, fixture, process: child, pid: child.pid! };

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Registry } from 'prom-client';
-import { withRuntimeOptions } from './config/runtime.js';
+import { missingRuntimeEnv, withRuntimeOptions } from './config/runtime.js';
 import type { Logger } from './observability/logger.js';
 
 /**
@@ -45,10 +45,12 @@ export async function runPrimary(opts: { workers: number; logger: Logger; listen
   // Wall time between a worker's start and its death: the process's own uptime clock.
   const uptimeMs = () => Math.round(process.uptime() * 1000);
 
-  // Workers run with the runtime options `npm start` gives a single process, however the primary was started.
+  // Workers run with the runtime options and environment `npm start` gives a single process, however
+  // the primary was started.
   cluster.setupPrimary({ execArgv: withRuntimeOptions(process.execArgv, process.env.NODE_OPTIONS) });
+  const runtimeEnv = missingRuntimeEnv(process.env);
   const fork = (env?: Record<string, string>): Worker => {
-    const worker = cluster.fork(env);
+    const worker = cluster.fork({ ...runtimeEnv, ...env });
     startedAt.set(worker.id, uptimeMs());
     return worker;
   };

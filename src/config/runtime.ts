@@ -57,6 +57,26 @@ function compare(a: readonly number[], b: readonly number[]): number {
 export const RUNTIME_OPTIONS: readonly string[] = ['--max-semi-space-size=4', '--experimental-async-context-frame'];
 
 /**
+ * The environment every Gatehouse server process starts with, unless the operator set the variable
+ * (`npm start`, the Docker image, and the WORKERS processes the primary forks).
+ *
+ * - `MALLOC_ARENA_MAX=2`: glibc gives each thread that allocates its own malloc arena (up to eight
+ *   per CPU), and an arena keeps the memory its thread freed. A server's threads (V8's compiler and
+ *   collector helpers, libuv's pool signing tokens, the hashing threads) held 13–22 MB of arenas
+ *   after a start, differently every start. Two arenas (two interleaved runs of 3 starts each):
+ *   resident memory 130–134 MB idle against 137–145, 151–192 MB after 4,000 token requests against
+ *   200–206, CPU per client-credentials request and per refresh the same within the noise
+ *   (docs/architecture.md, "Memory"). glibc reads it when the process starts, so it cannot be set
+ *   from inside; other C libraries ignore it.
+ */
+export const RUNTIME_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/** The variables of RUNTIME_ENV that `env` does not set (an operator's own value wins, even empty). */
+export function missingRuntimeEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(RUNTIME_ENV).filter(([name]) => env[name] === undefined));
+}
+
+/**
  * The command-line options for a forked worker: this process's own, plus RUNTIME_OPTIONS that the
  * operator did not set themselves (on the command line or in NODE_OPTIONS, either spelling, or
  * negated with `--no-`: theirs win) and that this Node.js knows.

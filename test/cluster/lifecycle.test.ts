@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import t from 'tap';
-import { RUNTIME_OPTIONS } from '../../src/config/runtime.ts';
+import { RUNTIME_ENV, RUNTIME_OPTIONS } from '../../src/config/runtime.ts';
 import { gatehouseDeployment } from '../helpers/gatehouse-process.ts';
 import { alive, childrenOf, fresh, SOON_MS, twoWorkers } from '../helpers/workers.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
@@ -12,6 +12,9 @@ import { waitUntil } from '../helpers/wait-until.ts';
 t.setTimeout(600_000);
 
 const commandLine = async (pid: number) => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+/** The environment a process started with, as NAME=value strings. */
+const environment = async (pid: number) => (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').filter(Boolean);
+const runtimeEnv = Object.entries(RUNTIME_ENV).map(([name, value]) => `${name}=${value}`);
 
 /** WORKERS=2 (test/helpers/workers.ts): the primary supervises its workers and stops with them. */
 
@@ -58,16 +61,29 @@ t.test('a worker that cannot start stops the whole server with its message and a
   t.match(failed, /a worker failed to start; stopping/, 'and says why it stopped');
 });
 
-t.test('workers run with the runtime options npm start uses, even when the primary was started without them', async (t) => {
+t.test('workers run with the runtime options and environment npm start uses, even when the primary was started without them', async (t) => {
   const gh = await gatehouseDeployment(t, 'sqlite', { env: { WORKERS: '2', LOG_LEVEL: 'info' } });
   const server = await gh.start({}, []); // plain `node dist/main.js`
   await waitUntil(() => /gatehouse listening on .* \(2 workers\)/.test(server.process.output()), 'both workers listening', SOON_MS);
   const primary = await commandLine(server.pid);
   t.notOk(RUNTIME_OPTIONS.some((o) => primary.includes(o)), `the primary: ${primary.slice(0, -1).join(' ')}`);
+  const primaryEnv = await environment(server.pid);
+  t.notOk(runtimeEnv.some((v) => primaryEnv.includes(v)), 'nor their environment');
   const workers = await childrenOf(server.pid);
   t.equal(workers.length, 2);
   for (const pid of workers) {
     const argv = await commandLine(pid);
     t.ok(RUNTIME_OPTIONS.every((o) => argv.includes(o)), `a worker: ${argv.slice(0, -1).join(' ')}`);
+    const env = await environment(pid);
+    t.ok(runtimeEnv.every((v) => env.includes(v)), `and ${runtimeEnv.join(' ')}`);
   }
+});
+
+t.test("the operator's own MALLOC_ARENA_MAX reaches the workers unchanged", async (t) => {
+  const gh = await gatehouseDeployment(t, 'sqlite', { env: { WORKERS: '2', LOG_LEVEL: 'info', MALLOC_ARENA_MAX: '8' } });
+  const server = await gh.start();
+  await waitUntil(() => /gatehouse listening on .* \(2 workers\)/.test(server.process.output()), 'both workers listening', SOON_MS);
+  const workers = await childrenOf(server.pid);
+  t.equal(workers.length, 2);
+  for (const pid of workers) t.ok((await environment(pid)).includes('MALLOC_ARENA_MAX=8'), 'a worker has the value the operator set');
 });

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { RUNTIME_OPTIONS } from '../../src/config/runtime.ts';
+import { RUNTIME_ENV, RUNTIME_OPTIONS } from '../../src/config/runtime.ts';
 import { packageRoot } from '../../src/lib/package-root.ts';
 
 /** The compiled entry points (`npm test` builds first), run as an operator would run them. */
@@ -28,8 +28,8 @@ export interface RunningProcess {
 }
 
 /**
- * Starts `node [nodeArgs] script args`. The server (MAIN_JS) gets the runtime options `npm start` gives it
- * unless a test passes its own.
+ * Starts `node [nodeArgs] script args`. The server (MAIN_JS) gets the runtime options and environment
+ * `npm start` gives it unless a test passes its own options (then neither: a plain `node`).
  */
 export function startProcess(
   t: Test,
@@ -37,12 +37,13 @@ export function startProcess(
   args: string[],
   env: Record<string, string>,
   cwd: string,
-  nodeArgs: readonly string[] = script === MAIN_JS ? RUNTIME_OPTIONS : [],
+  nodeArgs?: readonly string[],
 ): RunningProcess {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
+  const asNpmStart = script === MAIN_JS && nodeArgs === undefined;
+  const child = spawn(process.execPath, [...(nodeArgs ?? (asNpmStart ? RUNTIME_OPTIONS : [])), script, ...args], {
     cwd,
     // One server process unless a test asks for workers (test/cluster covers WORKERS > 1).
-    env: { PATH: process.env.PATH ?? '', WORKERS: '1', ...env },
+    env: { PATH: process.env.PATH ?? '', WORKERS: '1', ...(asNpmStart ? RUNTIME_ENV : {}), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
     // A process group of its own: the teardown removes the process and whatever it started (workers).
     detached: true,

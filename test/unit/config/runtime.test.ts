@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import t from 'tap';
-import { HEAP_GROWING_PERCENT, heapGrowthOption, MINIMUM_NODE, unsupportedRuntime, RUNTIME_OPTIONS, withRuntimeOptions } from '../../../src/config/runtime.ts';
+import { HEAP_GROWING_PERCENT, heapGrowthOption, MINIMUM_NODE, missingRuntimeEnv, unsupportedRuntime, RUNTIME_ENV, RUNTIME_OPTIONS, withRuntimeOptions } from '../../../src/config/runtime.ts';
 import { packageRoot } from '../../../src/lib/package-root.ts';
 import { gatehouseDeployment } from '../../helpers/gatehouse-process.ts';
 import { CLI_JS, MAIN_JS } from '../../helpers/processes.ts';
@@ -52,12 +52,29 @@ for (const [name, script, args] of [
   });
 }
 
-t.test('npm start and the Docker image start the server with the runtime options WORKERS processes get', async (t) => {
+t.test('npm start and the Docker image start the server with the runtime options and environment WORKERS processes get', async (t) => {
+  t.same(RUNTIME_ENV, { MALLOC_ARENA_MAX: '2' }, 'the environment');
   const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { scripts: { start: string } };
-  t.equal(pkg.scripts.start, `node ${RUNTIME_OPTIONS.join(' ')} dist/main.js`, 'npm start');
+  const defaults = Object.entries(RUNTIME_ENV).map(([name, value]) => `${name}=\${${name}:-${value}}`);
+  t.equal(pkg.scripts.start, `${defaults.join(' ')} node ${RUNTIME_OPTIONS.join(' ')} dist/main.js`, 'npm start');
   const dockerfile = readFileSync(join(packageRoot(), 'Dockerfile'), 'utf8');
   const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
   t.same(cmd && JSON.parse(cmd), ['node', ...RUNTIME_OPTIONS, 'dist/main.js'], 'the image\'s CMD');
+  const envBlock = /^ENV ((?:.*\\\n)*.*)$/m.exec(dockerfile)?.[1] ?? '';
+  for (const [name, value] of Object.entries(RUNTIME_ENV)) t.match(envBlock, new RegExp(`(^|\\s)${name}=${value}(\\s|$)`), `the image sets ${name}=${value}`);
+
+  // The start script's own shell (npm runs scripts with sh): the default, or the operator's value.
+  const echo = pkg.scripts.start.replace(/ node .*$/, ' node -p process.env.MALLOC_ARENA_MAX');
+  const shell = (env: NodeJS.ProcessEnv) => spawnSync('sh', ['-c', echo], { encoding: 'utf8', env }).stdout.trim();
+  const { MALLOC_ARENA_MAX: _, ...without } = process.env;
+  t.equal(shell(without), '2', 'unset: 2');
+  t.equal(shell({ ...without, MALLOC_ARENA_MAX: '8' }), '8', "the operator's value wins");
+});
+
+t.test('a forked worker gets the runtime environment the operator did not set', async (t) => {
+  t.same(missingRuntimeEnv({}), { MALLOC_ARENA_MAX: '2' }, 'nothing set: ours');
+  t.same(missingRuntimeEnv({ MALLOC_ARENA_MAX: '8' }), {}, "the operator's value wins");
+  t.same(missingRuntimeEnv({ MALLOC_ARENA_MAX: '' }), {}, 'even an empty one');
 });
 
 t.test('a forked worker gets the runtime options unless the operator chose their own', async (t) => {
